@@ -1,0 +1,223 @@
+//! The boundary to the outside: the `Source` and `Target` traits and the error every adapter
+//! converts its own errors into.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::config::GroupRef;
+use crate::model::{DirectorySnapshot, NodeId, RescueSnapshot};
+use crate::plan::Action;
+
+/// What the source is asked to read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceRequest {
+    /// The Entra groups of the pairings, in pairing order (duplicates removed).
+    pub groups: Vec<GroupRef>,
+    /// Expand nested groups.
+    pub nested_groups: bool,
+}
+
+/// A provider of the desired state: Microsoft Graph, a snapshot file, later LDAP.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// Reads every requested group with its members, completely, or fails.
+    ///
+    /// A group that cannot be resolved (no match, several matches) is an error naming the
+    /// candidates. A partial read is never returned.
+    async fn snapshot(&self, request: &SourceRequest) -> Result<DirectorySnapshot, AdapterError>;
+}
+
+/// Which user fields beyond the hierarchy the planner needs, and for which nodes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DetailRequest {
+    /// Nickname.
+    pub nick: bool,
+    /// SSO ID.
+    pub ssoid: bool,
+    /// Mobile and RPAT add-ons.
+    pub addons: bool,
+    /// The destination group node ids and container node ids whose direct user children are in
+    /// scope, as far as they are known before the read; see [`crate::scope`].
+    pub scope: crate::scope::ReadScope,
+}
+
+impl DetailRequest {
+    /// Whether any detail read is needed at all.
+    pub fn any(&self) -> bool {
+        self.nick || self.ssoid || self.addons
+    }
+}
+
+/// A writable Rescue organization: the Rescue API, a snapshot file, an in-memory tree.
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// Reads the whole tree, with the user details `details` asks for, completely, or fails.
+    async fn snapshot(&self, details: &DetailRequest) -> Result<RescueSnapshot, AdapterError>;
+
+    /// Carries out one action. `parent` is the resolved destination node for actions that place
+    /// a node (create, move), filled in by the executor when the plan only knew a path.
+    async fn apply(&self, action: &Action, parent: Option<NodeId>)
+    -> Result<Applied, AdapterError>;
+
+    /// Deletes a node this run created a moment ago and failed to fill (SPEC §5). Never used for
+    /// anything else.
+    async fn rollback_created(&self, node: NodeId) -> Result<(), AdapterError>;
+
+    /// How many actions may run at once.
+    fn concurrency(&self) -> usize {
+        1
+    }
+}
+
+/// The result of a successful action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The node the action created, when it created one.
+    pub created: Option<NodeId>,
+}
+
+/// Why an adapter call failed, in terms the CLI can give hints for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdapterErrorKind {
+    /// Credentials were refused (wrong secret, unknown tenant, token rejected).
+    Auth,
+    /// Credentials work but lack a right (missing consent or permission).
+    Permission,
+    /// Still throttled after retries.
+    Throttled,
+    /// The object does not exist.
+    NotFound,
+    /// The object clashes with another (e-mail already in use, ambiguous name).
+    Conflict,
+    /// A licence or seat was refused.
+    Quota,
+    /// The network or the server failed (after retries).
+    Transport,
+    /// The response could not be understood.
+    Protocol,
+    /// The service refused a value.
+    Rejected,
+    /// Anything else; the raw code is kept.
+    Unknown,
+}
+
+/// The failure categories of an action (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCategory {
+    /// The e-mail is already used by another node or account.
+    ExistingAccount,
+    /// An add-on or seat was refused.
+    OutOfLicenses,
+    /// Rescue refused a field.
+    InvalidData,
+    /// The credentials lack rights.
+    Permission,
+    /// The node vanished.
+    NotFound,
+    /// Still failing after retries.
+    Transient,
+    /// Any other code (kept raw).
+    Unknown,
+}
+
+impl FailureCategory {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCategory::ExistingAccount => "existing_account",
+            FailureCategory::OutOfLicenses => "out_of_licenses",
+            FailureCategory::InvalidData => "invalid_data",
+            FailureCategory::Permission => "permission",
+            FailureCategory::NotFound => "not_found",
+            FailureCategory::Transient => "transient",
+            FailureCategory::Unknown => "unknown",
+        }
+    }
+}
+
+/// The error every adapter returns across the trait boundary.
+#[derive(Debug)]
+pub struct AdapterError {
+    /// What kind of failure.
+    pub kind: AdapterErrorKind,
+    /// A lowercase phrase saying what failed (the request, the group, the node).
+    pub message: String,
+    /// The service's own code, verbatim (`INVALIDPARAM_EMAIL`, `AADSTS7000215`).
+    pub code: Option<String>,
+    /// The obvious next step, when there is one.
+    pub hint: Option<String>,
+    /// The underlying error.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl AdapterError {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: AdapterErrorKind, message: impl Into<String>) -> AdapterError {
+        AdapterError {
+            kind,
+            message: message.into(),
+            code: None,
+            hint: None,
+            source: None,
+        }
+    }
+
+    /// Adds the service's code.
+    #[must_use]
+    pub fn with_code(mut self, code: impl Into<String>) -> AdapterError {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Adds a hint.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> AdapterError {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds the underlying error.
+    #[must_use]
+    pub fn with_source(
+        mut self,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> AdapterError {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The action failure category this error means.
+    pub fn category(&self) -> FailureCategory {
+        match self.kind {
+            AdapterErrorKind::Conflict => FailureCategory::ExistingAccount,
+            AdapterErrorKind::Quota => FailureCategory::OutOfLicenses,
+            AdapterErrorKind::Rejected => FailureCategory::InvalidData,
+            AdapterErrorKind::Auth | AdapterErrorKind::Permission => FailureCategory::Permission,
+            AdapterErrorKind::NotFound => FailureCategory::NotFound,
+            AdapterErrorKind::Throttled | AdapterErrorKind::Transport => FailureCategory::Transient,
+            AdapterErrorKind::Protocol | AdapterErrorKind::Unknown => FailureCategory::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for AdapterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(code) = &self.code {
+            write!(f, " (`{code}`)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AdapterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}

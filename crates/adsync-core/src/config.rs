@@ -1,0 +1,691 @@
+//! The configuration model of SPEC §4 and its validation.
+//!
+//! Decoding (YAML text to [`Config`]) happens in the CLI; this module owns the shape, the defaults
+//! and every rule that does not need the outside world. Unknown keys are rejected by serde.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::model::{GroupPath, NodeId, Role, UserKey};
+use crate::secret::SecretRef;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the desired state comes from.
+    pub source: SourceConfig,
+    /// The Rescue organization to keep in line.
+    pub target: TargetConfig,
+    /// Global settings.
+    #[serde(default)]
+    pub sync: SyncConfig,
+    /// Pairings, in priority order.
+    #[serde(default)]
+    pub pairings: Vec<Pairing>,
+}
+
+/// `source:`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SourceConfig {
+    /// Microsoft Graph.
+    Graph(GraphSourceConfig),
+    /// A directory snapshot file.
+    Snapshot(SnapshotSourceConfig),
+}
+
+impl SourceConfig {
+    /// Whether nested groups are expanded.
+    pub fn nested_groups(&self) -> bool {
+        match self {
+            SourceConfig::Graph(graph) => graph.nested_groups,
+            SourceConfig::Snapshot(snapshot) => snapshot.nested_groups,
+        }
+    }
+}
+
+/// `source: { type: graph }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphSourceConfig {
+    /// Tenant id or verified domain.
+    pub tenant: String,
+    /// Application (client) id.
+    pub client_id: String,
+    /// The client secret reference.
+    pub client_secret: SecretRef,
+    /// National cloud.
+    #[serde(default)]
+    pub cloud: Cloud,
+    /// Overrides the cloud's token authority (tests, proxies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_url: Option<String>,
+    /// Overrides the cloud's Graph endpoint (tests, proxies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<String>,
+    /// Expand nested groups.
+    #[serde(default = "yes")]
+    pub nested_groups: bool,
+    /// Groups read at once.
+    #[serde(default = "default_graph_concurrency")]
+    pub concurrency: usize,
+}
+
+/// The national clouds of Microsoft Graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cloud {
+    /// Global service.
+    #[default]
+    Global,
+    /// US Government L4.
+    Usgov,
+    /// US Government L5 (DOD).
+    UsgovDod,
+    /// China, operated by 21Vianet.
+    China,
+}
+
+/// `source: { type: snapshot }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSourceConfig {
+    /// The directory snapshot file (relative to the config file).
+    pub path: String,
+    /// Expand nested groups.
+    #[serde(default = "yes")]
+    pub nested_groups: bool,
+}
+
+/// `target:`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TargetConfig {
+    /// The LogMeIn Rescue API.
+    Rescue(RescueTargetConfig),
+    /// A Rescue snapshot file, rewritten on apply.
+    Snapshot(SnapshotTargetConfig),
+}
+
+impl TargetConfig {
+    /// Actions run at once within a phase.
+    pub fn concurrency(&self) -> usize {
+        match self {
+            TargetConfig::Rescue(rescue) => rescue.concurrency,
+            TargetConfig::Snapshot(snapshot) => snapshot.concurrency,
+        }
+    }
+}
+
+/// `target: { type: rescue }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescueTargetConfig {
+    /// Data-centre region.
+    #[serde(default)]
+    pub region: Region,
+    /// Overrides the region's base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// How adsync signs in.
+    pub auth: RescueAuth,
+    /// The password given to new users (changed at first login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_password: Option<SecretRef>,
+    /// Actions run at once within a phase.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+/// Rescue regions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Region {
+    /// `https://secure.logmeinrescue.com`.
+    #[default]
+    Global,
+    /// The EU data centre.
+    Eu,
+    /// Rescue Enterprise.
+    Enterprise,
+}
+
+/// `target.auth`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RescueAuth {
+    /// An API token (or authcode), sent as `authcode`.
+    Token {
+        /// The token reference.
+        api_token: SecretRef,
+    },
+    /// E-mail and password, exchanged once per run with `requestAuthCode`.
+    Password {
+        /// The account's e-mail.
+        email: String,
+        /// The password reference.
+        password: SecretRef,
+    },
+}
+
+/// `target: { type: snapshot }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotTargetConfig {
+    /// The Rescue snapshot file (relative to the config file).
+    pub path: String,
+    /// Actions run at once within a phase.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+/// `sync:`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Groups, users and hierarchy match exactly (`true`), or only status is synced (`false`).
+    #[serde(default = "yes")]
+    pub full_group_sync: bool,
+    /// Match on userPrincipalName instead of mail.
+    #[serde(default)]
+    pub use_upn_instead_of_email: bool,
+    /// Default for pairings that set neither SSO flag.
+    #[serde(default)]
+    pub email_as_ssoid: bool,
+    /// Create missing destination groups instead of failing.
+    #[serde(default)]
+    pub create_missing_groups: bool,
+    /// E-mails adsync never modifies.
+    #[serde(default)]
+    pub protected: Vec<String>,
+    /// Size limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Blast-radius budget.
+    #[serde(default)]
+    pub safety: SafetyConfig,
+    /// State directory (relative to the config file).
+    #[serde(default = "default_state_dir")]
+    pub state_dir: String,
+}
+
+impl Default for SyncConfig {
+    fn default() -> SyncConfig {
+        SyncConfig {
+            full_group_sync: true,
+            use_upn_instead_of_email: false,
+            email_as_ssoid: false,
+            create_missing_groups: false,
+            protected: Vec::new(),
+            limits: Limits::default(),
+            safety: SafetyConfig::default(),
+            state_dir: default_state_dir(),
+        }
+    }
+}
+
+/// `sync.limits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most pairings allowed.
+    #[serde(default = "default_limit")]
+    pub max_pairings: usize,
+    /// Most members an Entra group may have.
+    #[serde(default = "default_limit")]
+    pub max_members_per_group: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_pairings: default_limit(),
+            max_members_per_group: default_limit(),
+        }
+    }
+}
+
+/// `sync.safety`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// Most disables a plan may hold before it is blocked.
+    #[serde(default = "default_max_disables")]
+    pub max_disables: Budget,
+    /// Most moves a plan may hold before it is blocked.
+    #[serde(default = "default_max_moves")]
+    pub max_moves: Budget,
+}
+
+impl Default for SafetyConfig {
+    fn default() -> SafetyConfig {
+        SafetyConfig {
+            max_disables: default_max_disables(),
+            max_moves: default_max_moves(),
+        }
+    }
+}
+
+/// A blast-radius budget: a count or a percentage of the enabled managed users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// At most this many.
+    Count(u64),
+    /// At most this percentage (never fewer than [`Budget::PERCENT_FLOOR`]).
+    Percent(u32),
+}
+
+impl Budget {
+    /// A percentage never blocks fewer than this many changes.
+    pub const PERCENT_FLOOR: u64 = 5;
+
+    /// The number of changes allowed when `base` managed users are enabled.
+    pub fn allowance(self, base: u64) -> u64 {
+        match self {
+            Budget::Count(count) => count,
+            Budget::Percent(percent) => {
+                (base * u64::from(percent) / 100).max(Budget::PERCENT_FLOOR)
+            }
+        }
+    }
+
+    fn parse(text: &str) -> Result<Budget, String> {
+        let text = text.trim();
+        let expected = "a count (`50`) or a percentage (`\"10%\"`)";
+        if let Some(number) = text.strip_suffix('%') {
+            match number.trim().parse::<u32>() {
+                Ok(percent) if percent <= 100 => Ok(Budget::Percent(percent)),
+                _ => Err(format!(
+                    "`{text}` is not {expected}: a percentage is 0% to 100%"
+                )),
+            }
+        } else {
+            text.parse::<u64>()
+                .map(Budget::Count)
+                .map_err(|_| format!("`{text}` is not {expected}"))
+        }
+    }
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Budget::Count(count) => write!(f, "{count}"),
+            Budget::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
+}
+
+impl Serialize for Budget {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Budget::Count(count) => serializer.serialize_u64(*count),
+            Budget::Percent(_) => serializer.serialize_str(&self.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Budget {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BudgetVisitor;
+
+        impl Visitor<'_> for BudgetVisitor {
+            type Value = Budget;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count (`50`) or a percentage (`\"10%\"`)")
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Budget, E> {
+                Ok(Budget::Count(value))
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Budget, E> {
+                u64::try_from(value).map(Budget::Count).map_err(|_| {
+                    E::custom(format!(
+                        "`{value}` is negative; expected a count or a percentage"
+                    ))
+                })
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Budget, E> {
+                Budget::parse(value).map_err(E::custom)
+            }
+        }
+
+        deserializer.deserialize_any(BudgetVisitor)
+    }
+}
+
+/// One pairing: an Entra group to a Rescue destination with a role.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pairing {
+    /// Label; defaults to the Entra group's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The Entra group.
+    pub entra_group: GroupRef,
+    /// The Rescue destination (absent for master administrators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescue_group: Option<DestinationRef>,
+    /// The role granted.
+    pub role: Role,
+    /// Members get the mobile add-on.
+    #[serde(default)]
+    pub mobile_license: bool,
+    /// SSO ID := userPrincipalName.
+    #[serde(default)]
+    pub upn_as_ssoid: bool,
+    /// SSO ID := the key e-mail; defaults to `sync.email_as_ssoid` when neither flag is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_as_ssoid: Option<bool>,
+    /// Rescue fields kept equal to the directory.
+    #[serde(default = "default_attributes")]
+    pub attributes: BTreeSet<Attribute>,
+}
+
+impl Pairing {
+    /// The label shown in plans and reports.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => self.entra_group.to_string(),
+        }
+    }
+}
+
+/// An Entra group, by display name or `{ id: <guid> }`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GroupRef {
+    /// By object id.
+    Id {
+        /// The group's object id.
+        id: String,
+    },
+    /// By exact display name.
+    Name(String),
+}
+
+impl fmt::Display for GroupRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GroupRef::Id { id } => write!(f, "{id}"),
+            GroupRef::Name(name) => write!(f, "{name}"),
+        }
+    }
+}
+
+/// A Rescue destination, by path below the role's container or `{ id: N }`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DestinationRef {
+    /// By node id.
+    Id {
+        /// The group's node id.
+        id: NodeId,
+    },
+    /// By path (`Helpdesk/L2`; `""` for the Administrators container).
+    Path(GroupPath),
+}
+
+/// A Rescue field adsync can keep equal to the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attribute {
+    /// name <- displayName.
+    Name,
+    /// nick <- givenName.
+    Nick,
+    /// email <- the identity key.
+    Email,
+    /// SSO ID <- per `upn_as_ssoid` / `email_as_ssoid`.
+    Ssoid,
+    /// description <- jobTitle.
+    Description,
+}
+
+impl Attribute {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attribute::Name => "name",
+            Attribute::Nick => "nick",
+            Attribute::Email => "email",
+            Attribute::Ssoid => "ssoid",
+            Attribute::Description => "description",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+fn default_graph_concurrency() -> usize {
+    8
+}
+
+fn default_limit() -> usize {
+    999
+}
+
+fn default_state_dir() -> String {
+    ".adsync".to_owned()
+}
+
+fn default_max_disables() -> Budget {
+    Budget::Percent(10)
+}
+
+fn default_max_moves() -> Budget {
+    Budget::Percent(25)
+}
+
+fn default_attributes() -> BTreeSet<Attribute> {
+    BTreeSet::from([Attribute::Name, Attribute::Email])
+}
+
+/// A configuration rule that does not hold.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigProblem {
+    /// The key path at fault (`pairings[2].rescue_group`).
+    pub path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl Config {
+    /// Checks every rule of SPEC §4 that needs nothing but the file; all problems at once.
+    pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
+        let mut problems = Vec::new();
+        let mut problem =
+            |path: String, message: String| problems.push(ConfigProblem { path, message });
+
+        let limits = self.sync.limits;
+        if self.pairings.len() > limits.max_pairings {
+            problem(
+                "pairings".into(),
+                format!(
+                    "{} pairings; the limit is {} — raise sync.limits.max_pairings to allow more",
+                    self.pairings.len(),
+                    limits.max_pairings
+                ),
+            );
+        }
+        if limits.max_pairings == 0 {
+            problem(
+                "sync.limits.max_pairings".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if self.target.concurrency() == 0 {
+            problem("target.concurrency".into(), "must be at least 1".into());
+        }
+        if let SourceConfig::Graph(graph) = &self.source {
+            if graph.concurrency == 0 {
+                problem("source.concurrency".into(), "must be at least 1".into());
+            }
+            if graph.tenant.trim().is_empty() {
+                problem(
+                    "source.tenant".into(),
+                    "must name a tenant id or verified domain".into(),
+                );
+            }
+            if graph.client_id.trim().is_empty() {
+                problem(
+                    "source.client_id".into(),
+                    "must be the application (client) id".into(),
+                );
+            }
+        }
+        if let TargetConfig::Rescue(rescue) = &self.target
+            && let RescueAuth::Password { email, .. } = &rescue.auth
+            && !UserKey::new(email).is_some_and(|key| key.is_email_like())
+        {
+            problem(
+                "target.auth.email".into(),
+                format!("`{email}` is not an e-mail address"),
+            );
+        }
+        for (index, email) in self.sync.protected.iter().enumerate() {
+            if !UserKey::new(email).is_some_and(|key| key.is_email_like()) {
+                problem(
+                    format!("sync.protected[{index}]"),
+                    format!("`{email}` is not an e-mail address"),
+                );
+            }
+        }
+
+        let mut seen: Vec<(&GroupRef, Role, Option<&DestinationRef>, usize)> = Vec::new();
+        for (index, pairing) in self.pairings.iter().enumerate() {
+            let at = format!("pairings[{index}]");
+            let destination = pairing.rescue_group.as_ref();
+            match (pairing.role, destination) {
+                (Role::MasterAdministrator, Some(DestinationRef::Path(path))) if !path.is_root() => {
+                    problem(
+                        format!("{at}.rescue_group"),
+                        "a master_administrator pairing has no group path: master administrators live \
+                         directly under Master Administrators; remove rescue_group"
+                            .into(),
+                    );
+                }
+                (Role::MasterAdministrator, Some(DestinationRef::Id { .. })) => problem(
+                    format!("{at}.rescue_group"),
+                    "a master_administrator pairing has no destination group; remove rescue_group".into(),
+                ),
+                (Role::Technician, None) => problem(
+                    format!("{at}.rescue_group"),
+                    "a technician pairing needs a Technician Group path (`Helpdesk/L2`) or `{ id: N }`"
+                        .into(),
+                ),
+                (Role::Technician, Some(DestinationRef::Path(path))) if path.is_root() => problem(
+                    format!("{at}.rescue_group"),
+                    "technicians cannot sit directly under Technicians; name a Technician Group".into(),
+                ),
+                (Role::Administrator, None) => problem(
+                    format!("{at}.rescue_group"),
+                    "an administrator pairing needs an Administrator Group path, or `\"\"` for the \
+                     Administrators container"
+                        .into(),
+                ),
+                _ => {}
+            }
+            if pairing.upn_as_ssoid && pairing.email_as_ssoid == Some(true) {
+                problem(
+                    format!("{at}"),
+                    "upn_as_ssoid and email_as_ssoid are both set; choose one".into(),
+                );
+            }
+            if let GroupRef::Name(name) | GroupRef::Id { id: name } = &pairing.entra_group
+                && name.trim().is_empty()
+            {
+                problem(format!("{at}.entra_group"), "must name a group".into());
+            }
+            let normalized = normalize_destination(pairing.role, destination);
+            if let Some((_, _, _, first)) = seen.iter().find(|(group, role, dest, _)| {
+                **group == pairing.entra_group && *role == pairing.role && *dest == normalized
+            }) {
+                problem(
+                    at.clone(),
+                    format!(
+                        "duplicates pairings[{first}]: the same Entra group `{}` to the same destination",
+                        pairing.entra_group
+                    ),
+                );
+            } else {
+                seen.push((&pairing.entra_group, pairing.role, normalized, index));
+            }
+        }
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// A digest of the configuration's meaning, kept in saved plans so a plan made from another
+    /// configuration is refused.
+    pub fn digest(&self) -> String {
+        // serde_json of these types cannot fail: they hold only strings, numbers, bools, maps
+        // with string keys and sequences.
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        let hash = Sha256::digest(&canonical);
+        let mut hex = String::with_capacity(64);
+        for byte in hash {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        format!("sha256:{hex}")
+    }
+
+    /// The protected e-mails as keys (invalid ones are reported by [`Config::validate`]).
+    pub fn protected_keys(&self) -> BTreeSet<UserKey> {
+        self.sync
+            .protected
+            .iter()
+            .filter_map(|email| UserKey::new(email))
+            .collect()
+    }
+}
+
+fn normalize_destination(
+    role: Role,
+    destination: Option<&DestinationRef>,
+) -> Option<&DestinationRef> {
+    match role {
+        Role::MasterAdministrator => None,
+        _ => destination,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_budget_has_a_floor_of_five() {
+        assert_eq!(Budget::Percent(10).allowance(20), 5);
+        assert_eq!(Budget::Percent(10).allowance(1000), 100);
+        assert_eq!(Budget::Count(3).allowance(1000), 3);
+    }
+
+    #[test]
+    fn budget_parses_counts_and_percentages() {
+        assert_eq!(Budget::parse("50"), Ok(Budget::Count(50)));
+        assert_eq!(Budget::parse(" 10% "), Ok(Budget::Percent(10)));
+        assert!(Budget::parse("ten").is_err());
+        assert!(Budget::parse("120%").is_err());
+    }
+}

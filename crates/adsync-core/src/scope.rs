@@ -1,0 +1,48 @@
+//! Which Rescue users a plan looks at closely, so a target reads details only for them.
+
+use std::collections::BTreeSet;
+
+use crate::model::{Container, GroupPath, NodeId, RescueSnapshot, UserKey};
+use crate::tree::OrgTree;
+
+/// The users in scope of a plan, described before the Rescue tree is read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadScope {
+    /// Destinations named by path.
+    pub paths: BTreeSet<(Container, GroupPath)>,
+    /// Destinations named by node id.
+    pub ids: BTreeSet<NodeId>,
+    /// Identity keys the directory wants in some plane.
+    pub keys: BTreeSet<UserKey>,
+    /// Nodes linked to directory users in the state directory.
+    pub linked: BTreeSet<NodeId>,
+}
+
+impl ReadScope {
+    /// The user nodes of `snapshot` in scope: direct members of a destination, nodes whose e-mail
+    /// the directory wants, and linked nodes. In node-id order.
+    pub fn users_in(&self, snapshot: &RescueSnapshot) -> Vec<NodeId> {
+        let tree = OrgTree::new(snapshot);
+        let mut destinations: BTreeSet<NodeId> = self.ids.clone();
+        for (container, path) in &self.paths {
+            if let Some(id) = tree.find_group(*container, path) {
+                destinations.insert(id);
+            }
+        }
+        let mut users: Vec<NodeId> = snapshot
+            .nodes
+            .iter()
+            .filter(|node| node.node_type.user_role().is_some())
+            .filter(|node| {
+                node.parent
+                    .is_some_and(|parent| destinations.contains(&parent))
+                    || self.linked.contains(&node.id)
+                    || node.key().is_some_and(|key| self.keys.contains(&key))
+            })
+            .map(|node| node.id)
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        users
+    }
+}

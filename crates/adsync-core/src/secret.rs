@@ -1,0 +1,108 @@
+//! Secrets: references in the configuration, and a redacting holder for resolved values.
+
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A resolved secret value. `Debug` prints `[REDACTED]`; there is no `Display` and no `Serialize`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value, trimming the trailing newline a secret file usually ends with.
+    pub fn new(value: impl Into<String>) -> Secret {
+        let mut value = value.into();
+        while value.ends_with('\n') || value.ends_with('\r') {
+            value.pop();
+        }
+        Secret(value)
+    }
+
+    /// The value, for the one place that sends it over the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// Where a secret comes from. Literal values are refused when the configuration is read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretRef {
+    /// An environment variable.
+    Env(String),
+    /// A file whose content is the secret (relative paths resolve beside the config file).
+    File(String),
+}
+
+impl SecretRef {
+    /// How to name this reference in messages (`environment variable X`, `file Y`).
+    pub fn describe(&self) -> String {
+        match self {
+            SecretRef::Env(name) => format!("environment variable `{name}`"),
+            SecretRef::File(path) => format!("file `{path}`"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RefVisitor;
+
+        impl<'de> Visitor<'de> for RefVisitor {
+            type Value = SecretRef;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a secret reference `{ env: VARIABLE }` or `{ file: PATH }`")
+            }
+
+            // The value itself is deliberately not echoed: it may be the secret.
+            fn visit_str<E: de::Error>(self, _value: &str) -> Result<SecretRef, E> {
+                Err(E::custom(
+                    "a literal secret is not allowed in the configuration; \
+                     write `{ env: VARIABLE }` or `{ file: PATH }` instead",
+                ))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom(
+                        "an empty secret reference; expected `{ env: VARIABLE }` or `{ file: PATH }`",
+                    ));
+                };
+                let value: String = map.next_value()?;
+                let reference = match key.as_str() {
+                    "env" => SecretRef::Env(value),
+                    "file" => SecretRef::File(value),
+                    other => return Err(de::Error::unknown_field(other, &["env", "file"])),
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "a secret reference takes exactly one of `env` or `file`",
+                    ));
+                }
+                Ok(reference)
+            }
+        }
+
+        deserializer.deserialize_any(RefVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let secret = Secret::new("hunter2-very-secret\n");
+        assert_eq!(format!("{secret:?}"), "[REDACTED]");
+        assert_eq!(secret.expose(), "hunter2-very-secret");
+    }
+}

@@ -1,0 +1,132 @@
+//! An index over a Rescue snapshot: nodes by id, children, and for every group its container and
+//! path. Built once per plan; everything that walks the organization tree goes through it.
+
+use std::collections::HashMap;
+
+use crate::model::{Container, GroupPath, NodeId, NodeType, RescueNode, RescueSnapshot};
+
+/// Where a group node sits: its container and its path below it (empty for the container).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupLocation {
+    /// The container above it.
+    pub container: Container,
+    /// The path below the container.
+    pub path: GroupPath,
+}
+
+/// The index.
+#[derive(Debug)]
+pub struct OrgTree<'a> {
+    nodes: &'a [RescueNode],
+    by_id: HashMap<NodeId, usize>,
+    children: HashMap<NodeId, Vec<usize>>,
+    groups: HashMap<NodeId, GroupLocation>,
+    by_path: HashMap<(Container, String), NodeId>,
+    containers: HashMap<Container, NodeId>,
+}
+
+impl<'a> OrgTree<'a> {
+    /// Indexes `snapshot`. Nodes whose parent is missing, and cycles, are kept but sit in no
+    /// container.
+    pub fn new(snapshot: &'a RescueSnapshot) -> OrgTree<'a> {
+        let nodes = snapshot.nodes.as_slice();
+        let mut by_id = HashMap::with_capacity(nodes.len());
+        let mut children: HashMap<NodeId, Vec<usize>> = HashMap::new();
+        for (index, node) in nodes.iter().enumerate() {
+            by_id.entry(node.id).or_insert(index);
+            if let Some(parent) = node.parent {
+                children.entry(parent).or_default().push(index);
+            }
+        }
+        let mut tree = OrgTree {
+            nodes,
+            by_id,
+            children,
+            groups: HashMap::new(),
+            by_path: HashMap::new(),
+            containers: HashMap::new(),
+        };
+        tree.locate_groups();
+        tree
+    }
+
+    fn locate_groups(&mut self) {
+        let mut stack: Vec<(NodeId, Container, GroupPath)> = Vec::new();
+        for node in self.nodes {
+            if let Some(container) = node.node_type.container() {
+                // The first container of each kind wins; a well-formed tree has one.
+                if self.containers.contains_key(&container) {
+                    continue;
+                }
+                self.containers.insert(container, node.id);
+                stack.push((node.id, container, GroupPath::root()));
+            }
+        }
+        while let Some((id, container, path)) = stack.pop() {
+            if self.groups.contains_key(&id) {
+                continue; // a cycle
+            }
+            self.by_path.entry((container, path.folded())).or_insert(id);
+            self.groups.insert(
+                id,
+                GroupLocation {
+                    container,
+                    path: path.clone(),
+                },
+            );
+            let Some(children) = self.children.get(&id) else {
+                continue;
+            };
+            for &child in children {
+                let node = &self.nodes[child];
+                let is_group = matches!(
+                    (container, &node.node_type),
+                    (Container::Technicians, NodeType::TechnicianGroup)
+                        | (Container::Administrators, NodeType::AdministratorGroup)
+                );
+                if is_group {
+                    stack.push((node.id, container, path.join(&node.name)));
+                }
+            }
+        }
+    }
+
+    /// All nodes.
+    pub fn nodes(&self) -> &'a [RescueNode] {
+        self.nodes
+    }
+
+    /// The node with `id`.
+    pub fn get(&self, id: NodeId) -> Option<&'a RescueNode> {
+        self.by_id.get(&id).map(|&index| &self.nodes[index])
+    }
+
+    /// The direct children of `id`.
+    pub fn children(&self, id: NodeId) -> impl Iterator<Item = &'a RescueNode> + '_ {
+        self.children
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .map(|&index| &self.nodes[index])
+    }
+
+    /// The node id of a container.
+    pub fn container(&self, container: Container) -> Option<NodeId> {
+        self.containers.get(&container).copied()
+    }
+
+    /// Where group (or container) `id` sits; `None` for anything that is not a located group.
+    pub fn group(&self, id: NodeId) -> Option<&GroupLocation> {
+        self.groups.get(&id)
+    }
+
+    /// The group at `path` below `container` (names compared ignoring case).
+    pub fn find_group(&self, container: Container, path: &GroupPath) -> Option<NodeId> {
+        self.by_path.get(&(container, path.folded())).copied()
+    }
+
+    /// The location of the group a user node sits in.
+    pub fn parent_location(&self, node: &RescueNode) -> Option<&GroupLocation> {
+        node.parent.and_then(|parent| self.groups.get(&parent))
+    }
+}

@@ -1,0 +1,1 @@
+//! A stateful Microsoft Graph emulator (see issue 3).

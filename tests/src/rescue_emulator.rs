@@ -1,0 +1,1 @@
+//! A stateful LogMeIn Rescue emulator (see issue 4).
