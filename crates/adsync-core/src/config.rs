@@ -604,7 +604,7 @@ impl Config {
             }
             if pairing.upn_as_ssoid && pairing.email_as_ssoid == Some(true) {
                 problem(
-                    format!("{at}"),
+                    at.clone(),
                     "upn_as_ssoid and email_as_ssoid are both set; choose one".into(),
                 );
             }

@@ -9,6 +9,9 @@
 
 pub mod adapter;
 pub mod config;
+pub mod desired;
+pub mod error;
+pub mod memory;
 pub mod model;
 pub mod plan;
 pub mod scope;

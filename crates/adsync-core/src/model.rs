@@ -23,6 +23,11 @@ impl UserKey {
         Some(UserKey(trimmed.to_lowercase()))
     }
 
+    /// A key that matches nobody (used where a node has no e-mail).
+    pub(crate) fn placeholder() -> UserKey {
+        UserKey(String::new())
+    }
+
     /// The normalised text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -45,6 +50,12 @@ impl UserKey {
 impl fmt::Debug for UserKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for UserKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

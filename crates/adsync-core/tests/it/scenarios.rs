@@ -1,0 +1,111 @@
+//! One folder per behaviour under `fixtures/scenarios/`: `config.yaml`, `directory.yaml`,
+//! `rescue.yaml`, optionally `links.yaml`. `check()` is the only code here that calls `plan()`;
+//! its result (the plan, or the error) is an insta snapshot.
+
+use std::path::Path;
+
+use adsync_core::config::Config;
+use adsync_core::desired::desired;
+use adsync_core::memory::apply_action;
+use adsync_core::model::{DirectorySnapshot, RescueSnapshot};
+use adsync_core::plan::{CurrentState, Links, Plan, Policy, plan};
+
+struct Scenario {
+    config: Config,
+    directory: DirectorySnapshot,
+    current: CurrentState,
+}
+
+fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn load(dir: &Path) -> Scenario {
+    let links_path = dir.join("links.yaml");
+    let links: Links = if links_path.exists() {
+        read(&links_path)
+    } else {
+        Links::default()
+    };
+    Scenario {
+        config: read(&dir.join("config.yaml")),
+        directory: read(&dir.join("directory.yaml")),
+        current: CurrentState {
+            rescue: read::<RescueSnapshot>(&dir.join("rescue.yaml")),
+            links,
+        },
+    }
+}
+
+fn check(scenario: &Scenario) -> Result<Plan, String> {
+    scenario
+        .config
+        .validate()
+        .map_err(|problems| format!("{problems:?}"))?;
+    let desired = desired(&scenario.directory, &scenario.config).map_err(|e| e.to_string())?;
+    plan(
+        &desired,
+        &scenario.current,
+        &Policy::from_config(&scenario.config),
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn scenarios() {
+    let mut count = 0;
+    insta::glob!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"),
+        "scenarios/*/config.yaml",
+        |path| {
+            count += 1;
+            let dir = path.parent().expect("a scenario config sits in a folder");
+            let scenario = load(dir);
+            match check(&scenario) {
+                Ok(plan) => insta::assert_yaml_snapshot!(plan, { ".config_digest" => "[digest]" }),
+                Err(error) => insta::assert_snapshot!(error),
+            }
+        }
+    );
+    assert!(count >= 28, "expected at least 28 scenarios, found {count}");
+}
+
+/// Every scenario that yields an unblocked plan converges: apply it to the in-memory tree, plan
+/// again, and nothing is left to do.
+#[test]
+fn scenarios_converge_in_memory() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios");
+    let mut converged = 0;
+    for entry in std::fs::read_dir(&root).expect("fixtures/scenarios exists") {
+        let dir = entry.expect("a readable entry").path();
+        let scenario = load(&dir);
+        let Ok(first) = check(&scenario) else {
+            continue;
+        };
+        if first.blocked.is_some() {
+            continue;
+        }
+        let mut rescue = scenario.current.rescue.clone();
+        for action in &first.actions {
+            apply_action(&mut rescue, action, None)
+                .unwrap_or_else(|e| panic!("{}: {}: {e}", dir.display(), action.id));
+        }
+        let again = Scenario {
+            current: CurrentState {
+                rescue,
+                links: scenario.current.links.clone(),
+            },
+            ..scenario
+        };
+        let second = check(&again).expect("the second plan succeeds");
+        assert!(
+            second.actions.is_empty(),
+            "{}: a second plan still has actions: {:#?}",
+            dir.display(),
+            second.actions
+        );
+        converged += 1;
+    }
+    assert!(converged >= 20, "only {converged} scenarios converged");
+}
