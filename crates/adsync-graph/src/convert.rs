@@ -1,0 +1,87 @@
+//! Graph's wire shapes into adsync's directory model.
+
+use adsync_core::model::DirectoryUser;
+
+use crate::GroupSummary;
+use crate::wire;
+
+/// What one listed member turned out to be.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a short-lived value per listed member, consumed at once"
+)]
+pub(crate) enum Member {
+    /// A user with its attributes.
+    User(DirectoryUser),
+    /// A user that came back with only `@odata.type` and `id` (Graph's "limited information"
+    /// for objects the app may not read).
+    Limited,
+    /// Not a user (a device or contact in a listing that should hold only users): ignored.
+    Other,
+}
+
+pub(crate) fn member(user: wire::User) -> Member {
+    if user
+        .odata_type
+        .as_deref()
+        .is_some_and(|kind| kind != wire::USER_TYPE)
+    {
+        return Member::Other;
+    }
+    // userPrincipalName is required on every user, so a user without it (and without any name
+    // or mail) is one Graph would not describe to this app.
+    if user.user_principal_name.is_none() && user.display_name.is_none() && user.mail.is_none() {
+        return Member::Limited;
+    }
+    Member::User(DirectoryUser {
+        id: user.id,
+        upn: user.user_principal_name.unwrap_or_default(),
+        mail: user.mail,
+        display_name: user.display_name.unwrap_or_default(),
+        given_name: user.given_name,
+        surname: user.surname,
+        job_title: user.job_title,
+        department: user.department,
+        mobile_phone: user.mobile_phone,
+        employee_id: user.employee_id,
+        account_enabled: user.account_enabled.unwrap_or(true),
+    })
+}
+
+pub(crate) fn group(group: wire::Group) -> GroupSummary {
+    GroupSummary {
+        id: group.id,
+        display_name: group.display_name.unwrap_or_default(),
+        description: group.description,
+    }
+}
+
+/// Edit distance between two names, ignoring case, for "close names" suggestions.
+pub(crate) fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distance_counts_edits_ignoring_case() {
+        assert_eq!(distance("SG-Rescue-L2", "sg-rescue-l2"), 0);
+        assert_eq!(distance("SG-Rescue-L2", "SG-Rescue-L3"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}

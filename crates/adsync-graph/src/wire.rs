@@ -1,0 +1,109 @@
+//! Serde mirrors of what Microsoft Entra ID and Microsoft Graph send. Unknown fields are ignored;
+//! fields adsync depends on are required, so a body without them is a parse error, not a guess.
+
+use serde::Deserialize;
+
+/// `POST /{tenant}/oauth2/v2.0/token`, HTTP 200.
+#[derive(Deserialize)]
+pub(crate) struct TokenGranted {
+    pub(crate) access_token: String,
+    /// Seconds; documented as an integer, tolerated as a string.
+    #[serde(default)]
+    pub(crate) expires_in: Option<serde_json::Value>,
+}
+
+impl TokenGranted {
+    pub(crate) fn lifetime_secs(&self) -> Option<u64> {
+        match self.expires_in.as_ref()? {
+            serde_json::Value::Number(number) => number.as_u64(),
+            serde_json::Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// A token error body (`error`, `error_description`, `error_codes`, ...).
+#[derive(Deserialize)]
+pub(crate) struct TokenRefused {
+    pub(crate) error: String,
+    #[serde(default)]
+    pub(crate) error_description: Option<String>,
+    #[serde(default)]
+    pub(crate) error_codes: Vec<u64>,
+}
+
+/// Graph's error envelope: `{"error": {"code": .., "message": .., "innerError": ..}}`.
+#[derive(Deserialize)]
+pub(crate) struct GraphErrorBody {
+    pub(crate) error: GraphError,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct GraphError {
+    #[serde(default)]
+    pub(crate) code: String,
+    #[serde(default)]
+    pub(crate) message: String,
+}
+
+/// One page of a collection.
+#[derive(Deserialize)]
+pub(crate) struct Page<T> {
+    pub(crate) value: Vec<T>,
+    #[serde(rename = "@odata.nextLink", default)]
+    pub(crate) next_link: Option<String>,
+}
+
+/// A user as listed by `members/microsoft.graph.user` with adsync's `$select`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct User {
+    #[serde(rename = "@odata.type", default)]
+    pub(crate) odata_type: Option<String>,
+    pub(crate) id: String,
+    #[serde(default)]
+    pub(crate) user_principal_name: Option<String>,
+    #[serde(default)]
+    pub(crate) mail: Option<String>,
+    #[serde(default)]
+    pub(crate) display_name: Option<String>,
+    #[serde(default)]
+    pub(crate) given_name: Option<String>,
+    #[serde(default)]
+    pub(crate) surname: Option<String>,
+    #[serde(default)]
+    pub(crate) job_title: Option<String>,
+    #[serde(default)]
+    pub(crate) department: Option<String>,
+    #[serde(default)]
+    pub(crate) mobile_phone: Option<String>,
+    #[serde(default)]
+    pub(crate) employee_id: Option<String>,
+    #[serde(default)]
+    pub(crate) account_enabled: Option<bool>,
+}
+
+/// The user properties adsync reads: exactly the fields of a `DirectoryUser`.
+pub(crate) const USER_SELECT: &str = "id,userPrincipalName,mail,displayName,givenName,surname,\
+                                      jobTitle,department,mobilePhone,employeeId,accountEnabled";
+
+/// A group (lookups, search, nested-group listings).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Group {
+    #[serde(rename = "@odata.type", default)]
+    pub(crate) odata_type: Option<String>,
+    pub(crate) id: String,
+    #[serde(default)]
+    pub(crate) display_name: Option<String>,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+}
+
+/// The group properties adsync reads.
+pub(crate) const GROUP_SELECT: &str = "id,displayName,description";
+
+/// `@odata.type` of users.
+pub(crate) const USER_TYPE: &str = "#microsoft.graph.user";
+/// `@odata.type` of groups.
+pub(crate) const GROUP_TYPE: &str = "#microsoft.graph.group";
