@@ -155,22 +155,46 @@ pub enum Region {
     Enterprise,
 }
 
-/// `target.auth`.
+/// `target.auth`: an API token, or an e-mail and password.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum RescueAuth {
+#[serde(deny_unknown_fields)]
+pub struct RescueAuth {
     /// An API token (or authcode), sent as `authcode`.
-    Token {
-        /// The token reference.
-        api_token: SecretRef,
-    },
-    /// E-mail and password, exchanged once per run with `requestAuthCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_token: Option<SecretRef>,
+    /// The account's e-mail, for password sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The password reference, exchanged once per run with `requestAuthCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+}
+
+/// How adsync signs in to Rescue, once [`Config::validate`] has checked `target.auth`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RescueAuthMode<'a> {
+    /// An API token.
+    Token(&'a SecretRef),
+    /// E-mail and password.
     Password {
         /// The account's e-mail.
-        email: String,
+        email: &'a str,
         /// The password reference.
-        password: SecretRef,
+        password: &'a SecretRef,
     },
+}
+
+impl RescueAuth {
+    /// The sign-in mode; `None` when the section is incomplete or mixes both modes.
+    pub fn mode(&self) -> Option<RescueAuthMode<'_>> {
+        match (&self.api_token, &self.email, &self.password) {
+            (Some(token), None, None) => Some(RescueAuthMode::Token(token)),
+            (None, Some(email), Some(password)) => {
+                Some(RescueAuthMode::Password { email, password })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `target: { type: snapshot }`.
@@ -550,14 +574,24 @@ impl Config {
                 );
             }
         }
-        if let TargetConfig::Rescue(rescue) = &self.target
-            && let RescueAuth::Password { email, .. } = &rescue.auth
-            && !UserKey::new(email).is_some_and(|key| key.is_email_like())
-        {
-            problem(
-                "target.auth.email".into(),
-                format!("`{email}` is not an e-mail address"),
-            );
+        if let TargetConfig::Rescue(rescue) = &self.target {
+            match rescue.auth.mode() {
+                None => problem(
+                    "target.auth".into(),
+                    "expected either `api_token: { env: VARIABLE }`, or `email` with \
+                     `password: { env: VARIABLE }`"
+                        .into(),
+                ),
+                Some(RescueAuthMode::Password { email, .. })
+                    if !UserKey::new(email).is_some_and(|key| key.is_email_like()) =>
+                {
+                    problem(
+                        "target.auth.email".into(),
+                        format!("`{email}` is not an e-mail address"),
+                    );
+                }
+                Some(_) => {}
+            }
         }
         for (index, email) in self.sync.protected.iter().enumerate() {
             if !UserKey::new(email).is_some_and(|key| key.is_email_like()) {
@@ -568,7 +602,7 @@ impl Config {
             }
         }
 
-        let mut seen: Vec<(&GroupRef, Role, Option<&DestinationRef>, usize)> = Vec::new();
+        let mut seen: Vec<(&GroupRef, Role, Option<DestinationRef>, usize)> = Vec::new();
         for (index, pairing) in self.pairings.iter().enumerate() {
             let at = format!("pairings[{index}]");
             let destination = pairing.rescue_group.as_ref();
@@ -613,7 +647,13 @@ impl Config {
             {
                 problem(format!("{at}.entra_group"), "must name a group".into());
             }
-            let normalized = normalize_destination(pairing.role, destination);
+            // Rescue group names compare without regard to case.
+            let normalized = normalize_destination(pairing.role, destination).map(|d| match d {
+                DestinationRef::Path(path) => {
+                    DestinationRef::Path(GroupPath::parse(&path.folded()))
+                }
+                other => other.clone(),
+            });
             if let Some((_, _, _, first)) = seen.iter().find(|(group, role, dest, _)| {
                 **group == pairing.entra_group && *role == pairing.role && *dest == normalized
             }) {

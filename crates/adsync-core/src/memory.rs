@@ -323,3 +323,27 @@ fn rejected(message: String) -> AdapterError {
 fn not_found(message: String) -> AdapterError {
     AdapterError::new(AdapterErrorKind::NotFound, message)
 }
+
+/// A `Source` over a directory snapshot already in memory (the CLI reads the file).
+#[derive(Debug)]
+pub struct SnapshotSource {
+    snapshot: crate::model::DirectorySnapshot,
+}
+
+impl SnapshotSource {
+    /// A source returning `snapshot`.
+    pub fn new(snapshot: crate::model::DirectorySnapshot) -> SnapshotSource {
+        SnapshotSource { snapshot }
+    }
+}
+
+#[async_trait]
+impl crate::adapter::Source for SnapshotSource {
+    async fn snapshot(
+        &self,
+        _request: &crate::adapter::SourceRequest,
+    ) -> Result<crate::model::DirectorySnapshot, AdapterError> {
+        // The snapshot holds every group; desired() resolves and expands the requested ones.
+        Ok(self.snapshot.clone())
+    }
+}

@@ -772,6 +772,9 @@ pub fn plan(
                 },
             };
             let mobile_on = node.mobile == Some(true);
+            // An add-on state the read did not report is released too: SPEC §5 frees the
+            // licence of every disabled user, and `false` is what setUser writes anyway.
+            let release = node.mobile != Some(false);
             let action = if node.is_enabled() {
                 Some(
                     user_action(
@@ -788,7 +791,7 @@ pub fn plan(
                             ..Precondition::default()
                         },
                     )
-                    .with_mobile(mobile_on.then_some(false)),
+                    .with_mobile(release.then_some(false)),
                 )
             } else if mobile_on {
                 Some(

@@ -46,3 +46,45 @@ impl ReadScope {
         users
     }
 }
+
+/// What a target must read for a plan of `config` and `desired`: the detail fields the
+/// configured attributes need, for the users in scope.
+pub fn detail_request(
+    config: &crate::config::Config,
+    desired: &crate::desired::DesiredState,
+    links: &crate::plan::Links,
+) -> crate::adapter::DetailRequest {
+    use crate::config::Attribute;
+    use crate::desired::Destination;
+
+    let mut scope = ReadScope::default();
+    for pairing in &desired.pairings {
+        match &pairing.destination {
+            Destination::Path(container, path) => {
+                scope.paths.insert((*container, path.clone()));
+            }
+            Destination::Id(_, id) => {
+                scope.ids.insert(*id);
+            }
+        }
+    }
+    scope.keys.extend(desired.technicians.keys().cloned());
+    scope.keys.extend(desired.administrators.keys().cloned());
+    scope.linked.extend(links.technician.values().copied());
+    scope.linked.extend(links.administrator.values().copied());
+    let synced = |attribute: Attribute| {
+        config.sync.full_group_sync
+            && desired
+                .pairings
+                .iter()
+                .any(|p| p.attributes.contains(&attribute))
+    };
+    crate::adapter::DetailRequest {
+        nick: synced(Attribute::Nick),
+        ssoid: synced(Attribute::Ssoid),
+        // Add-on state decides set_mobile_license in full sync, and the release of a disabled
+        // user's licence in both modes.
+        addons: true,
+        scope,
+    }
+}

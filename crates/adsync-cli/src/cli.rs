@@ -1,0 +1,77 @@
+//! The command line (SPEC §8).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keeps a LogMeIn Rescue organization in line with Microsoft Entra ID groups.
+#[derive(Debug, Parser)]
+#[command(name = "adsync", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The configuration file [default: adsync.yaml]
+    #[arg(long, global = true, env = "ADSYNC_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// More logging (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub(crate) color: Color,
+    /// Never draw progress bars
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Color {
+    /// Colour on terminals, unless NO_COLOR is set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show what a sync would change, without changing anything
+    Plan(PlanArgs),
+    /// Check the configuration
+    Validate(ValidateArgs),
+}
+
+/// `adsync plan`.
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// Also save the plan as JSON, for `adsync apply plan.json`
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Print the plan as one JSON document
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Exit 2 when changes are pending (0: none, 1: error)
+    #[arg(long)]
+    pub(crate) detailed_exitcode: bool,
+}
+
+/// `adsync validate`.
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Print the result as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}

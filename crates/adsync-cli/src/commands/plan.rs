@@ -1,0 +1,58 @@
+//! `adsync plan`: read both sides, compute the plan, print it.
+
+use adsync_core::desired::desired;
+use adsync_core::plan::{CurrentState, Plan, Policy, plan};
+use adsync_core::scope::detail_request;
+
+use crate::cli::{Global, PlanArgs};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::load::{self, Loaded};
+use crate::output;
+use crate::render;
+
+pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, Error> {
+    let loaded = super::config(global)?;
+    let target = load::target(&loaded)?;
+    let plan = make_plan(&loaded, target.as_target()).await?;
+    if let Some(out) = &args.out {
+        output::write_atomic(out, output::json(&plan).as_bytes())?;
+    }
+    for warning in &plan.warnings {
+        output::note(global.quiet, &format!("warning: {}", warning.message));
+    }
+    if args.json {
+        output::stdout(&output::json(&plan))?;
+    } else {
+        output::stdout(&render::plan_human(&plan))?;
+    }
+    if plan.blocked.is_some() {
+        output::note(
+            global.quiet,
+            "warning: this plan is blocked by a safety guard; `adsync apply` would refuse it",
+        );
+    }
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Reads the directory, then Rescue, and plans. Any failed read means no plan.
+pub(crate) async fn make_plan(
+    loaded: &Loaded,
+    target: &dyn adsync_core::adapter::Target,
+) -> Result<Plan, Error> {
+    let source = load::source(loaded)?;
+    let directory = source
+        .snapshot(&loaded.source_request())
+        .await
+        .map_err(Error::SourceRead)?;
+    let desired = desired(&directory, &loaded.config).map_err(Error::Plan)?;
+    let links = load::read_links(loaded)?;
+    let details = detail_request(&loaded.config, &desired, &links);
+    let rescue = target.snapshot(&details).await.map_err(Error::TargetRead)?;
+    let current = CurrentState { rescue, links };
+    plan(&desired, &current, &Policy::from_config(&loaded.config)).map_err(Error::Plan)
+}

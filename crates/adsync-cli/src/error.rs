@@ -1,0 +1,102 @@
+//! The CLI's errors, and how they are printed: a lowercase phrase, its causes, and a hint.
+
+use std::path::PathBuf;
+
+use adsync_core::adapter::{AdapterError, AdapterErrorKind};
+
+/// Everything that can make a command fail.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file `{}`", .path.display())]
+    ConfigRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid YAML of the expected shape.
+    #[error("invalid configuration in `{}`: {message}", .path.display())]
+    ConfigSyntax { path: PathBuf, message: String },
+    /// The configuration breaks one or more rules.
+    #[error("invalid configuration in `{}`:{}", .path.display(), list(.problems))]
+    ConfigInvalid {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+    /// A secret reference points nowhere.
+    #[error("the secret `{key}` cannot be read: {what}")]
+    Secret {
+        key: String,
+        what: String,
+        hint: String,
+    },
+    /// A data file (snapshot, plan, links) could not be read or parsed.
+    #[error("cannot read `{}`: {message}", .path.display())]
+    DataFile { path: PathBuf, message: String },
+    /// A file could not be written.
+    #[error("cannot write `{}`", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading the directory failed.
+    #[error("failed to read the directory")]
+    SourceRead(#[source] AdapterError),
+    /// Reading Rescue failed.
+    #[error("failed to read the LogMeIn Rescue organization")]
+    TargetRead(#[source] AdapterError),
+    /// The adapter could not be set up.
+    #[error("{0}")]
+    Setup(String),
+    /// There is no plan.
+    #[error("no plan can be made")]
+    Plan(#[source] adsync_core::error::PlanError),
+    /// stdout was closed by the reader; not reported.
+    #[error("broken pipe")]
+    BrokenPipe,
+}
+
+fn list(problems: &[String]) -> String {
+    problems.iter().map(|p| format!("\n  - {p}")).collect()
+}
+
+impl Error {
+    /// The obvious next step, when there is one.
+    pub(crate) fn hint(&self) -> Option<String> {
+        match self {
+            Error::Secret { hint, .. } => Some(hint.clone()),
+            Error::ConfigRead { .. } => Some(
+                "pass --config FILE or set ADSYNC_CONFIG; `adsync init` writes a starter adsync.yaml"
+                    .into(),
+            ),
+            Error::SourceRead(error) | Error::TargetRead(error) => {
+                error.hint.clone().or_else(|| default_hint(error.kind))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn default_hint(kind: AdapterErrorKind) -> Option<String> {
+    match kind {
+        AdapterErrorKind::Throttled | AdapterErrorKind::Transport => {
+            Some("nothing was changed; run the command again later".into())
+        }
+        _ => None,
+    }
+}
+
+/// Renders `error` with every cause and the hint, for stderr.
+pub(crate) fn render(error: &Error) -> String {
+    let mut out = format!("error: {error}\n");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        out.push_str(&format!("  caused by: {cause}\n"));
+        source = cause.source();
+    }
+    if let Some(hint) = error.hint() {
+        out.push_str(&format!("\nhint: {hint}\n"));
+    }
+    out
+}

@@ -1,0 +1,64 @@
+//! Writing data to stdout. Everything else goes to stderr through `tracing` or `eprint`.
+
+use std::io::Write;
+
+use crate::error::Error;
+
+/// Writes `text` to stdout. A closed pipe (`adsync plan | head`) is not an error.
+pub(crate) fn stdout(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::BrokenPipe),
+        Err(error) => Err(Error::Write {
+            path: "<stdout>".into(),
+            source: error,
+        }),
+    }
+}
+
+/// Writes a line to stderr (warnings, notes), unless quiet.
+#[expect(
+    clippy::print_stderr,
+    reason = "the one place that writes notes to stderr"
+)]
+pub(crate) fn note(quiet: bool, text: &str) {
+    if !quiet {
+        eprintln!("{text}");
+    }
+}
+
+/// Serializes `value` as pretty JSON with a trailing newline.
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
+    // Serializing our own data types to JSON cannot fail: no maps with non-string keys.
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        std::fs::create_dir_all(dir)?;
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    result.map_err(|source| {
+        let _ = std::fs::remove_file(&temp);
+        Error::Write {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}

@@ -1,0 +1,152 @@
+//! Human renderings of core data. Wording lives here, not in core.
+
+use std::fmt::Write as _;
+
+use adsync_core::model::{Container, GroupPath, Role};
+use adsync_core::plan::{Action, ActionKind, Plan, Summary};
+
+/// The plan as a diff-like listing, one line per action, then the summary line.
+pub(crate) fn plan_human(plan: &Plan) -> String {
+    let mut out = String::new();
+    for action in &plan.actions {
+        out.push_str(&action_line(action));
+        out.push('\n');
+    }
+    if !plan.actions.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&summary_line(&plan.summary));
+    out.push('\n');
+    if let Some(blocked) = &plan.blocked {
+        let _ = writeln!(out, "\nblocked: {}", blocked.reason);
+    }
+    out
+}
+
+/// `3 to create, 1 to move, 2 to update, 1 to disable, 40 unchanged`.
+pub(crate) fn summary_line(summary: &Summary) -> String {
+    let mut parts = Vec::new();
+    let mut add = |count: u64, what: &str| {
+        if count > 0 {
+            parts.push(format!("{count} {what}"));
+        }
+    };
+    add(
+        summary.create_group,
+        if summary.create_group == 1 {
+            "group to create"
+        } else {
+            "groups to create"
+        },
+    );
+    add(summary.create_user, "to create");
+    add(summary.move_user, "to move");
+    add(summary.update_user, "to update");
+    add(summary.enable_user, "to enable");
+    add(
+        summary.set_mobile_license,
+        if summary.set_mobile_license == 1 {
+            "add-on change"
+        } else {
+            "add-on changes"
+        },
+    );
+    add(summary.disable_user, "to disable");
+    if parts.is_empty() {
+        return format!("no changes, {} unchanged", summary.unchanged);
+    }
+    parts.push(format!("{} unchanged", summary.unchanged));
+    parts.join(", ")
+}
+
+fn role_name(role: Option<Role>) -> &'static str {
+    match role {
+        Some(Role::Technician) => "technician",
+        Some(Role::Administrator) => "administrator",
+        Some(Role::MasterAdministrator) => "master administrator",
+        None => "user",
+    }
+}
+
+/// A destination for people: the path, or the container's name for the container itself.
+pub(crate) fn place(container: Option<Container>, path: Option<&GroupPath>) -> String {
+    match (path, container) {
+        (Some(path), _) if !path.is_root() => path.as_str().to_owned(),
+        (_, Some(container)) => container.display_name().to_owned(),
+        (_, None) => "(unknown)".to_owned(),
+    }
+}
+
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\\\""))
+}
+
+/// One action as a line.
+pub(crate) fn action_line(action: &Action) -> String {
+    let email = action.email.as_ref().map_or("", |e| e.as_str());
+    let role = role_name(action.role);
+    match action.kind {
+        ActionKind::CreateGroup => format!(
+            "+ create group {} under {}",
+            quoted(action.to.as_ref().map_or("", GroupPath::as_str)),
+            action.container.map_or("", Container::display_name)
+        ),
+        ActionKind::CreateUser => {
+            let name = action.user.as_ref().map_or("", |u| u.name.as_str());
+            let mobile = if action.mobile == Some(true) {
+                " with the mobile add-on"
+            } else {
+                ""
+            };
+            format!(
+                "+ create {role} {email} {} in {}{mobile}",
+                quoted(name),
+                place(action.container, action.to.as_ref())
+            )
+        }
+        ActionKind::MoveUser => {
+            let from_container = action.from_role.map(Role::container).or(action.container);
+            let from = place(from_container, action.from.as_ref());
+            let to = place(action.container, action.to.as_ref());
+            match action.from_role {
+                Some(from_role) => format!(
+                    "> move {email} from {} ({from}) to {role} ({to})",
+                    role_name(Some(from_role))
+                ),
+                None => format!("> move {role} {email} from {from} to {to}"),
+            }
+        }
+        ActionKind::UpdateUser => {
+            let changes: Vec<String> = action
+                .changes
+                .iter()
+                .map(|(attribute, change)| {
+                    format!(
+                        "{} {} -> {}",
+                        attribute.as_str(),
+                        quoted(&change.old),
+                        quoted(&change.new)
+                    )
+                })
+                .collect();
+            format!("~ update {role} {email}: {}", changes.join(", "))
+        }
+        ActionKind::EnableUser => format!("+ enable {role} {email}"),
+        ActionKind::SetMobileLicense => format!(
+            "~ mobile add-on {} for {role} {email}",
+            if action.mobile == Some(true) {
+                "on"
+            } else {
+                "off"
+            }
+        ),
+        ActionKind::DisableUser => {
+            let released = if action.mobile == Some(false) {
+                ", releasing the mobile add-on"
+            } else {
+                ""
+            };
+            format!("- disable {role} {email} ({}){released}", action.reason)
+        }
+    }
+}

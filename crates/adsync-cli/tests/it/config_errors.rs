@@ -1,0 +1,121 @@
+//! Every invalid configuration gives one clear error naming the file, the key and what was
+//! expected, and exits 1.
+
+use crate::{adsync, scratch};
+
+const GOOD: &str = "\
+source:
+  type: snapshot
+  path: directory.yaml
+target:
+  type: snapshot
+  path: rescue.yaml
+pairings:
+  - entra_group: SG-Rescue-L2
+    rescue_group: Helpdesk/L2
+    role: technician
+";
+
+fn check(name: &str, config: &str, env: &[(&str, &str)]) -> String {
+    let dir = scratch(&format!("config-{name}"));
+    std::fs::write(dir.join("adsync.yaml"), config).expect("config written");
+    let run = adsync(&dir, &["validate"], env);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert_eq!(run.stdout, "", "errors never go to stdout");
+    run.stderr
+}
+
+#[test]
+fn the_good_config_is_valid() {
+    let dir = scratch("config-good");
+    std::fs::write(dir.join("adsync.yaml"), GOOD).expect("config written");
+    let run = adsync(&dir, &["validate"], &[]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
+
+#[test]
+fn unknown_key() {
+    let config = GOOD.replace(
+        "    role: technician",
+        "    role: technician\n    mobile_licence: true",
+    );
+    insta::assert_snapshot!(check("unknown-key", &config, &[]));
+}
+
+#[test]
+fn yaml_syntax_error_names_line_and_column() {
+    let config = GOOD.replace("  path: rescue.yaml", "  path: [rescue.yaml");
+    insta::assert_snapshot!(check("syntax", &config, &[]));
+}
+
+#[test]
+fn master_administrator_with_a_path() {
+    let config = GOOD.replace("    role: technician", "    role: master_administrator");
+    insta::assert_snapshot!(check("master-path", &config, &[]));
+}
+
+#[test]
+fn invalid_protected_email() {
+    let config = format!("{GOOD}sync:\n  protected: [not-an-email]\n");
+    insta::assert_snapshot!(check("protected", &config, &[]));
+}
+
+#[test]
+fn budget_that_is_neither_count_nor_percentage() {
+    let config = format!("{GOOD}sync:\n  safety: {{ max_disables: lots }}\n");
+    insta::assert_snapshot!(check("budget", &config, &[]));
+}
+
+#[test]
+fn duplicate_pairing() {
+    let config = format!(
+        "{GOOD}  - entra_group: SG-Rescue-L2\n    rescue_group: helpdesk/l2/\n    role: technician\n"
+    );
+    insta::assert_snapshot!(check("duplicate", &config, &[]));
+}
+
+#[test]
+fn too_many_pairings() {
+    let config = format!(
+        "{GOOD}  - entra_group: SG-Other\n    rescue_group: Helpdesk\n    role: technician\nsync:\n  limits: {{ max_pairings: 1 }}\n"
+    );
+    insta::assert_snapshot!(check("max-pairings", &config, &[]));
+}
+
+#[test]
+fn wrong_role() {
+    let config = GOOD.replace("role: technician", "role: tech");
+    insta::assert_snapshot!(check("role", &config, &[]));
+}
+
+const RESCUE: &str = "\
+source:
+  type: snapshot
+  path: directory.yaml
+target:
+  type: rescue
+  auth:
+    api_token: { env: ADSYNC_TEST_TOKEN }
+pairings: []
+";
+
+#[test]
+fn literal_secret_is_refused_without_echoing_it() {
+    let config = RESCUE.replace("{ env: ADSYNC_TEST_TOKEN }", "s3cr3t-t0ken-value");
+    let stderr = check("literal-secret", &config, &[]);
+    assert!(!stderr.contains("s3cr3t-t0ken-value"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn missing_secret_variable_is_named() {
+    insta::assert_snapshot!(check("missing-secret", RESCUE, &[]));
+}
+
+#[test]
+fn missing_config_file() {
+    let dir = scratch("config-missing");
+    let run = adsync(&dir, &["plan"], &[]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.stderr);
+}

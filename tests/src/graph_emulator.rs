@@ -1,1 +1,0 @@
-//! A stateful Microsoft Graph emulator (see issue 3).
