@@ -1,1 +1,164 @@
-//! placeholder
+//! adsync-rescue: the LogMeIn Rescue [`Target`] of adsync.
+//!
+//! It reads the organization tree with one `getHierarchy_v2` call, then `getUser_v3` for the
+//! users in scope when the plan needs fields the tree lacks (nick, SSO ID, add-ons), a bounded
+//! number at a time; and it carries out plan actions with `createUser` + `setUser_v2`,
+//! `createGroup` + `setGroup`, `moveNode`, and read-modify-write `setUser_v2` calls.
+//!
+//! Requests are form POSTs to `<base>/API/<method>.aspx`, signed with an API token or with an
+//! authcode that `requestAuthCode` gives once per [`RescueTarget`] for an e-mail and password.
+//! Retries (HTTP 429 and 5xx, timeouts, `ERROR`) follow a [`RetryPolicy`]; a write whose outcome
+//! is unknown is checked by reading before it is sent again, so a retry never creates a second
+//! user. Every spelling the public documentation leaves unconfirmed is in [`api`].
+//!
+//! What it deliberately does not do: delete anything except the empty node a failed create just
+//! made; touch links, channels or group permissions; read or write files or the environment
+//! (the CLI resolves secrets and hands them in); log or print a secret.
+
+pub mod api;
+mod client;
+mod error;
+mod ops;
+pub mod wire;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Mutex;
+
+use adsync_core::adapter::{AdapterError, Applied, DetailRequest, Target};
+use adsync_core::config::{Region, RescueTargetConfig};
+use adsync_core::model::{NodeId, RescueSnapshot};
+use adsync_core::plan::Action;
+use adsync_core::secret::Secret;
+use async_trait::async_trait;
+
+pub use client::RetryPolicy;
+pub use error::{AuthMode, Error};
+pub use wire::{Account, Code};
+
+/// How adsync signs in to Rescue.
+#[derive(Clone, Debug)]
+pub enum RescueCredentials {
+    /// An API token (or an authcode), sent as `authcode` on every call.
+    Token(Secret),
+    /// E-mail and password, exchanged for an authcode with `requestAuthCode` on first use.
+    /// Requesting an authcode replaces the account's previous one.
+    Password {
+        /// The account e-mail.
+        email: String,
+        /// The password.
+        password: Secret,
+    },
+}
+
+/// Everything a [`RescueTarget`] needs.
+#[derive(Clone, Debug)]
+pub struct RescueSettings {
+    /// `https://...` (see [`base_url_for`]); plain `http://` only for loopback addresses. A
+    /// trailing `/API` is accepted.
+    pub base_url: String,
+    /// How to sign in.
+    pub auth: RescueCredentials,
+    /// The password new users get (they change it at first login).
+    pub default_password: Option<Secret>,
+    /// Detail reads and actions at once (at least 1).
+    pub concurrency: usize,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+impl RescueSettings {
+    /// Settings from the `target` section of the configuration, with the secrets the CLI
+    /// resolved and the default retry policy.
+    pub fn from_config(
+        config: &RescueTargetConfig,
+        auth: RescueCredentials,
+        default_password: Option<Secret>,
+    ) -> RescueSettings {
+        RescueSettings {
+            base_url: config
+                .base_url
+                .clone()
+                .unwrap_or_else(|| base_url_for(config.region).to_owned()),
+            auth,
+            default_password,
+            concurrency: config.concurrency,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// The base URL of a region.
+pub fn base_url_for(region: Region) -> &'static str {
+    match region {
+        Region::Global => api::host::GLOBAL,
+        Region::Eu => api::host::EU,
+        Region::Enterprise => api::host::ENTERPRISE,
+    }
+}
+
+/// A Rescue organization reached through the Rescue API.
+pub struct RescueTarget {
+    client: client::Client,
+    default_password: Option<Secret>,
+    concurrency: usize,
+    /// Nodes this target's creates own, so two creates never take the same empty node.
+    claimed: Mutex<HashSet<NodeId>>,
+}
+
+impl fmt::Debug for RescueTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RescueTarget")
+            .field("client", &self.client)
+            .field("default_password", &self.default_password)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RescueTarget {
+    /// A target for `settings`. Fails on a base URL that is not https (or loopback http).
+    pub fn new(settings: RescueSettings) -> Result<RescueTarget, Error> {
+        Ok(RescueTarget {
+            client: client::Client::new(&settings.base_url, &settings.auth, settings.retry)?,
+            default_password: settings.default_password,
+            concurrency: settings.concurrency.max(1),
+            claimed: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Signs in (in password mode) and reads the account with `getAccount`: the cheap check of
+    /// `adsync validate --online`.
+    pub async fn check_auth(&self) -> Result<Account, Error> {
+        self.account().await
+    }
+
+    /// Reads the tree and the details `details` asks for; [`Target::snapshot`] with this
+    /// crate's error.
+    pub async fn read_snapshot(&self, details: &DetailRequest) -> Result<RescueSnapshot, Error> {
+        self.read(details).await
+    }
+}
+
+#[async_trait]
+impl Target for RescueTarget {
+    async fn snapshot(&self, details: &DetailRequest) -> Result<RescueSnapshot, AdapterError> {
+        Ok(self.read(details).await?)
+    }
+
+    async fn apply(
+        &self,
+        action: &Action,
+        parent: Option<NodeId>,
+    ) -> Result<Applied, AdapterError> {
+        Ok(self.apply_action(action, parent).await?)
+    }
+
+    async fn rollback_created(&self, node: NodeId) -> Result<(), AdapterError> {
+        Ok(self.delete_node(node).await?)
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+}
