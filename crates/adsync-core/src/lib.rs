@@ -11,6 +11,7 @@ pub mod adapter;
 pub mod config;
 pub mod desired;
 pub mod error;
+pub mod execute;
 pub mod memory;
 pub mod model;
 pub mod plan;
