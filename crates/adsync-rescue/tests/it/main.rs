@@ -1,0 +1,10 @@
+//! wiremock tests of adsync-rescue, one server per test: every method and every documented
+//! return code, retries and their bounds, ambiguous writes, signing in, and secrets.
+
+mod ambiguity;
+mod auth;
+mod codes;
+mod methods;
+mod retry;
+mod secrets;
+mod support;

@@ -1,0 +1,184 @@
+//! The API token, the password, the default password and the authcode never show in `Debug`,
+//! in errors, or in a URL.
+
+use adsync_core::adapter::{AdapterError, DetailRequest, Target};
+use adsync_core::secret::Secret;
+use adsync_rescue::{RescueCredentials, RescueSettings, RescueTarget};
+use wiremock::MockServer;
+
+use crate::support::*;
+
+const SECRETS: [&str; 4] = [TOKEN, DEFAULT_PASSWORD, ADMIN_PASSWORD, Q3_AUTHCODE];
+
+fn assert_clean(text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "a secret leaked into: {text}");
+    }
+}
+
+#[tokio::test]
+async fn debug_of_targets_and_settings_shows_no_secret() {
+    let server = MockServer::start().await;
+    assert_clean(&format!("{:?}", target(&server)));
+    assert_clean(&format!("{:?}", password_target(&server)));
+    assert_clean(&format!("{:?}", settings(&server)));
+    let password_settings = RescueSettings {
+        auth: RescueCredentials::Password {
+            email: ADMIN_EMAIL.into(),
+            password: Secret::new(ADMIN_PASSWORD),
+        },
+        ..settings(&server)
+    };
+    assert_clean(&format!("{password_settings:?}"));
+    assert!(format!("{:?}", password_target(&server)).contains(ADMIN_EMAIL));
+}
+
+#[tokio::test]
+async fn a_signed_in_target_shows_no_authcode_in_debug() {
+    let server = MockServer::start().await;
+    api("requestAuthCode")
+        .respond_with(answer(format!("OK AUTHCODE: {Q3_AUTHCODE}")))
+        .mount(&server)
+        .await;
+    api("getHierarchy_v2")
+        .respond_with(answer(hierarchy(&org())))
+        .mount(&server)
+        .await;
+    let target = password_target(&server);
+    target
+        .snapshot(&DetailRequest::default())
+        .await
+        .expect("read");
+    assert_clean(&format!("{target:?}"));
+}
+
+#[tokio::test]
+async fn errors_show_no_secret() {
+    let mut errors: Vec<AdapterError> = Vec::new();
+
+    // An authcode answer that cannot be read must not be quoted.
+    let server = MockServer::start().await;
+    api("requestAuthCode")
+        .respond_with(answer(format!("OK\n\n{Q3_AUTHCODE}")))
+        .mount(&server)
+        .await;
+    errors.push(
+        password_target(&server)
+            .snapshot(&DetailRequest::default())
+            .await
+            .expect_err("unreadable"),
+    );
+
+    // Refused credentials, a refused token, a refused password policy on create.
+    for (method, code) in [
+        ("requestAuthCode", "INVALID"),
+        ("getHierarchy_v2", "INVALID_SECRETAUTHCODE"),
+    ] {
+        let server = MockServer::start().await;
+        api(method).respond_with(answer(code)).mount(&server).await;
+        errors.push(
+            password_target(&server)
+                .snapshot(&DetailRequest::default())
+                .await
+                .expect_err("refused"),
+        );
+        errors.push(
+            target(&server)
+                .snapshot(&DetailRequest::default())
+                .await
+                .expect_err("refused"),
+        );
+    }
+    let server = MockServer::start().await;
+    api("createUser")
+        .respond_with(answer("OK 5"))
+        .mount(&server)
+        .await;
+    api("setUser_v2")
+        .respond_with(answer(
+            "INVALIDPARAM_PASSWORD_HAS_TO_BE_AT_LEAST_8_CHARACTERS_LONG",
+        ))
+        .mount(&server)
+        .await;
+    api("deleteNode")
+        .respond_with(answer("ERROR"))
+        .mount(&server)
+        .await;
+    api("getHierarchy_v2")
+        .respond_with(answer("garbage"))
+        .mount(&server)
+        .await;
+    errors.push(
+        target(&server)
+            .apply(&create_kim(), None)
+            .await
+            .expect_err("refused"),
+    );
+
+    for error in &errors {
+        assert_clean(&full_text(error));
+        assert_clean(&format!("{:?}", error.hint));
+    }
+}
+
+#[tokio::test]
+async fn secrets_travel_in_the_form_body_never_in_the_url() {
+    let server = MockServer::start().await;
+    api("requestAuthCode")
+        .respond_with(answer(format!("OK AUTHCODE: {Q3_AUTHCODE}")))
+        .mount(&server)
+        .await;
+    api("getHierarchy_v2")
+        .respond_with(answer(hierarchy(&org())))
+        .mount(&server)
+        .await;
+    password_target(&server)
+        .snapshot(&DetailRequest::default())
+        .await
+        .expect("read");
+    for request in server.received_requests().await.unwrap_or_default() {
+        assert_eq!(request.url.query(), None);
+        assert_clean(request.url.as_str());
+        for (name, value) in request.headers.iter() {
+            assert_clean(&format!("{name}: {value:?}"));
+        }
+    }
+}
+
+#[test]
+fn plain_http_is_refused_except_on_loopback() {
+    let settings = |base_url: &str| RescueSettings {
+        base_url: base_url.to_owned(),
+        auth: RescueCredentials::Token(Secret::new(TOKEN)),
+        default_password: None,
+        concurrency: 1,
+        retry: fast_retry(),
+    };
+    let error = RescueTarget::new(settings("http://rescue.example.com")).expect_err("refused");
+    let adapter = AdapterError::from(error);
+    assert!(adapter.message.contains("https"), "{}", adapter.message);
+    assert!(RescueTarget::new(settings("http://127.0.0.1:8080")).is_ok());
+    assert!(RescueTarget::new(settings("https://secure.logmeinrescue.com")).is_ok());
+}
+
+#[test]
+fn regions_have_their_base_urls() {
+    use adsync_core::config::Region;
+    assert_eq!(
+        adsync_rescue::base_url_for(Region::Global),
+        "https://secure.logmeinrescue.com"
+    );
+    for region in [Region::Global, Region::Eu, Region::Enterprise] {
+        assert!(adsync_rescue::base_url_for(region).starts_with("https://"));
+        assert!(
+            RescueTarget::new(RescueSettings {
+                base_url: adsync_rescue::base_url_for(region).to_owned(),
+                auth: RescueCredentials::Token(Secret::new(TOKEN)),
+                default_password: None,
+                concurrency: 1,
+                retry: fast_retry(),
+            })
+            .is_ok()
+        );
+    }
+}
