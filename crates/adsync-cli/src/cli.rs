@@ -50,6 +50,8 @@ pub(crate) enum Color {
 pub(crate) enum Command {
     /// Show what a sync would change, without changing anything
     Plan(PlanArgs),
+    /// Apply a plan: plan now, or apply a saved plan file
+    Apply(ApplyArgs),
     /// Check the configuration
     Validate(ValidateArgs),
 }
@@ -72,6 +74,26 @@ pub(crate) struct PlanArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
     /// Print the result as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `adsync apply`.
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// A plan saved with `adsync plan --out`; its drifted actions are skipped
+    #[arg(value_name = "PLAN")]
+    pub(crate) plan: Option<PathBuf>,
+    /// Apply without asking
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// Apply a plan blocked by the disable or move budget
+    #[arg(long)]
+    pub(crate) allow_destructive: bool,
+    /// Apply a plan blocked by the empty-group guard
+    #[arg(long)]
+    pub(crate) allow_empty_groups: bool,
+    /// Print the result as one JSON document
     #[arg(long)]
     pub(crate) json: bool,
 }

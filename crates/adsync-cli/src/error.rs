@@ -52,6 +52,24 @@ pub(crate) enum Error {
     /// There is no plan.
     #[error("no plan can be made")]
     Plan(#[source] adsync_core::error::PlanError),
+    /// Another run holds the lock.
+    #[error("another adsync run holds the lock `{}`: pid {pid} (`{command}`), started {started}", .path.display())]
+    Locked {
+        path: PathBuf,
+        pid: u32,
+        started: String,
+        command: String,
+    },
+    /// A saved plan was made from another configuration.
+    #[error("the saved plan `{}` was made from a different configuration (its digest is {plan}, this configuration's is {config})", .path.display())]
+    StalePlan {
+        path: PathBuf,
+        plan: String,
+        config: String,
+    },
+    /// `apply` without a terminal and without `--yes`.
+    #[error("refusing to apply without confirmation: stdin is not a terminal")]
+    NeedsYes,
     /// stdout was closed by the reader; not reported.
     #[error("broken pipe")]
     BrokenPipe,
@@ -66,6 +84,11 @@ impl Error {
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Error::Secret { hint, .. } => Some(hint.clone()),
+            Error::Locked { .. } => Some(
+                "wait for the other run to finish; a lock left by a crashed run is taken over automatically".into(),
+            ),
+            Error::StalePlan { .. } => Some("make a new plan with `adsync plan --out plan.json`".into()),
+            Error::NeedsYes => Some("pass --yes, or apply a reviewed saved plan: `adsync apply plan.json`".into()),
             Error::ConfigRead { .. } => Some(
                 "pass --config FILE or set ADSYNC_CONFIG; `adsync init` writes a starter adsync.yaml"
                     .into(),

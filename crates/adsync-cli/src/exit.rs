@@ -12,10 +12,8 @@ pub(crate) enum ExitStatus {
     /// `plan`/`dry-run` with `--detailed-exitcode`: changes are pending.
     Changes,
     /// `apply` refused by a safety guard; nothing was applied.
-    #[expect(dead_code, reason = "returned by `apply`, which lands next")]
     Refused,
     /// `apply` finished with failed, skipped or drifted actions.
-    #[expect(dead_code, reason = "returned by `apply`, which lands next")]
     Incomplete,
 }
 

@@ -212,7 +212,6 @@ pub(crate) enum TargetHandle {
         /// The in-memory tree.
         target: MemoryTarget,
         /// The file it came from.
-        #[expect(dead_code, reason = "written back by `apply`, which lands next")]
         path: PathBuf,
     },
     /// A remote API.

@@ -4,12 +4,14 @@
 //! adsync-core, renders results and decides the exit status. No sync rule lives here.
 
 mod cli;
+mod clock;
 mod commands;
 mod error;
 mod exit;
 mod load;
 mod output;
 mod render;
+mod state;
 mod wiring;
 
 use std::process::ExitCode;

@@ -150,3 +150,81 @@ pub(crate) fn action_line(action: &Action) -> String {
         }
     }
 }
+
+/// The end of an apply: counts per outcome, failures grouped by category with the users
+/// affected, and how to retry.
+pub(crate) fn apply_summary(report: &adsync_core::execute::ApplyReport) -> String {
+    use adsync_core::execute::Outcome;
+
+    let mut out = format!(
+        "\napplied {}, failed {}, skipped {}, drifted {}\n",
+        report.count(Outcome::Applied),
+        report.count(Outcome::Failed),
+        report.count(Outcome::Skipped),
+        report.count(Outcome::Drifted)
+    );
+    for (category, results) in report.failures_by_category() {
+        let _ = writeln!(
+            out,
+            "\nfailed: {} ({})",
+            category_title(category),
+            results.len()
+        );
+        for result in results {
+            let who = result
+                .email
+                .as_ref()
+                .map_or_else(|| result.id.clone(), |e| e.as_str().to_owned());
+            let code = result
+                .code
+                .as_deref()
+                .map(|c| format!(" [{c}]"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {who}: {}{code}",
+                result.message.as_deref().unwrap_or("")
+            );
+        }
+    }
+    for outcome in [Outcome::Skipped, Outcome::Drifted] {
+        let listed: Vec<_> = report
+            .results
+            .iter()
+            .filter(|r| r.outcome == outcome)
+            .collect();
+        if listed.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{}:", outcome.as_str());
+        for result in listed {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                result.id,
+                result.message.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if !report.is_complete() {
+        out.push_str(
+            "\nrun `adsync apply` again to retry: apply is idempotent, so a re-run converges\n",
+        );
+    }
+    out
+}
+
+fn category_title(category: adsync_core::adapter::FailureCategory) -> &'static str {
+    use adsync_core::adapter::FailureCategory;
+    match category {
+        FailureCategory::ExistingAccount => {
+            "existing accounts (the e-mail is used by another node or account)"
+        }
+        FailureCategory::OutOfLicenses => "out of licences (an add-on or seat was refused)",
+        FailureCategory::InvalidData => "invalid data (Rescue refused a field)",
+        FailureCategory::Permission => "permission (the credentials lack rights)",
+        FailureCategory::NotFound => "not found (the node vanished)",
+        FailureCategory::Transient => "transient (still failing after retries)",
+        FailureCategory::Unknown => "unknown",
+    }
+}

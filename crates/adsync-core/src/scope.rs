@@ -88,3 +88,25 @@ pub fn detail_request(
         scope,
     }
 }
+
+/// What a target must read to check a saved plan's preconditions: every node the plan acts on,
+/// every e-mail it creates, with the fields its preconditions name.
+pub fn detail_request_for_plan(plan: &crate::plan::Plan) -> crate::adapter::DetailRequest {
+    use crate::config::Attribute;
+
+    let mut scope = ReadScope::default();
+    let mut nick = false;
+    let mut ssoid = false;
+    for action in &plan.actions {
+        scope.linked.extend(action.node_id);
+        scope.keys.extend(action.email.iter().cloned());
+        nick |= action.precondition.values.contains_key(&Attribute::Nick);
+        ssoid |= action.precondition.values.contains_key(&Attribute::Ssoid);
+    }
+    crate::adapter::DetailRequest {
+        nick,
+        ssoid,
+        addons: true,
+        scope,
+    }
+}

@@ -1,5 +1,6 @@
 //! One module per subcommand: parse flags, load config, call the library, render.
 
+mod apply;
 mod plan;
 mod validate;
 
@@ -14,6 +15,7 @@ use crate::load::{self, Loaded};
 pub(crate) async fn run(cli: Cli) -> Result<ExitStatus, Error> {
     match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args).await,
+        Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Validate(args) => validate::run(&cli.global, args),
     }
 }

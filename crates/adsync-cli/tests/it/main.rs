@@ -1,5 +1,6 @@
 //! End-to-end tests of the real `adsync` binary: exit code, stdout and stderr together.
 
+mod apply;
 mod config_errors;
 mod demo;
 
@@ -65,4 +66,17 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a scratch folder can be made");
     dir
+}
+
+/// Copies a fixture folder into a fresh scratch folder and returns the copy.
+pub(crate) fn copy_fixture(fixture: &str, name: &str) -> PathBuf {
+    let from = repo_root().join("fixtures").join(fixture);
+    let to = scratch(name);
+    for entry in std::fs::read_dir(&from).expect("fixture folder") {
+        let entry = entry.expect("entry");
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copied");
+        }
+    }
+    to
 }

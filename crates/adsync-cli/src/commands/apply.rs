@@ -1,0 +1,250 @@
+//! `adsync apply`: plan (or load a saved plan), check the guards, execute, record.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::SystemTime;
+
+use adsync_core::execute::{
+    ActionResult, ApplyObserver, ApplyReport, Outcome, check_preconditions, execute,
+};
+use adsync_core::plan::{Action, Plan};
+use adsync_core::scope::detail_request_for_plan;
+
+use crate::cli::{ApplyArgs, Global};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::load::{self, Loaded, TargetHandle};
+use crate::output;
+use crate::render;
+use crate::state::{self, Audit, LastRun, Lock};
+
+pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus, Error> {
+    let loaded = super::config(global)?;
+    let state_dir = loaded.state_dir();
+    let _lock = Lock::acquire(&state_dir, "apply", global.quiet)?;
+    let started = SystemTime::now();
+    let run_id = format!("{}-{}", crate::clock::compact(started), std::process::id());
+    let mut record = LastRun {
+        run_id: run_id.clone(),
+        command: "apply".into(),
+        started: crate::clock::format_time(started),
+        ..LastRun::default()
+    };
+    let result = apply(global, args, &loaded, &run_id, &mut record).await;
+    record.finished = crate::clock::now();
+    match &result {
+        Ok(ExitStatus::Success) => record.outcome = "success".into(),
+        Ok(ExitStatus::Refused) => record.outcome = "refused".into(),
+        Ok(_) => record.outcome = "incomplete".into(),
+        Err(error) => {
+            record.outcome = "error".into();
+            record.error = Some(error.to_string());
+        }
+    }
+    state::write_last_run(&state_dir, record)?;
+    result
+}
+
+async fn apply(
+    global: &Global,
+    args: &ApplyArgs,
+    loaded: &Loaded,
+    run_id: &str,
+    record: &mut LastRun,
+) -> Result<ExitStatus, Error> {
+    let target = load::target(loaded)?;
+    let (plan, drifted) = match &args.plan {
+        Some(path) => saved_plan(loaded, path, &target).await?,
+        None => {
+            let plan = super::plan::make_plan(loaded, target.as_target()).await?;
+            (plan, Default::default())
+        }
+    };
+    for warning in &plan.warnings {
+        output::note(global.quiet, &format!("warning: {}", warning.message));
+    }
+    if !args.json {
+        output::stdout(&render::plan_human(&plan))?;
+    }
+    if plan.is_empty() {
+        if args.json {
+            output::stdout(&output::json(&report_json(
+                run_id,
+                &plan,
+                &ApplyReport::default(),
+            )))?;
+        }
+        return Ok(ExitStatus::Success);
+    }
+
+    if let Some(blocked) = &plan.blocked {
+        let refused: Vec<String> = blocked
+            .guards
+            .iter()
+            .filter(|guard| {
+                if guard.is_budget() {
+                    !args.allow_destructive
+                } else {
+                    !args.allow_empty_groups
+                }
+            })
+            .map(|guard| guard.describe())
+            .collect();
+        if !refused.is_empty() {
+            output::note(
+                false,
+                &format!(
+                    "error: apply refused by a safety guard; nothing was applied:{}\n\nhint: review the plan; if it is right, pass {}",
+                    refused
+                        .iter()
+                        .map(|r| format!("\n  - {r}"))
+                        .collect::<String>(),
+                    guard_flags(&plan, args)
+                ),
+            );
+            return Ok(ExitStatus::Refused);
+        }
+    }
+
+    if args.plan.is_none() && !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::NeedsYes);
+        }
+        if !confirm(plan.actions.len())? {
+            output::note(global.quiet, "nothing applied");
+            return Ok(ExitStatus::Success);
+        }
+    }
+
+    let mut observer = Observer {
+        audit: Audit::open(&loaded.state_dir(), run_id)?,
+        error: None,
+    };
+    let report = execute(&plan, target.as_target(), &drifted, &mut observer).await;
+    if let TargetHandle::Snapshot { target, path } = target {
+        let snapshot = target.into_snapshot();
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let text = if is_json {
+            output::json(&snapshot)
+        } else {
+            serde_yaml::to_string(&snapshot)
+                .map_err(|e| Error::Setup(format!("cannot serialize the Rescue snapshot: {e}")))?
+        };
+        output::write_atomic(&path, text.as_bytes())?;
+    }
+    let links = state::updated_links(load::read_links(loaded)?, &plan, &report);
+    state::write_links(&loaded.state_dir(), &links)?;
+    if let Some(error) = observer.error {
+        return Err(error);
+    }
+
+    for outcome in [
+        Outcome::Applied,
+        Outcome::Failed,
+        Outcome::Skipped,
+        Outcome::Drifted,
+    ] {
+        record
+            .counts
+            .insert(outcome.as_str().into(), report.count(outcome) as u64);
+    }
+    if args.json {
+        output::stdout(&output::json(&report_json(run_id, &plan, &report)))?;
+    } else {
+        output::stdout(&render::apply_summary(&report))?;
+    }
+    Ok(if report.is_complete() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Incomplete
+    })
+}
+
+/// Loads a saved plan, refuses it when made from another configuration, and checks every
+/// precondition against a fresh read.
+async fn saved_plan(
+    loaded: &Loaded,
+    path: &Path,
+    target: &TargetHandle,
+) -> Result<(Plan, std::collections::BTreeMap<String, String>), Error> {
+    let plan: Plan = load::read_data(path)?;
+    let digest = loaded.config.digest();
+    if plan.config_digest != digest {
+        return Err(Error::StalePlan {
+            path: path.to_owned(),
+            plan: plan.config_digest,
+            config: digest,
+        });
+    }
+    let snapshot = target
+        .as_target()
+        .snapshot(&detail_request_for_plan(&plan))
+        .await
+        .map_err(Error::TargetRead)?;
+    let drifted = check_preconditions(&plan, &snapshot);
+    Ok((plan, drifted))
+}
+
+fn guard_flags(plan: &Plan, args: &crate::cli::ApplyArgs) -> String {
+    let mut flags = Vec::new();
+    if let Some(blocked) = &plan.blocked {
+        if blocked.guards.iter().any(|g| g.is_budget()) && !args.allow_destructive {
+            flags.push("--allow-destructive");
+        }
+        if blocked.guards.iter().any(|g| !g.is_budget()) && !args.allow_empty_groups {
+            flags.push("--allow-empty-groups");
+        }
+    }
+    flags.join(" and ")
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "the confirmation prompt belongs on stderr"
+)]
+fn confirm(actions: usize) -> Result<bool, Error> {
+    eprint!("apply these {actions} changes? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|source| Error::Write {
+            path: "<stdin>".into(),
+            source,
+        })?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+struct Observer {
+    audit: Audit,
+    error: Option<Error>,
+}
+
+impl ApplyObserver for Observer {
+    fn action_finished(&mut self, action: &Action, result: &ActionResult) {
+        if let Err(error) = self.audit.record(action, result)
+            && self.error.is_none()
+        {
+            self.error = Some(error);
+        }
+    }
+}
+
+fn report_json(run_id: &str, plan: &Plan, report: &ApplyReport) -> serde_json::Value {
+    serde_json::json!({
+        "format_version": "1.0",
+        "run_id": run_id,
+        "plan_summary": plan.summary,
+        "outcomes": {
+            "applied": report.count(Outcome::Applied),
+            "failed": report.count(Outcome::Failed),
+            "skipped": report.count(Outcome::Skipped),
+            "drifted": report.count(Outcome::Drifted),
+        },
+        "results": report.results,
+    })
+}
