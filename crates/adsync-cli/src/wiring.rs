@@ -1,25 +1,52 @@
-//! Builds the Graph source and the Rescue target from the configuration.
+//! Builds the Graph source and the Rescue target from the configuration and its secrets.
 
 use adsync_core::adapter::{Source, Target};
-use adsync_core::config::{GraphSourceConfig, RescueTargetConfig};
+use adsync_core::config::{GraphSourceConfig, RescueAuthMode, RescueTargetConfig};
+use adsync_graph::{GraphSettings, GraphSource};
+use adsync_rescue::{RescueCredentials, RescueSettings, RescueTarget};
 
 use crate::error::Error;
-use crate::load::Loaded;
+use crate::load::{self, Loaded};
+
+/// The Graph source, with its client secret resolved.
+pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphSource, Error> {
+    let secret = load::secret(loaded, &graph.client_secret, "source.client_secret")?;
+    GraphSource::new(GraphSettings::from_config(graph, secret))
+        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))
+}
 
 pub(crate) fn graph_source(
-    _loaded: &Loaded,
-    _graph: &GraphSourceConfig,
+    loaded: &Loaded,
+    config: &GraphSourceConfig,
 ) -> Result<Box<dyn Source>, Error> {
-    Err(Error::Setup(
-        "the graph source is being wired in; use `type: snapshot` meanwhile".into(),
-    ))
+    Ok(Box::new(graph(loaded, config)?))
+}
+
+/// The Rescue target, with its credentials and default password resolved.
+pub(crate) fn rescue(loaded: &Loaded, rescue: &RescueTargetConfig) -> Result<RescueTarget, Error> {
+    let auth = match rescue.auth.mode() {
+        Some(RescueAuthMode::Token(token)) => {
+            RescueCredentials::Token(load::secret(loaded, token, "target.auth.api_token")?)
+        }
+        Some(RescueAuthMode::Password { email, password }) => RescueCredentials::Password {
+            email: email.to_owned(),
+            password: load::secret(loaded, password, "target.auth.password")?,
+        },
+        // validate() refuses a configuration without a sign-in mode.
+        None => return Err(Error::Setup("target.auth names no sign-in mode".into())),
+    };
+    let default_password = rescue
+        .default_password
+        .as_ref()
+        .map(|reference| load::secret(loaded, reference, "target.default_password"))
+        .transpose()?;
+    RescueTarget::new(RescueSettings::from_config(rescue, auth, default_password))
+        .map_err(|error| Error::Setup(format!("cannot set up LogMeIn Rescue: {error}")))
 }
 
 pub(crate) fn rescue_target(
-    _loaded: &Loaded,
-    _rescue: &RescueTargetConfig,
+    loaded: &Loaded,
+    config: &RescueTargetConfig,
 ) -> Result<Box<dyn Target>, Error> {
-    Err(Error::Setup(
-        "the rescue target is being wired in; use `type: snapshot` meanwhile".into(),
-    ))
+    Ok(Box::new(rescue(loaded, config)?))
 }
