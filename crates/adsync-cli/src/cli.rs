@@ -52,6 +52,8 @@ pub(crate) enum Command {
     Plan(PlanArgs),
     /// Apply a plan: plan now, or apply a saved plan file
     Apply(ApplyArgs),
+    /// Write the plan as an Excel workbook for review
+    DryRun(DryRunArgs),
     /// Check the configuration
     Validate(ValidateArgs),
 }
@@ -96,4 +98,18 @@ pub(crate) struct ApplyArgs {
     /// Print the result as one JSON document
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `adsync dry-run`.
+#[derive(Debug, Args)]
+pub(crate) struct DryRunArgs {
+    /// The workbook to write [default: adsync-dry-run-YYYYMMDD-HHMMSS.xlsx]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Render a saved plan instead of planning again
+    #[arg(long, value_name = "PLAN")]
+    pub(crate) plan: Option<PathBuf>,
+    /// Exit 2 when changes are pending (0: none, 1: error)
+    #[arg(long)]
+    pub(crate) detailed_exitcode: bool,
 }

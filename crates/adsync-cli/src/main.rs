@@ -13,6 +13,7 @@ mod output;
 mod render;
 mod state;
 mod wiring;
+mod workbook;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,7 @@
 //! One module per subcommand: parse flags, load config, call the library, render.
 
 mod apply;
+mod dry_run;
 mod plan;
 mod validate;
 
@@ -16,6 +17,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitStatus, Error> {
     match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
+        Command::DryRun(args) => dry_run::run(&cli.global, args).await,
         Command::Validate(args) => validate::run(&cli.global, args),
     }
 }

@@ -3,6 +3,7 @@
 mod apply;
 mod config_errors;
 mod demo;
+mod dry_run;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

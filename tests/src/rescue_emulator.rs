@@ -1,1 +1,0 @@
-//! A stateful LogMeIn Rescue emulator (see issue 4).
