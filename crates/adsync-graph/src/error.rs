@@ -43,6 +43,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// `search_groups` was given nothing to search for.
+    #[error("the group search term is empty")]
+    EmptySearchTerm,
+
     /// The HTTP client could not be built (TLS roots, resolver).
     #[error("could not set up the http client")]
     Client(#[source] reqwest::Error),
@@ -271,11 +275,15 @@ fn close_names(close: &[GroupSummary]) -> String {
 }
 
 impl Error {
-    /// Wraps `self` with the group whose read it broke.
+    /// Wraps `self` with the group whose read it broke. A refused token is about the
+    /// credentials, not the group, and stays as it is.
     pub(crate) fn in_group(self, group: String) -> Error {
-        Error::Group {
-            group,
-            source: Box::new(self),
+        match self {
+            Error::Token { .. } => self,
+            _ => Error::Group {
+                group,
+                source: Box::new(self),
+            },
         }
     }
 
@@ -285,6 +293,7 @@ impl Error {
             Error::InvalidUrl { .. }
             | Error::InsecureUrl { .. }
             | Error::InvalidSetting { .. }
+            | Error::EmptySearchTerm
             | Error::Client(_) => AdapterErrorKind::Unknown,
             Error::Token { error, .. } if error == "temporarily_unavailable" => {
                 AdapterErrorKind::Transport

@@ -147,10 +147,7 @@ impl GraphSource {
     pub async fn search_groups(&self, term: &str) -> Result<Vec<GroupSummary>, Error> {
         let term = term.trim();
         if term.is_empty() {
-            return Err(Error::InvalidSetting {
-                setting: "search term",
-                reason: "it is empty".to_owned(),
-            });
+            return Err(Error::EmptySearchTerm);
         }
         let (prefixed, searched) =
             futures::future::try_join(self.groups_starting_with(term), self.groups_matching(term))
@@ -172,10 +169,17 @@ impl GraphSource {
     /// A name matching several groups is [`Error::AmbiguousGroup`] listing them with their ids;
     /// a name matching none is [`Error::GroupNotFound`] with up to five close names.
     pub async fn resolve_group(&self, group: &GroupRef) -> Result<GroupSummary, Error> {
-        match group {
+        let resolved = match group {
             GroupRef::Id { id } => self.group_by_id(id).await,
             GroupRef::Name(name) => self.group_by_name(name).await,
-        }
+        };
+        resolved.map_err(|error| match error {
+            // These already name the group.
+            Error::GroupIdNotFound { .. }
+            | Error::GroupNotFound { .. }
+            | Error::AmbiguousGroup { .. } => error,
+            other => other.in_group(format!("`{group}`")),
+        })
     }
 
     /// One group and its members (transitive users when `nested`), for `adsync groups members`.

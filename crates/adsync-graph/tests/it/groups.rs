@@ -311,3 +311,15 @@ async fn group_members_reports_one_group() {
     assert_eq!(ids, ["u1", "u2"]);
     assert_eq!(members.member_groups, ["g7"]);
 }
+
+#[tokio::test]
+async fn an_empty_search_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(page(vec![], None))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let error = source(&server).search_groups("  ").await.unwrap_err();
+    assert!(matches!(error, Error::EmptySearchTerm), "{error:?}");
+}

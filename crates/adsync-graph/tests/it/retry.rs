@@ -254,7 +254,7 @@ async fn an_unreachable_graph_is_a_transport_error_after_the_retries() {
     assert_eq!(error.kind, AdapterErrorKind::Transport);
     assert_eq!(
         error.message,
-        format!("GET /v1.0/groups/{GROUP} failed after 3 attempts")
+        format!("could not read group `{GROUP}`: GET /v1.0/groups/{GROUP} failed after 3 attempts")
     );
     assert!(error.source.is_some());
 }

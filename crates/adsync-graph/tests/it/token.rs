@@ -207,3 +207,23 @@ async fn a_throttled_token_endpoint_is_retried() {
         .await
         .expect("token after retries");
 }
+
+#[tokio::test]
+async fn a_refused_token_during_a_read_is_not_blamed_on_a_group() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(json(401, &fixture("token-error-7000215.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request = crate::request(
+        vec![adsync_core::config::GroupRef::Name("SG".to_owned())],
+        true,
+    );
+    let error = crate::snapshot(&source(&server), &request)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, AdapterErrorKind::Auth);
+    assert_eq!(error.message, "entra id refused the client secret");
+}
