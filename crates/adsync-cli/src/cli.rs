@@ -54,8 +54,22 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Write the plan as an Excel workbook for review
     DryRun(DryRunArgs),
-    /// Check the configuration
+    /// Service mode: plan and apply now, then every interval
+    Run(RunArgs),
+    /// Check the configuration (and with --online, both sign-ins and every pairing)
     Validate(ValidateArgs),
+    /// Entra side: find groups, list a group's members
+    Groups(GroupsArgs),
+    /// The Rescue organization tree
+    Tree(JsonArgs),
+    /// Why the plan does what it does to one user
+    Explain(ExplainArgs),
+    /// The last run, from the state directory
+    Status(JsonArgs),
+    /// Write a commented starter adsync.yaml
+    Init(InitArgs),
+    /// Shell completions
+    Completions(CompletionsArgs),
 }
 
 /// `adsync plan`.
@@ -75,9 +89,88 @@ pub(crate) struct PlanArgs {
 /// `adsync validate`.
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
+    /// Also sign in to Graph and Rescue, resolve every group and find every destination
+    #[arg(long)]
+    pub(crate) online: bool,
     /// Print the result as JSON
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// Commands whose only flag is `--json`.
+#[derive(Debug, Args)]
+pub(crate) struct JsonArgs {
+    /// Print the result as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `adsync run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Time between cycles: `30s`, `15m`, `1h30m`
+    #[arg(long, value_name = "INTERVAL")]
+    pub(crate) every: String,
+    /// Write a dry-run workbook each cycle instead of applying
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Where `--dry-run` workbooks go
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) out_dir: PathBuf,
+}
+
+/// `adsync groups`.
+#[derive(Debug, Args)]
+pub(crate) struct GroupsArgs {
+    #[command(subcommand)]
+    pub(crate) command: GroupsCommand,
+    /// Print the result as JSON
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+/// `adsync groups ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GroupsCommand {
+    /// Groups whose name starts with or contains the term
+    Search {
+        /// A name prefix or words of the name
+        term: String,
+    },
+    /// A group's members (transitive when nested groups are on) and their count
+    Members {
+        /// A display name or an object id
+        group: String,
+    },
+}
+
+/// `adsync explain`.
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    /// An e-mail (or UPN, with use_upn_instead_of_email) or a directory object id
+    pub(crate) user: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `adsync init`.
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Overwrite an existing file
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print the starter configuration instead of writing it
+    #[arg(long)]
+    pub(crate) stdout: bool,
+}
+
+/// `adsync completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 /// `adsync apply`.

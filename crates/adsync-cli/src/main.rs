@@ -10,6 +10,7 @@ mod error;
 mod exit;
 mod load;
 mod output;
+mod progress;
 mod render;
 mod state;
 mod wiring;

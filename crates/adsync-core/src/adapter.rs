@@ -102,6 +102,8 @@ pub enum AdapterErrorKind {
     Rejected,
     /// Anything else; the raw code is kept.
     Unknown,
+    /// The action was not started because the run is stopping (reported as skipped).
+    Cancelled,
 }
 
 /// The failure categories of an action (SPEC §7).
@@ -199,7 +201,9 @@ impl AdapterError {
             AdapterErrorKind::Auth | AdapterErrorKind::Permission => FailureCategory::Permission,
             AdapterErrorKind::NotFound => FailureCategory::NotFound,
             AdapterErrorKind::Throttled | AdapterErrorKind::Transport => FailureCategory::Transient,
-            AdapterErrorKind::Protocol | AdapterErrorKind::Unknown => FailureCategory::Unknown,
+            AdapterErrorKind::Protocol
+            | AdapterErrorKind::Unknown
+            | AdapterErrorKind::Cancelled => FailureCategory::Unknown,
         }
     }
 }

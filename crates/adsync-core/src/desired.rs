@@ -465,3 +465,50 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     row[b.len()]
 }
+
+/// The users of one group of a snapshot (transitively when `nested`), sorted by id: what
+/// `adsync groups members` lists for a snapshot source. Returns the group's id too.
+pub fn group_members<'a>(
+    directory: &'a DirectorySnapshot,
+    group: &GroupRef,
+    nested: bool,
+) -> Result<(String, Vec<&'a crate::model::DirectoryUser>), Problem> {
+    let mut problems = Vec::new();
+    let Some(start) = resolve_group(directory, group, &group.to_string(), &mut problems) else {
+        return Err(problems.remove(0));
+    };
+    let by_id: HashMap<&str, usize> = directory
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.id.as_str(), i))
+        .collect();
+    let users: HashMap<&str, &crate::model::DirectoryUser> =
+        directory.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let mut seen_groups = BTreeSet::new();
+    let mut members: BTreeMap<&str, &crate::model::DirectoryUser> = BTreeMap::new();
+    let mut stack = vec![start];
+    while let Some(index) = stack.pop() {
+        if !seen_groups.insert(index) {
+            continue;
+        }
+        let current = &directory.groups[index];
+        for member in &current.members {
+            if let Some(user) = users.get(member.as_str()) {
+                members.insert(user.id.as_str(), user);
+            }
+        }
+        if nested {
+            stack.extend(
+                current
+                    .member_groups
+                    .iter()
+                    .filter_map(|id| by_id.get(id.as_str()).copied()),
+            );
+        }
+    }
+    Ok((
+        directory.groups[start].id.clone(),
+        members.into_values().collect(),
+    ))
+}

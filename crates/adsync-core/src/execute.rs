@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::adapter::{FailureCategory, Target};
+use crate::adapter::{AdapterErrorKind, FailureCategory, Target};
 use crate::model::{Container, GroupPath, NodeId, RescueSnapshot, Status, UserKey};
 use crate::plan::{Action, ActionKind, Plan};
 use crate::tree::OrgTree;
@@ -215,6 +215,9 @@ async fn run(target: &dyn Target, action: &Action, parent: Option<NodeId>) -> Ac
             result.node_id = applied.created.or(action.node_id);
             result
         }
+        Err(error) if error.kind == AdapterErrorKind::Cancelled => {
+            finished(action, Outcome::Skipped, None, Some(error.to_string()))
+        }
         Err(error) => {
             let mut result = finished(
                 action,
@@ -369,4 +372,3 @@ fn drift(action: &Action, tree: &OrgTree<'_>, snapshot: &RescueSnapshot) -> Opti
     }
     None
 }
-

@@ -2,7 +2,11 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
+
+use adsync_core::adapter::{AdapterError, AdapterErrorKind, Applied, DetailRequest, Target};
+use adsync_core::model::{NodeId, RescueSnapshot};
 
 use adsync_core::execute::{
     ActionResult, ApplyObserver, ApplyReport, Outcome, check_preconditions, execute,
@@ -18,19 +22,50 @@ use crate::output;
 use crate::render;
 use crate::state::{self, Audit, LastRun, Lock};
 
+/// How one apply goes; `adsync apply` fills it from flags, `adsync run` per cycle.
+pub(crate) struct Options<'a> {
+    pub(crate) plan: Option<&'a Path>,
+    pub(crate) yes: bool,
+    pub(crate) allow_destructive: bool,
+    pub(crate) allow_empty_groups: bool,
+    pub(crate) json: bool,
+    /// Set when the process is asked to stop: actions not yet started are skipped.
+    pub(crate) stop: Option<&'a AtomicBool>,
+    /// `apply` or `run`, for the lock and the last-run record.
+    pub(crate) command: &'static str,
+}
+
 pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
+    let options = Options {
+        plan: args.plan.as_deref(),
+        yes: args.yes,
+        allow_destructive: args.allow_destructive,
+        allow_empty_groups: args.allow_empty_groups,
+        json: args.json,
+        stop: None,
+        command: "apply",
+    };
+    apply_locked(global, &loaded, &options).await
+}
+
+/// One apply under the lock, recorded in `last-run.json` whatever its end.
+pub(crate) async fn apply_locked(
+    global: &Global,
+    loaded: &Loaded,
+    options: &Options<'_>,
+) -> Result<ExitStatus, Error> {
     let state_dir = loaded.state_dir();
-    let _lock = Lock::acquire(&state_dir, "apply", global.quiet)?;
+    let _lock = Lock::acquire(&state_dir, options.command, global.quiet)?;
     let started = SystemTime::now();
     let run_id = format!("{}-{}", crate::clock::compact(started), std::process::id());
     let mut record = LastRun {
         run_id: run_id.clone(),
-        command: "apply".into(),
+        command: options.command.into(),
         started: crate::clock::format_time(started),
         ..LastRun::default()
     };
-    let result = apply(global, args, &loaded, &run_id, &mut record).await;
+    let result = apply(global, options, loaded, &run_id, &mut record).await;
     record.finished = crate::clock::now();
     match &result {
         Ok(ExitStatus::Success) => record.outcome = "success".into(),
@@ -47,16 +82,17 @@ pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus,
 
 async fn apply(
     global: &Global,
-    args: &ApplyArgs,
+    args: &Options<'_>,
     loaded: &Loaded,
     run_id: &str,
     record: &mut LastRun,
 ) -> Result<ExitStatus, Error> {
     let target = load::target(loaded)?;
-    let (plan, drifted) = match &args.plan {
+    let (plan, drifted) = match args.plan {
         Some(path) => saved_plan(loaded, path, &target).await?,
         None => {
-            let plan = super::plan::make_plan(loaded, target.as_target()).await?;
+            let plan =
+                super::plan::make_plan(global, args.json, loaded, target.as_target()).await?;
             (plan, Default::default())
         }
     };
@@ -119,8 +155,16 @@ async fn apply(
     let mut observer = Observer {
         audit: Audit::open(&loaded.state_dir(), run_id)?,
         error: None,
+        progress: crate::progress::bar(global, args.json, plan.actions.len()),
     };
-    let report = execute(&plan, target.as_target(), &drifted, &mut observer).await;
+    let stoppable = Stoppable {
+        inner: target.as_target(),
+        stop: args.stop,
+    };
+    let report = execute(&plan, &stoppable, &drifted, &mut observer).await;
+    if let Some(progress) = &observer.progress {
+        progress.finish_and_clear();
+    }
     if let TargetHandle::Snapshot { target, path } = target {
         let snapshot = target.into_snapshot();
         let is_json = path
@@ -187,7 +231,7 @@ async fn saved_plan(
     Ok((plan, drifted))
 }
 
-fn guard_flags(plan: &Plan, args: &crate::cli::ApplyArgs) -> String {
+fn guard_flags(plan: &Plan, args: &Options<'_>) -> String {
     let mut flags = Vec::new();
     if let Some(blocked) = &plan.blocked {
         if blocked.guards.iter().any(|g| g.is_budget()) && !args.allow_destructive {
@@ -222,15 +266,61 @@ fn confirm(actions: usize) -> Result<bool, Error> {
 struct Observer {
     audit: Audit,
     error: Option<Error>,
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl ApplyObserver for Observer {
+    fn phase_started(&mut self, kind: adsync_core::plan::ActionKind, _actions: usize) {
+        if let Some(progress) = &self.progress {
+            progress.set_message(kind.as_str());
+        }
+    }
+
     fn action_finished(&mut self, action: &Action, result: &ActionResult) {
+        if let Some(progress) = &self.progress {
+            progress.inc(1);
+        }
         if let Err(error) = self.audit.record(action, result)
             && self.error.is_none()
         {
             self.error = Some(error);
         }
+    }
+}
+
+/// The target, refusing to start new actions once the process is asked to stop: the action in
+/// flight finishes, the rest are reported as skipped.
+struct Stoppable<'a> {
+    inner: &'a dyn Target,
+    stop: Option<&'a AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl Target for Stoppable<'_> {
+    async fn snapshot(&self, details: &DetailRequest) -> Result<RescueSnapshot, AdapterError> {
+        self.inner.snapshot(details).await
+    }
+
+    async fn apply(
+        &self,
+        action: &Action,
+        parent: Option<NodeId>,
+    ) -> Result<Applied, AdapterError> {
+        if self.stop.is_some_and(|stop| stop.load(Ordering::SeqCst)) {
+            return Err(AdapterError::new(
+                AdapterErrorKind::Cancelled,
+                "not started: adsync was asked to stop",
+            ));
+        }
+        self.inner.apply(action, parent).await
+    }
+
+    async fn rollback_created(&self, node: NodeId) -> Result<(), AdapterError> {
+        self.inner.rollback_created(node).await
+    }
+
+    fn concurrency(&self) -> usize {
+        self.inner.concurrency()
     }
 }
 

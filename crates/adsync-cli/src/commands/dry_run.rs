@@ -20,7 +20,7 @@ pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus
         Some(path) => load::read_data(path)?,
         None => {
             let target = load::target(&loaded)?;
-            super::plan::make_plan(&loaded, target.as_target()).await?
+            super::plan::make_plan(global, false, &loaded, target.as_target()).await?
         }
     };
     let now = SystemTime::now();

@@ -1,8 +1,15 @@
 //! One module per subcommand: parse flags, load config, call the library, render.
 
 mod apply;
+mod completions;
 mod dry_run;
+mod explain;
+mod groups;
+mod init;
 mod plan;
+mod run;
+mod status;
+mod tree;
 mod validate;
 
 use std::path::PathBuf;
@@ -18,7 +25,14 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::DryRun(args) => dry_run::run(&cli.global, args).await,
-        Command::Validate(args) => validate::run(&cli.global, args),
+        Command::Validate(args) => validate::run(&cli.global, args).await,
+        Command::Run(args) => run::run(&cli.global, args).await,
+        Command::Groups(args) => groups::run(&cli.global, args).await,
+        Command::Tree(args) => tree::run(&cli.global, args).await,
+        Command::Explain(args) => explain::run(&cli.global, args).await,
+        Command::Status(args) => status::run(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::render;
 pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
     let target = load::target(&loaded)?;
-    let plan = make_plan(&loaded, target.as_target()).await?;
+    let plan = make_plan(global, args.json, &loaded, target.as_target()).await?;
     if let Some(out) = &args.out {
         output::write_atomic(out, output::json(&plan).as_bytes())?;
     }
@@ -41,18 +41,31 @@ pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, 
 
 /// Reads the directory, then Rescue, and plans. Any failed read means no plan.
 pub(crate) async fn make_plan(
+    global: &Global,
+    json: bool,
     loaded: &Loaded,
     target: &dyn adsync_core::adapter::Target,
 ) -> Result<Plan, Error> {
     let source = load::source(loaded)?;
+    let spinner = crate::progress::spinner(global, json, "reading Entra groups");
     let directory = source
         .snapshot(&loaded.source_request())
         .await
-        .map_err(Error::SourceRead)?;
-    let desired = desired(&directory, &loaded.config).map_err(Error::Plan)?;
+        .map_err(Error::SourceRead);
+    if let Some(spinner) = &spinner {
+        spinner.finish_and_clear();
+    }
+    let desired = desired(&directory?, &loaded.config).map_err(Error::Plan)?;
     let links = load::read_links(loaded)?;
     let details = detail_request(&loaded.config, &desired, &links);
-    let rescue = target.snapshot(&details).await.map_err(Error::TargetRead)?;
-    let current = CurrentState { rescue, links };
+    let spinner = crate::progress::spinner(global, json, "reading the Rescue organization");
+    let rescue = target.snapshot(&details).await.map_err(Error::TargetRead);
+    if let Some(spinner) = &spinner {
+        spinner.finish_and_clear();
+    }
+    let current = CurrentState {
+        rescue: rescue?,
+        links,
+    };
     plan(&desired, &current, &Policy::from_config(&loaded.config)).map_err(Error::Plan)
 }

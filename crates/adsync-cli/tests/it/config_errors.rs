@@ -17,9 +17,15 @@ pairings:
 ";
 
 fn check(name: &str, config: &str, env: &[(&str, &str)]) -> String {
+    check_with(name, config, env, &["validate"])
+}
+
+fn check_with(name: &str, config: &str, env: &[(&str, &str)], args: &[&str]) -> String {
     let dir = scratch(&format!("config-{name}"));
     std::fs::write(dir.join("adsync.yaml"), config).expect("config written");
-    let run = adsync(&dir, &["validate"], env);
+    std::fs::write(dir.join("directory.yaml"), "users: []\ngroups: []\n")
+        .expect("directory written");
+    let run = adsync(&dir, args, env);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert_eq!(run.stdout, "", "errors never go to stdout");
     run.stderr
@@ -108,8 +114,40 @@ fn literal_secret_is_refused_without_echoing_it() {
 }
 
 #[test]
-fn missing_secret_variable_is_named() {
-    insta::assert_snapshot!(check("missing-secret", RESCUE, &[]));
+fn missing_secret_variable_is_named_when_the_command_needs_it() {
+    insta::assert_snapshot!(check_with("missing-secret", RESCUE, &[], &["plan"]));
+    insta::assert_snapshot!(check_with(
+        "missing-secret-online",
+        RESCUE,
+        &[],
+        &["validate", "--online"]
+    ));
+}
+
+#[test]
+fn offline_validate_warns_about_a_missing_secret() {
+    let dir = scratch("config-secret-warning");
+    std::fs::write(dir.join("adsync.yaml"), RESCUE).expect("config written");
+    let run = adsync(&dir, &["validate"], &[]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stderr.contains("warning: the secret `target.auth.api_token` cannot be read: environment variable `ADSYNC_TEST_TOKEN` is not set"), "{}", run.transcript());
+}
+
+#[test]
+fn init_writes_a_starter_that_validates() {
+    let dir = scratch("config-init");
+    let run = adsync(&dir, &["init"], &[]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let env = [
+        ("ADSYNC_GRAPH_CLIENT_SECRET", "x"),
+        ("ADSYNC_RESCUE_API_TOKEN", "y"),
+        ("ADSYNC_DEFAULT_PASSWORD", "z"),
+    ];
+    let run = adsync(&dir, &["validate"], &env);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(run.stderr, "", "no warnings: {}", run.transcript());
+    let again = adsync(&dir, &["init"], &[]);
+    assert_eq!(again.code, 1, "init never overwrites without --force");
 }
 
 #[test]
