@@ -1,5 +1,7 @@
 //! Builds the Graph source and the Rescue target from the configuration and its secrets.
 
+use std::time::Duration;
+
 use adsync_core::adapter::{Source, Target};
 use adsync_core::config::{GraphSourceConfig, RescueAuthMode, RescueTargetConfig};
 use adsync_graph::{GraphSettings, GraphSource};
@@ -11,7 +13,27 @@ use crate::load::{self, Loaded};
 /// The Graph source, with its client secret resolved.
 pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphSource, Error> {
     let secret = load::secret(loaded, &graph.client_secret, "source.client_secret")?;
-    GraphSource::new(GraphSettings::from_config(graph, secret))
+    let mut settings = GraphSettings::from_config(graph, secret);
+    let retry = &graph.retry;
+    let policy = &mut settings.retry;
+    override_with(&mut policy.max_attempts, retry.max_attempts);
+    override_with(
+        &mut policy.base_delay,
+        retry.initial_backoff_ms.map(Duration::from_millis),
+    );
+    override_with(
+        &mut policy.max_delay,
+        retry.max_backoff_ms.map(Duration::from_millis),
+    );
+    override_with(
+        &mut policy.max_elapsed,
+        retry.max_elapsed_s.map(Duration::from_secs),
+    );
+    override_with(
+        &mut policy.timeout,
+        retry.request_timeout_s.map(Duration::from_secs),
+    );
+    GraphSource::new(settings)
         .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))
 }
 
@@ -40,7 +62,27 @@ pub(crate) fn rescue(loaded: &Loaded, rescue: &RescueTargetConfig) -> Result<Res
         .as_ref()
         .map(|reference| load::secret(loaded, reference, "target.default_password"))
         .transpose()?;
-    RescueTarget::new(RescueSettings::from_config(rescue, auth, default_password))
+    let mut settings = RescueSettings::from_config(rescue, auth, default_password);
+    let retry = &rescue.retry;
+    let policy = &mut settings.retry;
+    override_with(&mut policy.max_attempts, retry.max_attempts);
+    override_with(
+        &mut policy.initial_backoff,
+        retry.initial_backoff_ms.map(Duration::from_millis),
+    );
+    override_with(
+        &mut policy.max_backoff,
+        retry.max_backoff_ms.map(Duration::from_millis),
+    );
+    override_with(
+        &mut policy.max_elapsed,
+        retry.max_elapsed_s.map(Duration::from_secs),
+    );
+    override_with(
+        &mut policy.request_timeout,
+        retry.request_timeout_s.map(Duration::from_secs),
+    );
+    RescueTarget::new(settings)
         .map_err(|error| Error::Setup(format!("cannot set up LogMeIn Rescue: {error}")))
 }
 
@@ -49,4 +91,10 @@ pub(crate) fn rescue_target(
     config: &RescueTargetConfig,
 ) -> Result<Box<dyn Target>, Error> {
     Ok(Box::new(rescue(loaded, config)?))
+}
+
+fn override_with<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
 }

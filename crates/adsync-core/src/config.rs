@@ -74,6 +74,31 @@ pub struct GraphSourceConfig {
     /// Groups read at once.
     #[serde(default = "default_graph_concurrency")]
     pub concurrency: usize,
+    /// Retry policy overrides.
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+/// `retry:` of a source or target: how hard an adapter tries before a call counts as failed.
+/// Every field is optional; the adapter's defaults fill the rest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Attempts per call, the first included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// The first backoff wait, in milliseconds (doubled for each further retry, with jitter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_backoff_ms: Option<u64>,
+    /// The longest backoff wait, in milliseconds (a `Retry-After` may ask for more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_backoff_ms: Option<u64>,
+    /// The time one call may take, retries and waits included, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_elapsed_s: Option<u64>,
+    /// The time one request may take before it counts as timed out, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout_s: Option<u64>,
 }
 
 /// The national clouds of Microsoft Graph.
@@ -140,6 +165,9 @@ pub struct RescueTargetConfig {
     /// Actions run at once within a phase.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Retry policy overrides.
+    #[serde(default)]
+    pub retry: RetryConfig,
 }
 
 /// Rescue regions.
