@@ -619,6 +619,12 @@ pub fn plan(
                 .push(node);
         }
     }
+    // Several nodes of one plane may share an e-mail (Rescue forbids it, a hand-made snapshot may
+    // not). Keep them in id order so which one is managed, and the warning naming them, do not
+    // depend on the order the snapshot lists nodes in (SPEC §5).
+    for nodes in by_key.iter_mut().flat_map(HashMap::values_mut) {
+        nodes.sort_by_key(|node| node.id);
+    }
 
     let mut warnings = desired.warnings.clone();
     let mut users: Vec<UserEntry> = Vec::new();
@@ -630,6 +636,22 @@ pub fn plan(
         let links = current.links.plane(plane);
         let linked_nodes: HashSet<NodeId> = links.values().copied().collect();
         let mut claimed: HashSet<NodeId> = HashSet::new();
+        // Nodes the recorded links give to desired users of this plane. A link outranks an
+        // e-mail match: without this, whether a node whose e-mail moved to a new colleague stays
+        // with the linked person or goes to the colleague would depend on which of the two keys
+        // sorts first.
+        let link_owner: HashMap<NodeId, &str> = desired
+            .plane(plane)
+            .values()
+            .filter_map(|user| {
+                let id = *links.get(&user.object_id)?;
+                tree.get(id)?
+                    .node_type
+                    .user_role()
+                    .filter(|role| role.plane() == plane)?;
+                Some((id, user.object_id.as_str()))
+            })
+            .collect();
 
         for (key, user) in desired.plane(plane) {
             let pairing = &desired.pairings[user.pairing];
@@ -655,8 +677,13 @@ pub fn plan(
             };
 
             let node = find_node(&tree, plane, user, links, &by_key[p], target, &mut warnings);
+            let linked_to_another = |node: &RescueNode| {
+                link_owner
+                    .get(&node.id)
+                    .is_some_and(|owner| *owner != user.object_id)
+            };
             let node = match node {
-                Some(node) if !claimed.insert(node.id) => {
+                Some(node) if linked_to_another(node) || !claimed.insert(node.id) => {
                     warnings.push(Warning {
                         kind: WarningKind::ClaimConflict,
                         message: format!(
@@ -671,6 +698,28 @@ pub fn plan(
                 }
                 other => other,
             };
+            // The recorded link and the e-mail point at two different nodes of the plane: the
+            // person's new e-mail is already held by another node. Giving the linked node that
+            // e-mail would be refused by Rescue, and which node is the person's is a guess, so
+            // neither is touched (nor disabled as unclaimed) until someone resolves it.
+            if let Some(linked) = node
+                && linked.key().as_ref() != Some(key)
+                && let Some(holders) = by_key[p].get(key)
+            {
+                claimed.extend(holders.iter().map(|holder| holder.id));
+                warnings.push(Warning {
+                    kind: WarningKind::ClaimConflict,
+                    message: format!(
+                        "`{key}` is linked to Rescue node {} but node {} holds its e-mail (a recorded link and an e-mail disagree); both are left alone",
+                        linked.id,
+                        holders.iter().map(|n| n.id.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                    email: Some(key.clone()),
+                });
+                entry.note = Some("link and e-mail point at different nodes".into());
+                users.push(entry);
+                continue;
+            }
             if let Some(node) = node {
                 entry.node_id = Some(node.id);
                 entry.current_role = node.node_type.user_role();
@@ -715,6 +764,23 @@ pub fn plan(
                     });
                 }
                 entry.note = Some(why.describe().to_owned());
+                users.push(entry);
+                continue;
+            }
+            // A node found through a link may carry an e-mail several directory users share;
+            // such nodes are left alone like the users themselves (`DesiredState::held`).
+            if let Some(node) = node
+                && let Some(node_key) = node.key().filter(|k| k != key && desired.held.contains(k))
+            {
+                warnings.push(Warning {
+                    kind: WarningKind::DuplicateKey,
+                    message: format!(
+                        "`{key}` is linked to Rescue node {}, whose e-mail `{node_key}` several directory users share; the node is left as it is",
+                        node.id
+                    ),
+                    email: Some(key.clone()),
+                });
+                entry.note = Some("the node's e-mail is shared by several directory users".into());
                 users.push(entry);
                 continue;
             }
@@ -869,7 +935,8 @@ pub fn plan(
     }
 
     actions.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
-    users.sort_by(|a, b| (&a.email, a.plane).cmp(&(&b.email, b.plane)));
+    // The node id breaks ties between nodes of one plane that share an e-mail (see `by_key`).
+    users.sort_by(|a, b| (&a.email, a.plane, a.node_id).cmp(&(&b.email, b.plane, b.node_id)));
     warnings.sort();
     warnings.dedup();
 
@@ -1325,13 +1392,31 @@ fn update_node(
     actions
 }
 
-/// The documented total order: phase, then destination (container, path), then key.
-fn order_key(action: &Action) -> (ActionKind, Option<Container>, &str, &str, &str) {
+/// The documented total order: phase, then destination (container, path), then key. The id, then
+/// the node id, break the remaining ties (two nodes of one plane that share an e-mail), so the
+/// order never depends on the order of the input.
+fn order_key(
+    action: &Action,
+) -> (
+    ActionKind,
+    Option<Container>,
+    &str,
+    &str,
+    &str,
+    Option<NodeId>,
+) {
     let path = action
         .to
         .as_ref()
         .or(action.from.as_ref())
         .map_or("", GroupPath::as_str);
     let key = action.email.as_ref().map_or("", UserKey::as_str);
-    (action.kind, action.container, path, key, action.id.as_str())
+    (
+        action.kind,
+        action.container,
+        path,
+        key,
+        action.id.as_str(),
+        action.node_id,
+    )
 }

@@ -54,19 +54,27 @@ impl<'a> OrgTree<'a> {
         let mut stack: Vec<(NodeId, Container, GroupPath)> = Vec::new();
         for node in self.nodes {
             if let Some(container) = node.node_type.container() {
-                // The first container of each kind wins; a well-formed tree has one.
-                if self.containers.contains_key(&container) {
-                    continue;
-                }
-                self.containers.insert(container, node.id);
-                stack.push((node.id, container, GroupPath::root()));
+                // A well-formed tree has one container of each kind. Should there be several, the
+                // lowest id wins, so the choice does not depend on the order of the snapshot.
+                let chosen = self.containers.entry(container).or_insert(node.id);
+                *chosen = (*chosen).min(node.id);
             }
+        }
+        let mut roots: Vec<(NodeId, Container)> =
+            self.containers.iter().map(|(&c, &id)| (id, c)).collect();
+        roots.sort_unstable();
+        for (id, container) in roots {
+            stack.push((id, container, GroupPath::root()));
         }
         while let Some((id, container, path)) = stack.pop() {
             if self.groups.contains_key(&id) {
                 continue; // a cycle
             }
-            self.by_path.entry((container, path.folded())).or_insert(id);
+            // Sibling groups whose names differ only in case share a folded path. The lowest id
+            // wins, not the first one walked: plans must not depend on the order the snapshot
+            // lists nodes in (SPEC §5).
+            let at_path = self.by_path.entry((container, path.folded())).or_insert(id);
+            *at_path = (*at_path).min(id);
             self.groups.insert(
                 id,
                 GroupLocation {
