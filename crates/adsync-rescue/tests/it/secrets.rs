@@ -182,3 +182,99 @@ fn regions_have_their_base_urls() {
         );
     }
 }
+
+/// Collects every log line written while it is the default subscriber.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_at_every_level_show_no_secret() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // Signing in, a renewal, retries, an ambiguous create checked by a read, and a failed
+    // create rolled back: every path that logs.
+    let server = MockServer::start().await;
+    api("requestAuthCode")
+        .respond_with(answer(format!("OK AUTHCODE: {Q3_AUTHCODE}")))
+        .mount(&server)
+        .await;
+    api("getHierarchy_v2")
+        .respond_with(answer("NOTLOGGEDIN"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    api("getHierarchy_v2")
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    api("getHierarchy_v2")
+        .respond_with(answer(hierarchy(&org())))
+        .mount(&server)
+        .await;
+    api("createUser")
+        .respond_with(answer("ERROR"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    api("createUser")
+        .respond_with(answer("OK 555"))
+        .mount(&server)
+        .await;
+    api("setUser_v2")
+        .respond_with(answer("INVALIDPARAM_EMAIL_ALREADY_IN_USE"))
+        .mount(&server)
+        .await;
+    api("deleteNode")
+        .respond_with(answer("INVALID_DELETE"))
+        .mount(&server)
+        .await;
+
+    let target = password_target(&server);
+    target
+        .snapshot(&DetailRequest::default())
+        .await
+        .expect("read");
+    let error = target
+        .apply(&create_kim(), None)
+        .await
+        .expect_err("refused");
+    assert_clean(&full_text(&error));
+
+    let text = String::from_utf8_lossy(
+        &logs
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned();
+    assert!(
+        text.contains("signing in again"),
+        "the renewal was logged: {text}"
+    );
+    assert!(text.contains("retrying"), "the retries were logged: {text}");
+    assert_clean(&text);
+}
