@@ -30,8 +30,12 @@ pub struct Config {
 }
 
 /// `source:`.
+///
+/// Read through a flat section with every key of every type, so an unknown key is reported
+/// with its key path, line and column (an internally tagged enum loses both), and a key that
+/// does not belong to the chosen type gets a message saying so.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "RawSource")]
 pub enum SourceConfig {
     /// Microsoft Graph.
     Graph(GraphSourceConfig),
@@ -127,9 +131,9 @@ pub struct SnapshotSourceConfig {
     pub nested_groups: bool,
 }
 
-/// `target:`.
+/// `target:`, read like [`SourceConfig`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "RawTarget")]
 pub enum TargetConfig {
     /// The LogMeIn Rescue API.
     Rescue(RescueTargetConfig),
@@ -513,6 +517,144 @@ impl Attribute {
             Attribute::Ssoid => "ssoid",
             Attribute::Description => "description",
         }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SourceType {
+    Graph,
+    Snapshot,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    #[serde(rename = "type")]
+    kind: SourceType,
+    tenant: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<SecretRef>,
+    cloud: Option<Cloud>,
+    authority_url: Option<String>,
+    graph_url: Option<String>,
+    nested_groups: Option<bool>,
+    concurrency: Option<usize>,
+    retry: Option<RetryConfig>,
+    path: Option<String>,
+}
+
+impl TryFrom<RawSource> for SourceConfig {
+    type Error = String;
+
+    fn try_from(raw: RawSource) -> Result<SourceConfig, String> {
+        let nested_groups = raw.nested_groups.unwrap_or(true);
+        match raw.kind {
+            SourceType::Graph => {
+                not_with("source", "graph", &[("path", raw.path.is_some())])?;
+                Ok(SourceConfig::Graph(GraphSourceConfig {
+                    tenant: required("source", raw.tenant, "tenant", "graph")?,
+                    client_id: required("source", raw.client_id, "client_id", "graph")?,
+                    client_secret: required("source", raw.client_secret, "client_secret", "graph")?,
+                    cloud: raw.cloud.unwrap_or_default(),
+                    authority_url: raw.authority_url,
+                    graph_url: raw.graph_url,
+                    nested_groups,
+                    concurrency: raw.concurrency.unwrap_or_else(default_graph_concurrency),
+                    retry: raw.retry.unwrap_or_default(),
+                }))
+            }
+            SourceType::Snapshot => {
+                not_with(
+                    "source",
+                    "snapshot",
+                    &[
+                        ("tenant", raw.tenant.is_some()),
+                        ("client_id", raw.client_id.is_some()),
+                        ("client_secret", raw.client_secret.is_some()),
+                        ("cloud", raw.cloud.is_some()),
+                        ("authority_url", raw.authority_url.is_some()),
+                        ("graph_url", raw.graph_url.is_some()),
+                        ("concurrency", raw.concurrency.is_some()),
+                        ("retry", raw.retry.is_some()),
+                    ],
+                )?;
+                Ok(SourceConfig::Snapshot(SnapshotSourceConfig {
+                    path: required("source", raw.path, "path", "snapshot")?,
+                    nested_groups,
+                }))
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TargetType {
+    Rescue,
+    Snapshot,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    #[serde(rename = "type")]
+    kind: TargetType,
+    region: Option<Region>,
+    base_url: Option<String>,
+    auth: Option<RescueAuth>,
+    default_password: Option<SecretRef>,
+    concurrency: Option<usize>,
+    retry: Option<RetryConfig>,
+    path: Option<String>,
+}
+
+impl TryFrom<RawTarget> for TargetConfig {
+    type Error = String;
+
+    fn try_from(raw: RawTarget) -> Result<TargetConfig, String> {
+        let concurrency = raw.concurrency.unwrap_or_else(default_concurrency);
+        match raw.kind {
+            TargetType::Rescue => {
+                not_with("target", "rescue", &[("path", raw.path.is_some())])?;
+                Ok(TargetConfig::Rescue(RescueTargetConfig {
+                    region: raw.region.unwrap_or_default(),
+                    base_url: raw.base_url,
+                    auth: required("target", raw.auth, "auth", "rescue")?,
+                    default_password: raw.default_password,
+                    concurrency,
+                    retry: raw.retry.unwrap_or_default(),
+                }))
+            }
+            TargetType::Snapshot => {
+                not_with(
+                    "target",
+                    "snapshot",
+                    &[
+                        ("region", raw.region.is_some()),
+                        ("base_url", raw.base_url.is_some()),
+                        ("auth", raw.auth.is_some()),
+                        ("default_password", raw.default_password.is_some()),
+                        ("retry", raw.retry.is_some()),
+                    ],
+                )?;
+                Ok(TargetConfig::Snapshot(SnapshotTargetConfig {
+                    path: required("target", raw.path, "path", "snapshot")?,
+                    concurrency,
+                }))
+            }
+        }
+    }
+}
+
+fn required<T>(section: &str, value: Option<T>, key: &str, kind: &str) -> Result<T, String> {
+    value.ok_or_else(|| format!("{section}.{key}: required with `type: {kind}`"))
+}
+
+fn not_with(section: &str, kind: &str, keys: &[(&str, bool)]) -> Result<(), String> {
+    match keys.iter().find(|(_, present)| *present) {
+        Some((key, _)) => Err(format!("{section}.{key}: does not apply to `type: {kind}`")),
+        None => Ok(()),
     }
 }
 

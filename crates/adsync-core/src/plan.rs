@@ -742,7 +742,15 @@ pub fn plan(
                 Some(node) => update_node(&tree, node, user, pairing, target, policy, &reason),
             };
 
-            let held_back = node.and_then(|node| held_back(node, key, policy));
+            // A protected e-mail is never modified, and never created either: an operator
+            // protects an address to keep adsync's hands off it entirely.
+            let held_back = match node {
+                Some(node) => held_back(node, key, policy),
+                None => policy
+                    .protected
+                    .contains(key)
+                    .then_some(HeldBack::Protected),
+            };
             if let Some(why) = held_back {
                 if !user_actions.is_empty() {
                     warnings.push(Warning {
@@ -940,6 +948,7 @@ pub fn plan(
     warnings.sort();
     warnings.dedup();
 
+    make_ids_unique(&mut actions, &mut users);
     let summary = Summary::count(&actions, unchanged);
     let mut guards = Vec::new();
     guards.extend(budget_guard(
@@ -1419,4 +1428,29 @@ fn order_key(
         action.id.as_str(),
         action.node_id,
     )
+}
+
+/// Two nodes of one plane sharing an e-mail (which Rescue refuses, but a snapshot may hold)
+/// would give two actions one id; the executor and saved plans key results by id. Such ids get
+/// the node id appended, deterministically, since actions are already in their total order.
+fn make_ids_unique(actions: &mut [Action], users: &mut [UserEntry]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for action in actions.iter() {
+        *seen.entry(action.id.clone()).or_insert(0) += 1;
+    }
+    for action in actions.iter_mut() {
+        if seen.get(&action.id).copied().unwrap_or(0) > 1
+            && let Some(node) = action.node_id
+        {
+            let unique = format!("{}#{node}", action.id);
+            for user in users.iter_mut().filter(|u| u.node_id == Some(node)) {
+                for id in &mut user.actions {
+                    if *id == action.id {
+                        id.clone_from(&unique);
+                    }
+                }
+            }
+            action.id = unique;
+        }
+    }
 }

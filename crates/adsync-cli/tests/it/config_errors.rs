@@ -50,7 +50,7 @@ fn unknown_key() {
 
 #[test]
 fn yaml_syntax_error_names_line_and_column() {
-    let config = GOOD.replace("  path: rescue.yaml", "  path: [rescue.yaml");
+    let config = GOOD.replace("  path: rescue.yaml", "  path: \"rescue.yaml");
     insta::assert_snapshot!(check("syntax", &config, &[]));
 }
 

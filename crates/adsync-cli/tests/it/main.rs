@@ -4,6 +4,8 @@ mod apply;
 mod config_errors;
 mod demo;
 mod dry_run;
+mod e2e_commands;
+mod emulated;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

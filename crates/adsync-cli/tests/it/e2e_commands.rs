@@ -1,0 +1,239 @@
+//! The operator's commands, end to end: the real binary against the Graph and Rescue
+//! emulators seeded with the demo organization. Exit code, stdout and stderr are snapshotted.
+
+use adsync_rescue::api::method;
+use calamine::Reader;
+
+use crate::emulated::{Auth, Emulated, filters};
+use crate::{adsync, repo_root};
+
+/// The demo planned offline, through the snapshot source and target.
+fn offline_demo(args: &[&str]) -> crate::Run {
+    let mut all = vec!["--config", "fixtures/demo/adsync.yaml"];
+    all.extend_from_slice(args);
+    adsync(&repo_root(), &all, &[])
+}
+
+/// Asserts that Rescue saw no write.
+fn assert_no_writes(emulated: &Emulated) {
+    let counts = emulated.rescue.counts();
+    for write in [
+        method::CREATE_USER,
+        method::SET_USER,
+        method::MOVE_NODE,
+        method::CREATE_GROUP,
+        method::SET_GROUP,
+        method::DELETE_NODE,
+    ] {
+        assert!(!counts.contains_key(write), "{write} was called: {counts:?}");
+    }
+}
+
+#[test]
+fn plan_reads_both_emulators_and_prints_the_demo_diff() {
+    let emulated = Emulated::start("demo", "e2e-plan-human");
+    let run = emulated.run(&["plan"]);
+    {
+        let _filters = filters().bind_to_scope();
+        insta::assert_snapshot!(run.transcript());
+    }
+    // The emulators serve what the snapshot files hold, so the plan is the offline one.
+    let offline = offline_demo(&["plan"]);
+    assert_eq!(run.stdout, offline.stdout);
+    assert_eq!(run.stderr, offline.stderr);
+    assert_eq!(emulated.rescue.count(method::GET_HIERARCHY), 1);
+    assert_no_writes(&emulated);
+}
+
+#[test]
+fn plan_json_is_the_offline_plan_with_this_configuration_s_digest() {
+    let emulated = Emulated::start("demo", "e2e-plan-json");
+    let run = emulated.run(&["plan", "--json", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    {
+        let _filters = filters().bind_to_scope();
+        insta::assert_snapshot!(run.transcript());
+    }
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    let offline = offline_demo(&["plan", "--json"]);
+    let offline: serde_json::Value = serde_json::from_str(&offline.stdout).expect("json");
+    for key in ["format_version", "summary", "blocked", "warnings", "actions"] {
+        assert_eq!(plan[key], offline[key], "`{key}` differs from the offline plan");
+    }
+    assert_ne!(
+        plan["config_digest"], offline["config_digest"],
+        "another source and target make another configuration"
+    );
+}
+
+#[test]
+fn apply_writes_the_plan_into_rescue_and_a_second_plan_is_empty() {
+    let emulated = Emulated::start("demo", "e2e-apply");
+    let run = emulated.run(&["apply", "--yes"]);
+    {
+        let _filters = filters().bind_to_scope();
+        insta::assert_snapshot!(run.transcript());
+    }
+    assert_eq!(run.code, 0);
+    emulated.assert_no_duplicate_users();
+
+    let bruno = emulated.users_with_email("bruno.costa@contoso.com");
+    assert_eq!(bruno.len(), 2, "one node in each plane: {bruno:?}");
+    let technician = bruno
+        .iter()
+        .find(|n| n.node_type.user_role().is_some_and(|r| r.as_str() == "technician"))
+        .expect("bruno is a technician too");
+    assert_eq!(technician.mobile, Some(true));
+    assert_eq!(
+        technician.ssoid.as_deref(),
+        Some("bruno.costa@contoso.com"),
+        "upn_as_ssoid"
+    );
+    assert_eq!(
+        emulated.rescue.password_of(technician.id).as_deref(),
+        Some(crate::emulated::DEFAULT_PASSWORD),
+        "new users get the configured default password"
+    );
+    let ivan = emulated.users_with_email("ivan.petrov@contoso.com");
+    assert_eq!(ivan[0].status.map(|s| s.as_str()), Some("Disabled"));
+    assert_eq!(ivan[0].mobile, Some(false), "the add-on is released");
+
+    let audit = emulated.read(".adsync/audit.jsonl");
+    assert_eq!(audit.lines().count(), 13, "one line per action:\n{audit}");
+    for line in audit.lines() {
+        let line: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        assert_eq!(line["outcome"], "applied", "{line}");
+    }
+
+    let again = emulated.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    assert!(
+        again.stdout.contains("no changes, 26 unchanged"),
+        "{}",
+        again.transcript()
+    );
+
+    let status = emulated.run(&["status"]);
+    let _filters = filters().bind_to_scope();
+    insta::assert_snapshot!("status_after_apply", status.transcript());
+    let json = emulated.run(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(json["outcome"], "success");
+    assert_eq!(json["counts"]["applied"], 13);
+    assert_eq!(json["last_success"], json["finished"]);
+}
+
+#[test]
+fn status_before_any_run_says_so() {
+    let emulated = Emulated::start("demo", "e2e-status-none");
+    let run = emulated.run(&["status"]);
+    assert_eq!(run.code, 1);
+    let _filters = filters().bind_to_scope();
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn dry_run_writes_the_workbook_of_the_plan() {
+    let emulated = Emulated::start("demo", "e2e-dry-run");
+    let run = emulated.run(&["dry-run", "--out", "report.xlsx", "--detailed-exitcode"]);
+    {
+        let _filters = filters().bind_to_scope();
+        insta::assert_snapshot!(run.transcript());
+    }
+    assert_eq!(run.code, 2);
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook(emulated.dir.join("report.xlsx")).expect("an xlsx workbook");
+    assert_eq!(
+        workbook.sheet_names(),
+        ["Summary", "Changes", "Users", "Warnings", "Pairings"]
+    );
+    let changes = workbook.worksheet_range("Changes").expect("Changes");
+    assert_eq!(changes.height(), 1 + 13, "a header row and one row per action");
+    let warnings = workbook.worksheet_range("Warnings").expect("Warnings");
+    assert_eq!(warnings.height(), 1 + 2);
+    assert_no_writes(&emulated);
+}
+
+#[test]
+fn validate_online_signs_in_to_both_sides_and_finds_every_pairing() {
+    let emulated = Emulated::start("demo", "e2e-validate");
+    let run = emulated.run(&["validate", "--online"]);
+    {
+        let _filters = filters().bind_to_scope();
+        insta::assert_snapshot!(run.transcript());
+    }
+    assert_eq!(run.code, 0);
+
+    emulated.write_config(Auth::Password);
+    let run = emulated.run(&["validate", "--online", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let _filters = filters().bind_to_scope();
+    insta::assert_snapshot!("validate_online_password_json", run.transcript());
+    assert_eq!(emulated.rescue.authcodes_issued(), 1);
+}
+
+#[test]
+fn groups_search_and_members() {
+    let emulated = Emulated::start("demo", "e2e-groups");
+    let _filters = filters().bind_to_scope();
+    let run = emulated.run(&["groups", "search", "SG-Rescue"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!("groups_search", run.transcript());
+
+    let run = emulated.run(&["groups", "search", "field"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!("groups_search_by_word", run.transcript());
+
+    let run = emulated.run(&["groups", "search", "nothing-like-this"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!("groups_search_without_match", run.transcript());
+
+    // Nested groups are on in the demo: SG-Field-Technicians' members count for SG-Rescue-L1.
+    let run = emulated.run(&["groups", "members", "SG-Rescue-L1"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!("groups_members", run.transcript());
+
+    let run = emulated.run(&[
+        "groups",
+        "members",
+        "9a0e4c11-0000-4000-9000-000000000002",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(json["group"]["display_name"], "SG-Rescue-Admins");
+    assert_eq!(json["member_count"], 4);
+}
+
+#[test]
+fn tree_prints_the_organization_as_rescue_holds_it() {
+    let emulated = Emulated::start("demo", "e2e-tree");
+    let run = emulated.run(&["tree"]);
+    assert_eq!(run.code, 0);
+    let _filters = filters().bind_to_scope();
+    insta::assert_snapshot!(run.transcript());
+    let json = emulated.run(&["tree", "--json"]);
+    let tree: adsync_core::model::RescueSnapshot =
+        serde_json::from_str(&json.stdout).expect("a Rescue snapshot");
+    assert_eq!(tree.nodes.len(), emulated.rescue.snapshot().nodes.len());
+}
+
+#[test]
+fn explain_says_why_for_one_user() {
+    let emulated = Emulated::start("demo", "e2e-explain");
+    let _filters = filters().bind_to_scope();
+    // In both planes: an administrator by SG-Rescue-Admins, a technician by SG-Rescue-L2.
+    let run = emulated.run(&["explain", "bruno.costa@contoso.com"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!("explain_both_planes", run.transcript());
+    // By object id; in SG-Rescue-L2 and SG-Rescue-L1, the first pairing wins.
+    let run = emulated.run(&["explain", "3f1c2a7e-5b9d-4c1e-8a2f-000000000004"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!("explain_losing_pairing", run.transcript());
+    let run = emulated.run(&["explain", "hana.sato@contoso.com"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!("explain_move", run.transcript());
+    let run = emulated.run(&["explain", "nobody@contoso.com"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("explain_out_of_scope", run.transcript());
+}
