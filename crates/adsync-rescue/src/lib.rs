@@ -14,6 +14,20 @@
 //! What it deliberately does not do: delete anything except the empty node a failed create just
 //! made; touch links, channels or group permissions; read or write files or the environment
 //! (the CLI resolves secrets and hands them in); log or print a secret.
+//!
+//! Choices made where the documentation is silent:
+//!
+//! - `INVALIDPARAM_PARENT` is `not_found` (the planner only sends parents of the right kind, so a
+//!   refusal means the group vanished); `INVALIDPARAM_MOBILEADDON` is `out_of_licenses` when the
+//!   call turned the add-on on, `invalid_data` otherwise; `LIMITREACHED` is `transient` and never
+//!   retried; `USER_DELETED_OR_DISABLED` and `INVALID_DELETE` are `permission`.
+//! - In password mode the authcode is renewed at most once per [`RescueTarget`].
+//! - An ambiguous `createUser`/`createGroup` is resolved by re-reading the tree and taking an
+//!   empty node under the parent that no other create of this target has taken; only when there
+//!   is none is the create sent again.
+//! - A detail read fills every detail field (nick, SSO ID, both add-ons, account holder), not
+//!   only the ones asked for; users outside the scope keep `None`.
+//! - Actions whose node already holds the wanted values write nothing.
 
 pub mod api;
 mod client;
