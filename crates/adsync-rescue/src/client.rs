@@ -183,8 +183,12 @@ pub(crate) fn normalise_base_url(raw: &str) -> Result<String, Error> {
         });
     }
     let mut base = parsed.as_str().trim_end_matches('/').to_owned();
-    if base.len() >= 4 && base[base.len() - 4..].eq_ignore_ascii_case("/api") {
-        base.truncate(base.len() - 4);
+    let api_suffix = base.len().checked_sub(4).filter(|&at| {
+        base.get(at..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case("/api"))
+    });
+    if let Some(at) = api_suffix {
+        base.truncate(at);
     }
     Ok(base)
 }
