@@ -13,8 +13,9 @@
 //!   most 999), `$count=true` and real paging through absolute `@odata.nextLink`s;
 //! - bearer-token checks: unknown, expired or revoked tokens get Graph's 401.
 //!
-//! Faults are queued per request kind: 429 bursts with a `Retry-After`, 503, 504, malformed or
-//! truncated bodies, and tokens expiring mid-read. Latency applies to every response. Every
+//! Faults are queued per request kind: 429 bursts with a `Retry-After`, 503, 504, 403 for a
+//! missing permission, malformed or truncated bodies, and tokens expiring mid-read. Latency
+//! applies to every response. Every
 //! request is counted by [`RequestKind`], and [`GraphEmulator::lower_bound`] says how few requests
 //! a read of the seeded directory can take.
 
@@ -111,6 +112,9 @@ pub enum Fault {
     Truncated,
     /// Every token issued so far stops working, and this request gets Graph's 401.
     ExpiredToken,
+    /// 403 `Authorization_RequestDenied`, as Graph answers an app that lacks a permission or
+    /// whose permissions were never granted admin consent.
+    Forbidden,
 }
 
 /// How few requests a read can take (SPEC §12), by part.
@@ -448,6 +452,16 @@ impl Respond for Handler {
                 ),
             ),
             Some(Fault::GatewayTimeout) => (504, ResponseTemplate::new(504)),
+            Some(Fault::Forbidden) => (
+                403,
+                json_response(
+                    403,
+                    &graph_error(
+                        "Authorization_RequestDenied",
+                        "Insufficient privileges to complete the operation.",
+                    ),
+                ),
+            ),
             Some(Fault::ExpiredToken) => {
                 state.tokens.clear();
                 (401, json_response(401, &expired_token_body()))

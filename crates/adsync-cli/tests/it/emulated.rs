@@ -70,9 +70,7 @@ impl Emulated {
             .find(|path| path.exists())
             .unwrap_or_else(|| panic!("{fixture} holds a configuration"));
         let config: serde_yaml::Value = read_yaml(&config_path);
-        let nested_groups = config["source"]["nested_groups"]
-            .as_bool()
-            .unwrap_or(true);
+        let nested_groups = config["source"]["nested_groups"].as_bool().unwrap_or(true);
         let mut rules = serde_yaml::Mapping::new();
         for key in ["sync", "pairings"] {
             if let Some(value) = config.get(key) {
@@ -80,6 +78,21 @@ impl Emulated {
             }
         }
 
+        let emulated = Emulated::seeded(name, directory, &rescue, rules, nested_groups);
+        seed_links(fixture, &emulated.dir);
+        emulated.write_config(Auth::Token);
+        emulated
+    }
+
+    /// Starts both emulators on `directory` and `rescue` with a fresh, empty folder `name`;
+    /// `rules` are the `sync` and `pairings` [`Self::config_text`] writes.
+    pub(crate) fn seeded(
+        name: &str,
+        directory: DirectorySnapshot,
+        rescue: &RescueSnapshot,
+        rules: serde_yaml::Mapping,
+        nested_groups: bool,
+    ) -> Emulated {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -88,26 +101,17 @@ impl Emulated {
         let (graph, rescue) = runtime.block_on(async {
             (
                 GraphEmulator::start(directory).await,
-                RescueEmulator::start(&rescue).await,
+                RescueEmulator::start(rescue).await,
             )
         });
-        let emulated = Emulated {
+        Emulated {
             graph,
             rescue,
             dir: scratch(name),
             rules,
             nested_groups,
             _runtime: runtime,
-        };
-        let links = from.join("links.yaml");
-        if links.exists() {
-            let links: serde_json::Value = read_yaml(&links);
-            let state = emulated.dir.join(".adsync");
-            std::fs::create_dir_all(&state).expect("state directory");
-            std::fs::write(state.join("links.json"), links.to_string()).expect("links written");
         }
-        emulated.write_config(Auth::Token);
-        emulated
     }
 
     /// The configuration text: `source` and `target` on the emulators, with retries that do
@@ -131,14 +135,14 @@ source:
   authority_url: {graph}
   graph_url: {graph}
   nested_groups: {nested}
-  retry: {{ initial_backoff_ms: 1, max_backoff_ms: 5, request_timeout_s: 2 }}
+  retry: {{ max_attempts: 3, initial_backoff_ms: 1, max_backoff_ms: 5, request_timeout_s: 2 }}
 target:
   type: rescue
   base_url: {rescue}
   auth:
 {auth}  default_password: {{ env: {DEFAULT_PASSWORD_VAR} }}
   concurrency: 4
-  retry: {{ initial_backoff_ms: 1, max_backoff_ms: 5, request_timeout_s: 2 }}
+  retry: {{ max_attempts: 3, initial_backoff_ms: 1, max_backoff_ms: 5, request_timeout_s: 2 }}
 {rules}",
             tenant = graph_emulator::TENANT,
             client_id = graph_emulator::CLIENT_ID,
@@ -151,6 +155,13 @@ target:
     /// Writes `adsync.yaml` for `auth`.
     pub(crate) fn write_config(&self, auth: Auth) {
         self.write_config_text(&self.config_text(auth));
+    }
+
+    /// Replaces `from` with `to` in `adsync.yaml` (which must hold it).
+    pub(crate) fn edit_config(&self, from: &str, to: &str) {
+        let text = self.read("adsync.yaml");
+        assert!(text.contains(from), "adsync.yaml holds `{from}`:\n{text}");
+        self.write_config_text(&text.replacen(from, to, 1));
     }
 
     /// Writes `text` as `adsync.yaml`.
@@ -239,9 +250,24 @@ target:
     }
 }
 
-fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> T {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+/// Writes a fixture's `links.yaml`, when it has one, as `<dir>/.adsync/links.json`: the links a
+/// scenario describes are what the state directory would hold.
+pub(crate) fn seed_links(fixture: &str, dir: &Path) {
+    let links = repo_root()
+        .join("fixtures")
+        .join(fixture)
+        .join("links.yaml");
+    if links.exists() {
+        let links: serde_json::Value = read_yaml(&links);
+        let state = dir.join(".adsync");
+        std::fs::create_dir_all(&state).expect("state directory");
+        std::fs::write(state.join("links.json"), links.to_string()).expect("links written");
+    }
+}
+
+pub(crate) fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> T {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     serde_yaml::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 

@@ -4,7 +4,11 @@ mod apply;
 mod config_errors;
 mod demo;
 mod dry_run;
+mod e2e_apply;
 mod e2e_commands;
+mod e2e_errors;
+mod e2e_run;
+mod e2e_secrets;
 mod emulated;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,160 @@
+//! `adsync run --every`, the service mode, end to end against the emulators: cycles, a failed
+//! cycle followed by a good one, SIGTERM, and `last-run.json` as monitors read it.
+
+use std::time::Duration;
+
+use adsync_rescue::api::method;
+use adsync_tests::rescue_emulator::Fault;
+
+use crate::emulated::{Emulated, filters, wait_for_exit, wait_until};
+
+fn terminate(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "SIGTERM was delivered");
+}
+
+fn last_run(emulated: &Emulated) -> serde_json::Value {
+    serde_json::from_str(&emulated.read(".adsync/last-run.json")).unwrap_or_default()
+}
+
+/// A failed first cycle is reported and the next one still runs and applies; later cycles
+/// find nothing to do; SIGTERM between cycles exits 0.
+#[test]
+fn run_every_second_retries_a_failed_cycle_applies_and_stops_on_sigterm() {
+    let emulated = Emulated::start("demo", "e2e-run");
+    // The first cycle's read of the tree fails on each of its three attempts.
+    emulated.rescue.inject(
+        Some(method::GET_HIERARCHY),
+        Fault::Http {
+            status: 503,
+            retry_after: None,
+        },
+        3,
+    );
+    let mut child = emulated.spawn(&["run", "--every", "1s"], "run");
+
+    let mut outcomes = Vec::new();
+    let mut seen = String::new();
+    let observed = wait_until(Duration::from_secs(20), || {
+        let record = last_run(&emulated);
+        if let Some(run_id) = record["run_id"].as_str()
+            && run_id != seen
+        {
+            seen = run_id.to_owned();
+            outcomes.push(record["outcome"].as_str().unwrap_or_default().to_owned());
+        }
+        // A failed cycle, the cycle that applies, and one that finds nothing to do.
+        emulated.rescue.count(method::GET_HIERARCHY) >= 3 + 2 && outcomes.len() >= 3
+    });
+    assert!(
+        observed,
+        "three cycles within 20 s; seen {outcomes:?}: {}",
+        emulated.read("run.stderr")
+    );
+    terminate(&child);
+    let status = wait_for_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", emulated.read("run.stderr"));
+
+    assert_eq!(outcomes[..3], ["error", "success", "success"]);
+    let record = last_run(&emulated);
+    assert_eq!(record["command"], "run");
+    assert_eq!(record["outcome"], "success");
+    assert!(record["last_success"].is_string());
+    assert_eq!(
+        emulated.read(".adsync/audit.jsonl").lines().count(),
+        13,
+        "the demo is applied once"
+    );
+    assert!(
+        !emulated.dir.join(".adsync/lock").exists(),
+        "the lock is released"
+    );
+    let stderr = emulated.read("run.stderr");
+    assert!(
+        stderr.contains("error: failed to read the LogMeIn Rescue organization"),
+        "the failed cycle is reported: {stderr}"
+    );
+    assert!(stderr.ends_with("stopped\n"), "{stderr}");
+    let plan = emulated.run(&["plan", "--detailed-exitcode", "-q"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+
+    let status = emulated.run(&["status"]);
+    let _filters = filters().bind_to_scope();
+    insta::assert_snapshot!("status_after_run", status.transcript());
+}
+
+/// SIGTERM while a cycle applies: the action in flight finishes, the rest are skipped, the run
+/// exits 0 and records an incomplete cycle; the next apply converges.
+#[test]
+fn sigterm_during_an_apply_finishes_the_action_in_flight_and_exits_0() {
+    let emulated = Emulated::start("demo", "e2e-run-sigterm");
+    emulated.edit_config("  concurrency: 4\n", "  concurrency: 1\n");
+    emulated.rescue.set_latency(Duration::from_millis(40));
+    let mut child = emulated.spawn(&["run", "--every", "1h"], "run");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            emulated.read(".adsync/audit.jsonl").lines().count() >= 2
+        }),
+        "the apply started: {}",
+        emulated.read("run.stderr")
+    );
+    terminate(&child);
+    let status = wait_for_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", emulated.read("run.stderr"));
+
+    let record = last_run(&emulated);
+    assert_eq!(record["outcome"], "incomplete", "{record}");
+    let applied = record["counts"]["applied"].as_u64().unwrap_or_default();
+    let skipped = record["counts"]["skipped"].as_u64().unwrap_or_default();
+    assert!(applied >= 2 && skipped >= 1, "{record}");
+    assert_eq!(applied + skipped, 13, "{record}");
+    assert_eq!(record["counts"]["failed"], 0, "{record}");
+    let audit = emulated.read(".adsync/audit.jsonl");
+    let skipped_lines = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .filter(|l| l["outcome"] == "skipped")
+        .count() as u64;
+    assert_eq!(skipped_lines, skipped);
+
+    emulated.rescue.set_latency(Duration::ZERO);
+    let run = emulated.run(&["apply", "--yes", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let plan = emulated.run(&["plan", "--detailed-exitcode", "-q"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    emulated.assert_no_duplicate_users();
+}
+
+/// `run --dry-run` writes a workbook per cycle and changes nothing.
+#[test]
+fn run_dry_run_writes_a_workbook_each_cycle() {
+    let emulated = Emulated::start("demo", "e2e-run-dry");
+    std::fs::create_dir_all(emulated.dir.join("reports")).expect("folder");
+    let mut child = emulated.spawn(
+        &["run", "--every", "1s", "--dry-run", "--out-dir", "reports"],
+        "run",
+    );
+    let workbooks = || {
+        std::fs::read_dir(emulated.dir.join("reports"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || workbooks() >= 2),
+        "two workbooks: {}",
+        emulated.read("run.stderr")
+    );
+    terminate(&child);
+    let status = wait_for_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", emulated.read("run.stderr"));
+    let record = last_run(&emulated);
+    assert_eq!(record["command"], "run --dry-run");
+    assert_eq!(record["counts"]["planned"], 13);
+    for write in [method::CREATE_USER, method::SET_USER, method::MOVE_NODE] {
+        assert_eq!(emulated.rescue.count(write), 0, "{write}");
+    }
+    assert!(emulated.read(".adsync/audit.jsonl").is_empty());
+}
