@@ -5,3 +5,4 @@
 
 pub mod graph_emulator;
 pub mod rescue_emulator;
+pub mod throttle;

@@ -14,10 +14,12 @@
 //! - bearer-token checks: unknown, expired or revoked tokens get Graph's 401.
 //!
 //! Faults are queued per request kind: 429 bursts with a `Retry-After`, 503, 504, 403 for a
-//! missing permission, malformed or truncated bodies, and tokens expiring mid-read. Latency
-//! applies to every response. Every
-//! request is counted by [`RequestKind`], and [`GraphEmulator::lower_bound`] says how few requests
-//! a read of the seeded directory can take.
+//! missing permission, malformed, truncated or slow bodies, and tokens expiring mid-read; a fault
+//! can skip the first requests of its kind (to hit a nextLink page). Latency applies to every
+//! response. Every request is counted by [`RequestKind`], and [`GraphEmulator::lower_bound`] says
+//! how few requests a read of the seeded directory can take. A seeded [`Throttle`] answers a
+//! fixed share of requests (token requests excepted: they go to Entra ID) with 429,
+//! reproducibly, for load runs.
 
 mod directory;
 pub mod generate;
@@ -38,6 +40,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use self::directory::{Cast, Directory, GROUP_PROPERTIES, Listed, USER_PROPERTIES};
+pub use crate::throttle::Throttle;
 
 /// The tenant the emulator accepts.
 pub const TENANT: &str = "contoso.onmicrosoft.com";
@@ -115,6 +118,18 @@ pub enum Fault {
     /// 403 `Authorization_RequestDenied`, as Graph answers an app that lacks a permission or
     /// whose permissions were never granted admin consent.
     Forbidden,
+    /// The real answer, held back this long (a client with a shorter timeout gives up first).
+    Slow(Duration),
+}
+
+/// A queued fault: answers `left` requests of `aim` (any kind when `None`) once `skip` of them
+/// went by unharmed.
+#[derive(Debug)]
+struct Queued {
+    aim: Option<RequestKind>,
+    fault: Fault,
+    skip: usize,
+    left: usize,
 }
 
 /// How few requests a read can take (SPEC §12), by part.
@@ -168,7 +183,11 @@ struct State {
     tokens: HashMap<String, Issued>,
     issued: usize,
     users_readable: bool,
-    faults: Vec<(Option<RequestKind>, Fault, usize)>,
+    faults: Vec<Queued>,
+    throttle: Option<Throttle>,
+    /// Requests the throttle has seen (token requests excepted).
+    throttle_seen: u64,
+    throttled: usize,
     counts: BTreeMap<RequestKind, usize>,
     served: Vec<Served>,
 }
@@ -204,6 +223,9 @@ impl GraphEmulator {
             issued: 0,
             users_readable: true,
             faults: Vec::new(),
+            throttle: None,
+            throttle_seen: 0,
+            throttled: 0,
             counts: BTreeMap::new(),
             served: Vec::new(),
         }));
@@ -270,7 +292,28 @@ impl GraphEmulator {
     /// Answers the next `times` requests of `kind` (any kind when `None`) with `fault`. Faults
     /// queue in the order given.
     pub fn inject(&self, kind: Option<RequestKind>, fault: Fault, times: usize) {
-        self.lock().faults.push((kind, fault, times));
+        self.inject_after(kind, 0, fault, times);
+    }
+
+    /// Like [`Self::inject`], but the first `skip` requests of `kind` are answered normally
+    /// first: `inject_after(Some(MemberUsers), 1, ..)` aims at the page a nextLink leads to.
+    pub fn inject_after(&self, kind: Option<RequestKind>, skip: usize, fault: Fault, times: usize) {
+        self.lock().faults.push(Queued {
+            aim: kind,
+            fault,
+            skip,
+            left: times,
+        });
+    }
+
+    /// Throttles a seeded share of requests from now on (`None`: stops).
+    pub fn set_throttle(&self, throttle: Option<Throttle>) {
+        self.lock().throttle = throttle;
+    }
+
+    /// Requests the [`Throttle`] answered with 429 so far.
+    pub fn throttled(&self) -> usize {
+        self.lock().throttled
     }
 
     /// Revokes every token issued so far.
@@ -436,6 +479,7 @@ impl Respond for Handler {
         *state.counts.entry(kind).or_default() += 1;
         let latency = state.latency;
         let fault = take_fault(&mut state, kind);
+        let mut held = Duration::ZERO;
         let (status, mut template) = match fault {
             Some(Fault::Throttle { retry_after }) => {
                 let mut template = json_response(429, &throttled_body());
@@ -465,6 +509,11 @@ impl Respond for Handler {
             Some(Fault::ExpiredToken) => {
                 state.tokens.clear();
                 (401, json_response(401, &expired_token_body()))
+            }
+            Some(Fault::Slow(hold)) => {
+                held = hold;
+                let (status, body) = serve(&mut state, kind, request);
+                (status, json_response(status, &body))
             }
             Some(fault @ (Fault::Malformed | Fault::Truncated)) => {
                 let (status, body) = serve(&mut state, kind, request);
@@ -497,8 +546,9 @@ impl Respond for Handler {
             request: described,
             status,
         });
-        if !latency.is_zero() {
-            template = template.set_delay(latency);
+        let delay = latency + held;
+        if !delay.is_zero() {
+            template = template.set_delay(delay);
         }
         template
     }
@@ -508,14 +558,37 @@ fn take_fault(state: &mut State, kind: RequestKind) -> Option<Fault> {
     let position = state
         .faults
         .iter()
-        .position(|(aim, _, left)| *left > 0 && aim.is_none_or(|aim| aim == kind))?;
+        .position(|queued| queued.left > 0 && queued.aim.is_none_or(|aim| aim == kind));
+    let Some(position) = position else {
+        return throttle(state, kind);
+    };
     let entry = &mut state.faults[position];
-    entry.2 -= 1;
-    let fault = entry.1.clone();
-    if entry.2 == 0 {
+    if entry.skip > 0 {
+        entry.skip -= 1;
+        return None;
+    }
+    entry.left -= 1;
+    let fault = entry.fault.clone();
+    if entry.left == 0 {
         state.faults.remove(position);
     }
     Some(fault)
+}
+
+/// The seeded throttle's verdict on this request.
+fn throttle(state: &mut State, kind: RequestKind) -> Option<Fault> {
+    let throttle = state.throttle.as_ref()?;
+    if kind == RequestKind::Token {
+        return None;
+    }
+    let n = state.throttle_seen;
+    state.throttle_seen += 1;
+    if !throttle.hits(n) {
+        return None;
+    }
+    let retry_after = throttle.retry_after.clone();
+    state.throttled += 1;
+    Some(Fault::Throttle { retry_after })
 }
 
 fn json_response(status: u16, body: &Value) -> ResponseTemplate {

@@ -17,8 +17,9 @@
 //!
 //! Faults are queued per method: `ERROR` before or after the write is applied, timeouts (the
 //! answer held back, before or after applying), `NOTLOGGEDIN` ending the session, HTTP statuses,
-//! raw bodies. Latency applies to every answer. Every request is counted by method, and the
-//! state can be exported as a snapshot at any time.
+//! raw bodies. Latency applies to every answer. A seeded [`Throttle`] answers a fixed share of
+//! requests with HTTP 429, reproducibly, for load runs. Every request is counted by method, and
+//! the state can be exported as a snapshot at any time.
 
 mod org;
 
@@ -35,6 +36,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use self::org::{Form, Org};
+pub use crate::throttle::Throttle;
 
 /// The API token the emulator accepts.
 pub const API_TOKEN: &str = "emulator-rescue-api-token";
@@ -87,6 +89,10 @@ struct State {
     latency: Duration,
     crlf: bool,
     faults: VecDeque<(Option<String>, Fault, usize)>,
+    throttle: Option<Throttle>,
+    /// Requests the throttle has seen.
+    throttle_seen: u64,
+    throttled: usize,
     counts: BTreeMap<String, usize>,
     authcode: Option<String>,
     authcodes_issued: usize,
@@ -100,7 +106,10 @@ impl State {
                 && target
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method))
-        })?;
+        });
+        let Some(at) = at else {
+            return self.throttle();
+        };
         let entry = self.faults.get_mut(at)?;
         entry.2 -= 1;
         let fault = entry.1.clone();
@@ -108,6 +117,22 @@ impl State {
             self.faults.remove(at);
         }
         Some(fault)
+    }
+
+    /// The seeded throttle's verdict on this request: a 429, nothing applied.
+    fn throttle(&mut self) -> Option<Fault> {
+        let throttle = self.throttle.as_ref()?;
+        let n = self.throttle_seen;
+        self.throttle_seen += 1;
+        if !throttle.hits(n) {
+            return None;
+        }
+        let retry_after = throttle.retry_after.clone();
+        self.throttled += 1;
+        Some(Fault::Http {
+            status: 429,
+            retry_after,
+        })
     }
 
     /// `None` when the call may go on, or the code refusing it.
@@ -303,6 +328,9 @@ impl RescueEmulator {
             latency: Duration::ZERO,
             crlf: false,
             faults: VecDeque::new(),
+            throttle: None,
+            throttle_seen: 0,
+            throttled: 0,
             counts: BTreeMap::new(),
             authcode: None,
             authcodes_issued: 0,
@@ -397,6 +425,17 @@ impl RescueEmulator {
         lock(&self.state)
             .faults
             .push_back((method.map(str::to_owned), fault, times));
+    }
+
+    /// Throttles a seeded share of requests from now on (`None`: stops): HTTP 429, nothing
+    /// applied.
+    pub fn set_throttle(&self, throttle: Option<Throttle>) {
+        lock(&self.state).throttle = throttle;
+    }
+
+    /// Requests the [`Throttle`] answered with 429 so far.
+    pub fn throttled(&self) -> usize {
+        lock(&self.state).throttled
     }
 
     /// Ends the password session: the authcodes issued so far stop working.
