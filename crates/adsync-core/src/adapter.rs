@@ -211,7 +211,11 @@ impl AdapterError {
 impl fmt::Display for AdapterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
-        if let Some(code) = &self.code {
+        // Some adapters' messages already quote the service's code (Graph's "refused with http
+        // 403 (Authorization_RequestDenied)"); saying it twice helps nobody.
+        if let Some(code) = &self.code
+            && !self.message.contains(code.as_str())
+        {
             write!(f, " (`{code}`)")?;
         }
         Ok(())
@@ -223,5 +227,29 @@ impl std::error::Error for AdapterError {
         self.source
             .as_deref()
             .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_adds_the_code_once() {
+        let error = AdapterError::new(AdapterErrorKind::Conflict, "`createUser` failed")
+            .with_code("INVALIDPARAM_EMAIL");
+        assert_eq!(
+            error.to_string(),
+            "`createUser` failed (`INVALIDPARAM_EMAIL`)"
+        );
+        let error = AdapterError::new(
+            AdapterErrorKind::Permission,
+            "GET /v1.0/groups was refused with http 403 (Authorization_RequestDenied): no",
+        )
+        .with_code("Authorization_RequestDenied");
+        assert_eq!(
+            error.to_string(),
+            "GET /v1.0/groups was refused with http 403 (Authorization_RequestDenied): no"
+        );
     }
 }

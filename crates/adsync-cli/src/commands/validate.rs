@@ -25,7 +25,10 @@ pub(crate) async fn run(global: &Global, args: &ValidateArgs) -> Result<ExitStat
     let mut checks = vec![Check {
         check: "configuration".into(),
         ok: true,
-        detail: format!("{} pairings", loaded.config.pairings.len()),
+        detail: match loaded.config.pairings.len() {
+            1 => "1 pairing".to_owned(),
+            count => format!("{count} pairings"),
+        },
     }];
     secrets(global, &loaded, args.online, &mut checks)?;
     if args.online {
