@@ -256,9 +256,10 @@ fn timeouts_on_set_user_are_verified_and_never_duplicate() {
 fn notloggedin_mid_run_signs_in_again_and_the_apply_finishes() {
     let emulated = Emulated::start("demo", "e2e-fault-notloggedin");
     emulated.write_config(Auth::Password);
+    // In the create phase, while other writes are in flight with the same authcode.
     emulated
         .rescue
-        .inject(Some(method::MOVE_NODE), Fault::NotLoggedIn, 1);
+        .inject(Some(method::SET_USER), Fault::NotLoggedIn, 1);
     let run = emulated.run(&["apply", "--yes", "--json"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(report(&run)["outcomes"]["applied"], 13);
@@ -429,5 +430,72 @@ fn an_apply_killed_at_any_point_converges_on_the_next_run() {
             audit.lines().count() >= 12,
             "every other action is in the log:\n{audit}"
         );
+    }
+}
+
+/// A read that stays broken after retries means no plan: apply exits 1 and writes nothing.
+#[test]
+fn a_failed_read_means_no_writes() {
+    let emulated = Emulated::start("demo", "e2e-failed-read");
+    // One group's member page comes back cut in half.
+    emulated.graph.inject(
+        Some(adsync_tests::graph_emulator::RequestKind::TransitiveMemberUsers),
+        adsync_tests::graph_emulator::Fault::Truncated,
+        1,
+    );
+    let run = emulated.run(&["apply", "--yes"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("error: failed to read the directory"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        emulated.rescue.total_requests(),
+        0,
+        "Rescue is not even read"
+    );
+    assert!(emulated.read(".adsync/audit.jsonl").is_empty());
+    let record: serde_json::Value =
+        serde_json::from_str(&emulated.read(".adsync/last-run.json")).expect("last-run.json");
+    assert_eq!(record["outcome"], "error");
+
+    // A Rescue read that fails after retries: the same.
+    emulated
+        .rescue
+        .inject(Some(method::GET_USER), Fault::Body("garbage".into()), 1);
+    let run = emulated.run(&["apply", "--yes"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("error: failed to read the LogMeIn Rescue organization"),
+        "{}",
+        run.transcript()
+    );
+    for write in [method::CREATE_USER, method::SET_USER, method::MOVE_NODE] {
+        assert_eq!(emulated.rescue.count(write), 0, "{write}");
+    }
+}
+
+/// A plan over a guard is refused with 3 and nothing is written, until the flag is given.
+#[test]
+fn guards_refuse_with_3_and_write_nothing() {
+    for (scenario, flag, applied) in [
+        ("blast-radius-exceeded-blocks", "--allow-destructive", 8),
+        ("empty-group-guard-blocks", "--allow-empty-groups", 1),
+    ] {
+        let emulated =
+            Emulated::start(&format!("scenarios/{scenario}"), &format!("e2e-{scenario}"));
+        let run = emulated.run(&["apply", "--yes"]);
+        assert_eq!(run.code, 3, "{scenario}: {}", run.transcript());
+        assert!(run.stderr.contains(flag), "{}", run.transcript());
+        assert_eq!(emulated.rescue.count(method::SET_USER), 0, "{scenario}");
+        assert!(emulated.read(".adsync/audit.jsonl").is_empty());
+
+        let run = emulated.run(&["apply", "--yes", "--json", flag]);
+        assert_eq!(run.code, 0, "{scenario}: {}", run.transcript());
+        assert_eq!(report(&run)["outcomes"]["applied"], applied, "{scenario}");
     }
 }

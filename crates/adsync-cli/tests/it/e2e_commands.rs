@@ -130,7 +130,28 @@ fn apply_writes_the_plan_into_rescue_and_a_second_plan_is_empty() {
     for line in audit.lines() {
         let line: serde_json::Value = serde_json::from_str(line).expect("JSON line");
         assert_eq!(line["outcome"], "applied", "{line}");
+        if line["email"] == "bruno.costa@contoso.com" {
+            assert_eq!(line["kind"], "create_user");
+            assert_eq!(line["node_id"], technician.id.0, "the new node: {line}");
+        }
     }
+    // Created nodes are linked to their directory objects, so a later e-mail change is an
+    // update of the same node.
+    let links: serde_json::Value =
+        serde_json::from_str(&emulated.read(".adsync/links.json")).expect("links.json");
+    assert_eq!(
+        links["technician"]["3f1c2a7e-5b9d-4c1e-8a2f-000000000002"],
+        technician.id.0
+    );
+    assert_eq!(
+        links["administrator"]["3f1c2a7e-5b9d-4c1e-8a2f-000000000002"],
+        110
+    );
+    let victor = emulated.users_with_email("victor.almeida@contoso.com");
+    assert_eq!(
+        links["administrator"]["3f1c2a7e-5b9d-4c1e-8a2f-000000000016"],
+        victor[0].id.0
+    );
 
     let again = emulated.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.transcript());

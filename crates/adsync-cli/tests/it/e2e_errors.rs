@@ -128,7 +128,8 @@ fn wrong_client_secret() {
 
 #[test]
 fn missing_admin_consent_names_the_permissions() {
-    let emulated = Emulated::start("demo", "e2e-err-consent");
+    // One pairing: with several, the group whose read fails first is named, in any order.
+    let emulated = Emulated::start("scenarios/create-technician", "e2e-err-consent");
     // Graph refuses the app every member read, as it does before admin consent is granted.
     emulated.graph.inject(
         Some(RequestKind::TransitiveMemberUsers),
@@ -151,7 +152,7 @@ fn missing_admin_consent_names_the_permissions() {
 
 #[test]
 fn users_without_user_read_all_are_a_permission_error() {
-    let emulated = Emulated::start("demo", "e2e-err-limited");
+    let emulated = Emulated::start("scenarios/create-technician", "e2e-err-limited");
     // Without User.Read.All, Graph lists members with their id and type only.
     emulated.graph.set_users_readable(false);
     let run = emulated.run(&["plan"]);
@@ -224,4 +225,26 @@ fn destination_group_not_found() {
     assert_eq!(run.code, 1, "{}", run.transcript());
     let _filters = filters().bind_to_scope();
     insta::assert_snapshot!("destination_not_found_validate", run.transcript());
+}
+
+#[test]
+fn graph_throttling_beyond_the_retries() {
+    let emulated = Emulated::start("scenarios/create-technician", "e2e-err-throttled");
+    let throttle = GraphFault::Throttle {
+        retry_after: Some("0".into()),
+    };
+    // A short burst is waited out.
+    emulated.graph.inject(
+        Some(RequestKind::TransitiveMemberUsers),
+        throttle.clone(),
+        2,
+    );
+    let run = emulated.run(&["plan", "--detailed-exitcode", "-q"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    // One that outlasts the three attempts of a request is an error with a hint.
+    emulated
+        .graph
+        .inject(Some(RequestKind::TransitiveMemberUsers), throttle, 3);
+    let run = emulated.run(&["plan"]);
+    assert_error("graph_throttled", &run);
 }
