@@ -14,9 +14,9 @@ use tokio::sync::{Mutex, Semaphore};
 use url::Url;
 
 use crate::GraphSettings;
-use crate::error::{Error, TokenRefusal};
+use crate::error::Error;
 use crate::retry::{RetryPolicy, parse_retry_after};
-use crate::wire;
+use crate::{decode, wire};
 
 /// Pages followed for one listing before it is declared a loop.
 const MAX_PAGES: usize = 100_000;
@@ -321,33 +321,22 @@ impl Client {
                     ])
             })
             .await?;
+        let malformed = |source| Error::Malformed {
+            request: request.clone(),
+            status: reply.status.as_u16(),
+            source,
+        };
         if reply.status.is_success() {
-            let granted: wire::TokenGranted =
-                serde_json::from_slice(&reply.body).map_err(|source| Error::Malformed {
-                    request: request.clone(),
-                    status: reply.status.as_u16(),
-                    source,
-                })?;
+            let granted = decode::token(&reply.body).map_err(malformed)?;
             tracing::debug!(tenant = %self.tenant, "got an app-only token");
-            let lifetime = Duration::from_secs(granted.lifetime_secs().unwrap_or(3599));
-            return Ok((Secret::new(granted.access_token), lifetime));
+            return Ok((granted.access_token, granted.lifetime));
         }
-        let refused: wire::TokenRefused =
-            serde_json::from_slice(&reply.body).map_err(|source| Error::Malformed {
-                request: request.clone(),
-                status: reply.status.as_u16(),
-                source,
-            })?;
-        let description = refused
-            .error_description
-            .as_deref()
-            .and_then(|text| text.lines().next())
-            .map(str::to_owned);
+        let refused = decode::token_refused(&reply.body).map_err(malformed)?;
         Err(Error::Token {
-            reason: TokenRefusal::classify(&refused.error, &refused.error_codes),
+            reason: refused.reason,
             error: refused.error,
-            codes: refused.error_codes,
-            description,
+            codes: refused.codes,
+            description: refused.description,
             tenant: self.tenant.clone(),
         })
     }
@@ -569,14 +558,14 @@ pub(crate) fn describe(method: &Method, url: &Url) -> String {
 
 /// The error for a non-success reply, from Graph's error body when it has one.
 pub(crate) fn refused(request: String, reply: &Reply) -> Error {
-    match serde_json::from_slice::<wire::GraphErrorBody>(&reply.body) {
-        Ok(body) => Error::Refused {
+    match decode::error_body(&reply.body) {
+        Some((code, message)) => Error::Refused {
             request,
             status: reply.status.as_u16(),
-            code: body.error.code,
-            message: body.error.message,
+            code,
+            message,
         },
-        Err(_) => Error::Refused {
+        None => Error::Refused {
             request,
             status: reply.status.as_u16(),
             code: String::new(),

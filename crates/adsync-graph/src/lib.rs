@@ -31,6 +31,7 @@
 
 mod client;
 mod convert;
+pub mod decode;
 mod error;
 mod retry;
 mod wire;
@@ -46,7 +47,6 @@ use futures::future::try_join_all;
 use url::Url;
 
 use crate::client::{Client, Get, describe, refused};
-use crate::convert::Member;
 
 pub use crate::error::{Error, TokenRefusal};
 pub use crate::retry::RetryPolicy;
@@ -269,24 +269,18 @@ impl GraphSource {
         let mut users = Vec::new();
         self.client
             .pages(url, true, |request, page: Vec<wire::User>| {
-                let mut limited = 0;
-                for item in page {
-                    match convert::member(item) {
-                        Member::User(user) => {
-                            if seen.insert(user.id.clone()) {
-                                users.push(user);
-                            }
-                        }
-                        Member::Limited => limited += 1,
-                        Member::Other => {}
-                    }
-                }
+                let (listed, limited) = decode::users(page);
                 if limited > 0 {
                     return Err(Error::LimitedInformation {
                         request: request.to_owned(),
                         count: limited,
                     });
                 }
+                users.extend(
+                    listed
+                        .into_iter()
+                        .filter(|user| seen.insert(user.id.clone())),
+                );
                 Ok(())
             })
             .await?;
@@ -304,16 +298,7 @@ impl GraphSource {
         let listed = self
             .client
             .pages(url, true, |_, page: Vec<wire::Group>| {
-                ids.extend(
-                    page.into_iter()
-                        .filter(|group| {
-                            group
-                                .odata_type
-                                .as_deref()
-                                .is_none_or(|kind| kind == wire::GROUP_TYPE)
-                        })
-                        .map(|group| group.id),
-                );
+                ids.extend(decode::groups(page).into_iter().map(|group| group.id));
                 Ok(())
             })
             .await;
@@ -336,13 +321,11 @@ impl GraphSource {
         let reply = self.client.get(&get).await?;
         let request = describe(&reqwest::Method::GET, &url);
         if reply.status.is_success() {
-            let group: wire::Group =
-                serde_json::from_slice(&reply.body).map_err(|source| Error::Malformed {
-                    request,
-                    status: reply.status.as_u16(),
-                    source,
-                })?;
-            return Ok(convert::group(group));
+            return decode::group(&reply.body).map_err(|source| Error::Malformed {
+                request,
+                status: reply.status.as_u16(),
+                source,
+            });
         }
         match refused(request, &reply) {
             Error::Refused { status: 404, .. } => Err(Error::GroupIdNotFound { id: id.to_owned() }),
@@ -440,7 +423,7 @@ impl GraphSource {
         let mut groups = Vec::new();
         self.client
             .pages(url, search.is_some(), |_, page: Vec<wire::Group>| {
-                groups.extend(page.into_iter().map(convert::group));
+                groups.extend(decode::groups(page));
                 Ok(())
             })
             .await?;

@@ -1,6 +1,7 @@
 //! adsync-graph against wiremock: one server per test, no sleeping retries, loopback only.
 
 mod groups;
+mod hostile;
 mod members;
 mod retry;
 mod security;
