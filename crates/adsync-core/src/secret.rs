@@ -62,12 +62,38 @@ impl<'de> Deserialize<'de> for SecretRef {
                 f.write_str("a secret reference `{ env: VARIABLE }` or `{ file: PATH }`")
             }
 
-            // The value itself is deliberately not echoed: it may be the secret.
+            // The value itself is deliberately not echoed: it may be the secret. A PIN or a
+            // numeric token reaches the numeric visitors, whose default errors would quote it.
             fn visit_str<E: de::Error>(self, _value: &str) -> Result<SecretRef, E> {
-                Err(E::custom(
-                    "a literal secret is not allowed in the configuration; \
-                     write `{ env: VARIABLE }` or `{ file: PATH }` instead",
-                ))
+                Err(literal())
+            }
+
+            fn visit_i64<E: de::Error>(self, _value: i64) -> Result<SecretRef, E> {
+                Err(literal())
+            }
+
+            fn visit_i128<E: de::Error>(self, _value: i128) -> Result<SecretRef, E> {
+                Err(literal())
+            }
+
+            fn visit_u64<E: de::Error>(self, _value: u64) -> Result<SecretRef, E> {
+                Err(literal())
+            }
+
+            fn visit_u128<E: de::Error>(self, _value: u128) -> Result<SecretRef, E> {
+                Err(literal())
+            }
+
+            fn visit_f64<E: de::Error>(self, _value: f64) -> Result<SecretRef, E> {
+                Err(literal())
+            }
+
+            fn visit_bool<E: de::Error>(self, _value: bool) -> Result<SecretRef, E> {
+                Err(literal())
+            }
+
+            fn visit_bytes<E: de::Error>(self, _value: &[u8]) -> Result<SecretRef, E> {
+                Err(literal())
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretRef, A::Error> {
@@ -91,6 +117,13 @@ impl<'de> Deserialize<'de> for SecretRef {
             }
         }
 
+        fn literal<E: de::Error>() -> E {
+            E::custom(
+                "a literal secret is not allowed in the configuration; \
+                 write `{ env: VARIABLE }` or `{ file: PATH }` instead",
+            )
+        }
+
         deserializer.deserialize_any(RefVisitor)
     }
 }
@@ -98,6 +131,35 @@ impl<'de> Deserialize<'de> for SecretRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_literal_of_any_scalar_type_is_refused_without_echoing_it() {
+        for literal in [
+            "\"s3cr3t-value\"",
+            "987654321",
+            "-987654321",
+            "98765.4321",
+            "true",
+            "340282366920938463463374607431768211455",
+        ] {
+            let error = serde_json::from_str::<SecretRef>(literal)
+                .expect_err("a literal is refused")
+                .to_string();
+            assert!(
+                error.contains("a literal secret is not allowed"),
+                "{literal}: {error}"
+            );
+            let digits: String = literal
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            assert!(!error.contains(&digits), "{literal}: {error}");
+        }
+        assert_eq!(
+            serde_json::from_str::<SecretRef>(r#"{"env":"X"}"#).expect("a reference"),
+            SecretRef::Env("X".into())
+        );
+    }
 
     #[test]
     fn debug_never_shows_the_value() {
