@@ -4,6 +4,7 @@
 mod ambiguity;
 mod auth;
 mod codes;
+mod hostile;
 mod methods;
 mod retry;
 mod secrets;
