@@ -10,6 +10,8 @@ mod e2e_errors;
 mod e2e_run;
 mod e2e_secrets;
 mod emulated;
+mod secrets;
+mod transport;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
