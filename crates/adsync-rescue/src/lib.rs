@@ -35,7 +35,7 @@ mod error;
 mod ops;
 pub mod wire;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Mutex;
 
@@ -118,6 +118,10 @@ pub struct RescueTarget {
     concurrency: usize,
     /// Nodes this target's creates own, so two creates never take the same empty node.
     claimed: Mutex<HashSet<NodeId>>,
+    /// How many empty nodes the last read found under each parent, by kind (`true`: groups):
+    /// what a create interrupted between `createUser`/`createGroup` and the `setUser`/`setGroup`
+    /// that fills the node leaves behind. A create under such a parent adopts one.
+    orphans: Mutex<HashMap<(NodeId, bool), usize>>,
 }
 
 impl fmt::Debug for RescueTarget {
@@ -138,6 +142,7 @@ impl RescueTarget {
             default_password: settings.default_password,
             concurrency: settings.concurrency.max(1),
             claimed: Mutex::new(HashSet::new()),
+            orphans: Mutex::new(HashMap::new()),
         })
     }
 

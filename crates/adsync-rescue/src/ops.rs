@@ -160,6 +160,22 @@ impl Verify<()> for UserMatches {
 /// A new node: its id, and whether it was adopted by a check rather than answered.
 type Created = (NodeId, bool);
 
+/// Whether `node` is an empty group (`Some(true)`) or an empty user (`Some(false)`): a node
+/// `createGroup`/`createUser` made and no `setGroup`/`setUser` filled. Rescue requires a name
+/// (and a user an e-mail), so nothing else looks like this.
+fn empty_kind(node: &RescueNode) -> Option<bool> {
+    let empty =
+        node.name.trim().is_empty() && node.email.as_deref().unwrap_or("").trim().is_empty();
+    if !empty {
+        return None;
+    }
+    match node.node_type {
+        NodeType::TechnicianGroup | NodeType::AdministratorGroup => Some(true),
+        ref other if other.user_role().is_some() => Some(false),
+        _ => None,
+    }
+}
+
 /// An empty user (or group) node under `parent` that no other create of this run has taken.
 struct CreatedChild<'a> {
     parent: NodeId,
@@ -175,19 +191,7 @@ impl Verify<Created> for CreatedChild<'_> {
         let found = tree
             .iter()
             .filter(|node| node.parent == Some(self.parent))
-            .filter(|node| {
-                if self.group {
-                    matches!(
-                        node.node_type,
-                        NodeType::TechnicianGroup | NodeType::AdministratorGroup
-                    )
-                } else {
-                    node.node_type.user_role().is_some()
-                }
-            })
-            .filter(|node| {
-                node.name.trim().is_empty() && node.email.as_deref().unwrap_or("").trim().is_empty()
-            })
+            .filter(|node| empty_kind(node) == Some(self.group))
             .map(|node| node.id)
             .filter(|id| !claimed.contains(id))
             .min();
@@ -270,6 +274,13 @@ impl RescueTarget {
         let mut snapshot = RescueSnapshot {
             nodes: read_tree(&self.client).await?,
         };
+        let mut orphans = HashMap::new();
+        for node in &snapshot.nodes {
+            if let (Some(group), Some(parent)) = (empty_kind(node), node.parent) {
+                *orphans.entry((parent, group)).or_insert(0) += 1;
+            }
+        }
+        *lock(&self.orphans) = orphans;
         if !details.any() {
             return Ok(snapshot);
         }
@@ -462,6 +473,23 @@ impl RescueTarget {
             group,
             claimed: &self.claimed,
         };
+        // A run killed between the create and the write that fills the node left it empty;
+        // fill that one rather than leave it behind for good. Only when the last read saw one
+        // here: the check reads the tree again.
+        let orphaned = {
+            let mut orphans = lock(&self.orphans);
+            match orphans.get_mut(&(parent, group)) {
+                Some(left) if *left > 0 => {
+                    *left -= 1;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if orphaned && let Some((id, _)) = verify.applied(&self.client).await? {
+            tracing::info!(%parent, node = %id, "adopting an empty node an interrupted create left");
+            return Ok(id);
+        }
         let params = Params::new().with(param::PARENT, parent.to_string());
         let parse = |data: &str| wire::parse_created(data).map(|id| (id, false));
         for _ in 0..3 {

@@ -418,6 +418,8 @@ fn an_apply_killed_at_any_point_converges_on_the_next_run() {
             run.transcript()
         );
         assert_converged(&emulated, &format!("an apply killed after {after} actions"));
+        // A kill between createUser and setUser_v2 left an empty node; the rerun filled it.
+        assert_eq!(empty_nodes(&emulated), [], "killed after {after}");
         let audit = emulated.read(".adsync/audit.jsonl");
         for line in audit.lines() {
             let line: serde_json::Value =
@@ -498,4 +500,73 @@ fn guards_refuse_with_3_and_write_nothing() {
         assert_eq!(run.code, 0, "{scenario}: {}", run.transcript());
         assert_eq!(report(&run)["outcomes"]["applied"], applied, "{scenario}");
     }
+}
+
+/// Users with neither name nor e-mail: what `createUser` makes before `setUser_v2` fills it.
+fn empty_nodes(emulated: &Emulated) -> Vec<(u64, u64)> {
+    emulated
+        .rescue
+        .snapshot()
+        .nodes
+        .into_iter()
+        .filter(|node| node.name.is_empty() && node.email.as_deref().unwrap_or("").is_empty())
+        .map(|node| (node.id.0, node.parent.map_or(0, |p| p.0)))
+        .collect()
+}
+
+/// A run killed between `createUser` and the `setUser_v2` that fills the node leaves an empty
+/// user behind; the next apply fills that node rather than leave it for good.
+#[test]
+fn an_empty_user_left_by_an_interrupted_create_is_filled_by_the_next_apply() {
+    let emulated = Emulated::start("demo", "e2e-orphan-user");
+    // As if runs had died after createUser in Administrators and in Helpdesk/L1.
+    for parent in ["3", "11"] {
+        let answer = emulated.rescue.call(
+            method::CREATE_USER,
+            &[(param::AUTHCODE, API_TOKEN), (param::PARENT, parent)],
+        );
+        assert!(answer.starts_with("OK"), "{answer}");
+    }
+    let orphans = empty_nodes(&emulated);
+    assert_eq!(orphans.len(), 2, "{orphans:?}");
+    emulated.rescue.reset_counts();
+
+    let run = emulated.run(&["apply", "--yes", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(report(&run)["outcomes"]["applied"], 13);
+    assert_eq!(empty_nodes(&emulated), [], "no empty node is left");
+    assert_eq!(
+        emulated.rescue.count(method::CREATE_USER),
+        2,
+        "two of the four creates fill the empty nodes"
+    );
+    let victor = emulated.users_with_email("victor.almeida@contoso.com");
+    assert_eq!(victor[0].id.0, orphans[0].0);
+    assert_converged(&emulated, "after filling empty nodes");
+}
+
+/// The same for a group: `createGroup` made it, `setGroup` never named it.
+#[test]
+fn an_empty_group_left_by_an_interrupted_create_is_filled_by_the_next_apply() {
+    let emulated = Emulated::start("scenarios/create-missing-groups-first", "e2e-orphan-group");
+    for parent in ["3", "10"] {
+        let answer = emulated.rescue.call(
+            method::CREATE_GROUP,
+            &[(param::AUTHCODE, API_TOKEN), (param::PARENT, parent)],
+        );
+        assert!(answer.starts_with("OK"), "{answer}");
+    }
+    let orphans = empty_nodes(&emulated);
+    assert_eq!(orphans.len(), 2, "{orphans:?}");
+    emulated.rescue.reset_counts();
+
+    let run = emulated.run(&["apply", "--yes", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(empty_nodes(&emulated), [], "no empty node is left");
+    assert_eq!(
+        emulated.rescue.count(method::CREATE_GROUP),
+        1,
+        "of EMEA, L3 and Night, only Night is made anew"
+    );
+    assert_converged(&emulated, "after filling empty groups");
 }
