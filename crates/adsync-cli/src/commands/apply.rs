@@ -88,14 +88,28 @@ async fn apply(
     record: &mut LastRun,
 ) -> Result<ExitStatus, Error> {
     let target = load::target(loaded)?;
-    let (plan, drifted) = match args.plan {
-        Some(path) => saved_plan(loaded, path, &target).await?,
-        None => {
-            let plan =
-                super::plan::make_plan(global, args.json, loaded, target.as_target()).await?;
-            (plan, Default::default())
+    let planned = async {
+        match args.plan {
+            Some(path) => saved_plan(loaded, path, &target).await,
+            None => {
+                let plan =
+                    super::plan::make_plan(global, args.json, loaded, target.as_target()).await?;
+                Ok((plan, Default::default()))
+            }
         }
     };
+    // Asked to stop while reading (a large tenant takes minutes, longer than a service manager
+    // waits): no action is in flight, so the read is dropped and nothing is attempted.
+    let (plan, drifted) = match args.stop {
+        Some(stop) => tokio::select! {
+            planned = planned => planned?,
+            () = stop_requested(stop) => return Ok(stopped_before_applying(global)),
+        },
+        None => planned.await?,
+    };
+    if args.stop.is_some_and(|stop| stop.load(Ordering::SeqCst)) {
+        return Ok(stopped_before_applying(global));
+    }
     for warning in &plan.warnings {
         output::note(global.quiet, &format!("warning: {}", warning.message));
     }
@@ -204,6 +218,21 @@ async fn apply(
     } else {
         ExitStatus::Incomplete
     })
+}
+
+/// Returns once `stop` is set.
+async fn stop_requested(stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+fn stopped_before_applying(global: &Global) -> ExitStatus {
+    output::note(
+        global.quiet,
+        "stopped before applying anything; the next run plans again",
+    );
+    ExitStatus::Incomplete
 }
 
 /// Loads a saved plan, refuses it when made from another configuration, and checks every

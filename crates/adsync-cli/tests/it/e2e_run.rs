@@ -158,3 +158,40 @@ fn run_dry_run_writes_a_workbook_each_cycle() {
     }
     assert!(emulated.read(".adsync/audit.jsonl").is_empty());
 }
+
+/// SIGTERM while a cycle still reads: no action is in flight, so the read is dropped, nothing
+/// is attempted or audited, and the run exits 0 at once.
+#[test]
+fn sigterm_during_the_read_stops_without_attempting_anything() {
+    let emulated = Emulated::start("demo", "e2e-run-sigterm-read");
+    // Every Graph answer takes 400 ms: the directory read takes seconds.
+    emulated.graph.set_latency(Duration::from_millis(400));
+    let mut child = emulated.spawn(&["run", "--every", "1h"], "run");
+    assert!(
+        wait_until(Duration::from_secs(10), || emulated.graph.total_requests()
+            >= 1),
+        "the read started: {}",
+        emulated.read("run.stderr")
+    );
+    terminate(&child);
+    let status = wait_for_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", emulated.read("run.stderr"));
+    assert_eq!(
+        emulated.rescue.total_requests(),
+        0,
+        "the directory read was dropped before Rescue was read"
+    );
+    assert_eq!(
+        emulated.read(".adsync/audit.jsonl"),
+        "",
+        "nothing attempted"
+    );
+    assert_eq!(emulated.read("run.stdout"), "");
+    assert_eq!(
+        emulated.read("run.stderr"),
+        "stopped before applying anything; the next run plans again\nstopped\n"
+    );
+    let record = last_run(&emulated);
+    assert_eq!(record["outcome"], "incomplete", "{record}");
+    assert!(!emulated.dir.join(".adsync/lock").exists());
+}
