@@ -2,6 +2,7 @@
 
 mod apply;
 mod config_errors;
+mod crash;
 mod demo;
 mod dry_run;
 mod e2e_apply;
