@@ -1,41 +1,366 @@
 //! `desired()`: from a directory snapshot and the configuration to the users each plane should
 //! hold, with identity, priority and per-pairing settings applied (SPEC §2, §3, §5).
+//!
+//! The result is compact (SPEC §12): one record per keyed directory user, its text in one shared
+//! buffer, and per plane a key-ordered list of small placements pointing at those records. It
+//! owns everything `plan()` needs, so the directory snapshot can be dropped once it is built, as
+//! the CLI does. Memberships are resolved to indexes once, each key is computed once, and no
+//! work is done per membership beyond a hash lookup and a few array writes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeStruct};
+use serde::{Serialize, Serializer};
 
 use crate::config::{Attribute, Config, DestinationRef, GroupRef, Pairing};
 use crate::error::{PlanError, Problem};
+use crate::hash::{FastMap, StrTable};
 use crate::model::{Container, DirectorySnapshot, GroupPath, Plane, Role, UserKey};
 use crate::plan::{Warning, WarningKind};
 
 /// What the directory wants, per plane.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DesiredState {
     /// Digest of the configuration.
     pub config_digest: String,
     /// The pairings, resolved, in priority order.
     pub pairings: Vec<ResolvedPairing>,
-    /// Desired technicians.
-    pub technicians: BTreeMap<UserKey, DesiredUser>,
-    /// Desired master administrators and administrators.
-    pub administrators: BTreeMap<UserKey, DesiredUser>,
-    /// Every keyed directory user, for reasons and explanations.
-    pub directory: BTreeMap<UserKey, DirectoryEntry>,
     /// Keys the directory holds twice: nodes with these e-mails are left alone.
     pub held: BTreeSet<UserKey>,
     /// Non-fatal problems.
     pub warnings: Vec<Warning>,
+    /// Every keyed directory user, in key order (the first one listed, for a key held twice).
+    people: Vec<Person>,
+    /// The text of every person, one after the other (see [`Person::bounds`]).
+    text: String,
+    /// The desired users of each plane (`Plane as usize`), in key order.
+    planes: [Vec<Placement>; 2],
+    /// The losing pairings of every placement, one run per placement.
+    losing: Vec<u32>,
+}
+
+/// A keyed directory user: what plans need of it once the directory snapshot is gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Person {
+    key: UserKey,
+    /// Offsets into [`DesiredState::text`]: object id, display name (as given), nick (given name,
+    /// trimmed), description (job title, trimmed), userPrincipalName (trimmed), back to back.
+    bounds: [u32; 6],
+    enabled: bool,
+}
+
+/// A person desired in a plane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Placement {
+    person: u32,
+    pairing: u32,
+    losing_start: u32,
+    losing_len: u32,
+    role: Role,
 }
 
 impl DesiredState {
-    /// The desired users of `plane`.
-    pub fn plane(&self, plane: Plane) -> &BTreeMap<UserKey, DesiredUser> {
-        match plane {
-            Plane::Technician => &self.technicians,
-            Plane::Administrator => &self.administrators,
+    /// The desired users of `plane`, in key order.
+    pub fn plane(&self, plane: Plane) -> PlaneUsers<'_> {
+        PlaneUsers {
+            state: self,
+            placements: &self.planes[plane as usize],
         }
+    }
+
+    /// The keyed directory user with `key`, desired or not (the first one listed, when several
+    /// share it).
+    pub fn directory_entry(&self, key: &str) -> Option<DirectoryEntry<'_>> {
+        let at = self
+            .people
+            .binary_search_by(|person| person.key.as_str().cmp(key))
+            .ok()?;
+        Some(DirectoryEntry {
+            state: self,
+            person: &self.people[at],
+        })
+    }
+
+    /// Every keyed directory user, in key order.
+    pub fn directory(&self) -> impl ExactSizeIterator<Item = DirectoryEntry<'_>> + '_ {
+        self.people.iter().map(|person| DirectoryEntry {
+            state: self,
+            person,
+        })
+    }
+
+    /// How many keyed directory users sort before `key`, and whether the next one is `key`.
+    pub(crate) fn rank_of(&self, key: &str) -> (usize, bool) {
+        match self
+            .people
+            .binary_search_by(|person| person.key.as_str().cmp(key))
+        {
+            Ok(at) => (at, true),
+            Err(at) => (at, false),
+        }
+    }
+
+    /// How many keyed directory users there are.
+    pub(crate) fn people_len(&self) -> usize {
+        self.people.len()
+    }
+
+    fn field(&self, person: &Person, field: usize) -> &str {
+        let (start, end) = (
+            person.bounds[field] as usize,
+            person.bounds[field + 1] as usize,
+        );
+        self.text.get(start..end).unwrap_or("")
+    }
+}
+
+/// The desired users of one plane, in key order.
+#[derive(Clone, Copy, Debug)]
+pub struct PlaneUsers<'a> {
+    state: &'a DesiredState,
+    placements: &'a [Placement],
+}
+
+impl<'a> PlaneUsers<'a> {
+    /// How many users the plane wants.
+    pub fn len(&self) -> usize {
+        self.placements.len()
+    }
+
+    /// Whether the plane wants nobody.
+    pub fn is_empty(&self) -> bool {
+        self.placements.is_empty()
+    }
+
+    /// The users, in key order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = DesiredUser<'a>> + 'a {
+        let state = self.state;
+        self.placements
+            .iter()
+            .map(move |placement| DesiredUser { state, placement })
+    }
+
+    /// Their keys, in order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &'a UserKey> + 'a {
+        let state = self.state;
+        self.placements
+            .iter()
+            .map(move |placement| &state.people[placement.person as usize].key)
+    }
+
+    /// The user with `key`.
+    pub fn get(&self, key: &str) -> Option<DesiredUser<'a>> {
+        let state = self.state;
+        let at = self
+            .placements
+            .binary_search_by(|placement| {
+                state.people[placement.person as usize]
+                    .key
+                    .as_str()
+                    .cmp(key)
+            })
+            .ok()?;
+        Some(DesiredUser {
+            state,
+            placement: &self.placements[at],
+        })
+    }
+
+    /// The user at `index` in key order.
+    pub fn get_index(&self, index: usize) -> Option<DesiredUser<'a>> {
+        Some(DesiredUser {
+            state: self.state,
+            placement: self.placements.get(index)?,
+        })
+    }
+
+    /// Whether the plane wants `key`.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+/// One user the directory wants in a plane.
+#[derive(Clone, Copy, Debug)]
+pub struct DesiredUser<'a> {
+    state: &'a DesiredState,
+    placement: &'a Placement,
+}
+
+impl<'a> DesiredUser<'a> {
+    fn person(&self) -> &'a Person {
+        &self.state.people[self.placement.person as usize]
+    }
+
+    /// Identity key.
+    pub fn key(&self) -> &'a UserKey {
+        &self.person().key
+    }
+
+    /// The user's rank among the keyed directory users (their key order).
+    pub(crate) fn rank(&self) -> usize {
+        self.placement.person as usize
+    }
+
+    /// Entra object id.
+    pub fn object_id(&self) -> &'a str {
+        self.state.field(self.person(), 0)
+    }
+
+    /// Role in this plane.
+    pub fn role(&self) -> Role {
+        self.placement.role
+    }
+
+    /// Index of the winning pairing.
+    pub fn pairing(&self) -> usize {
+        self.placement.pairing as usize
+    }
+
+    /// Indexes of the pairings that also hold the user in this plane, in priority order.
+    pub fn losing(&self) -> impl ExactSizeIterator<Item = usize> + 'a {
+        let start = self.placement.losing_start as usize;
+        let end = start + self.placement.losing_len as usize;
+        self.state
+            .losing
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|&pairing| pairing as usize)
+    }
+
+    /// name <- displayName (trimmed; the key when it is empty).
+    pub fn name(&self) -> &'a str {
+        let display = self.state.field(self.person(), 1).trim();
+        if display.is_empty() {
+            self.key().as_str()
+        } else {
+            display
+        }
+    }
+
+    /// nick <- givenName (trimmed).
+    pub fn nick(&self) -> &'a str {
+        self.state.field(self.person(), 2)
+    }
+
+    /// SSO ID per the winning pairing's settings; `None` when it sets no SSO source.
+    pub fn ssoid(&self) -> Option<&'a str> {
+        let pairing = self.state.pairings.get(self.pairing())?;
+        Some(match pairing.ssoid_from? {
+            SsoidSource::Upn => self.state.field(self.person(), 4),
+            SsoidSource::Email => self.key().as_str(),
+        })
+    }
+
+    /// Reads a byte of each of the user's texts, so that they are in the cache when a loop over
+    /// a batch of users gets to them.
+    pub(crate) fn touch(&self) -> u8 {
+        let person = self.person();
+        let text = self.state.text.as_bytes();
+        let first = |field: usize| {
+            text.get(person.bounds[field] as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        first(1) ^ first(3) ^ person.key.as_str().as_bytes().first().copied().unwrap_or(0)
+    }
+
+    /// description <- jobTitle (trimmed).
+    pub fn description(&self) -> &'a str {
+        self.state.field(self.person(), 3)
+    }
+}
+
+/// A keyed directory user, desired or not.
+#[derive(Clone, Copy, Debug)]
+pub struct DirectoryEntry<'a> {
+    state: &'a DesiredState,
+    person: &'a Person,
+}
+
+impl<'a> DirectoryEntry<'a> {
+    /// Identity key.
+    pub fn key(&self) -> &'a UserKey {
+        &self.person.key
+    }
+
+    /// Entra object id.
+    pub fn object_id(&self) -> &'a str {
+        self.state.field(self.person, 0)
+    }
+
+    /// displayName, as the directory gives it.
+    pub fn display_name(&self) -> &'a str {
+        self.state.field(self.person, 1)
+    }
+
+    /// accountEnabled.
+    pub fn enabled(&self) -> bool {
+        self.person.enabled
+    }
+}
+
+// Serialized as maps keyed by e-mail, as `explain`-style tools expect.
+impl Serialize for DesiredState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut state = serializer.serialize_struct("DesiredState", 7)?;
+        state.serialize_field("config_digest", &self.config_digest)?;
+        state.serialize_field("pairings", &self.pairings)?;
+        state.serialize_field("technicians", &self.plane(Plane::Technician))?;
+        state.serialize_field("administrators", &self.plane(Plane::Administrator))?;
+        state.serialize_field("directory", &DirectoryMap(self))?;
+        state.serialize_field("held", &self.held)?;
+        state.serialize_field("warnings", &self.warnings)?;
+        state.end()
+    }
+}
+
+impl Serialize for PlaneUsers<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for user in self.iter() {
+            map.serialize_entry(user.key(), &user)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for DesiredUser<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut user = serializer.serialize_struct("DesiredUser", 9)?;
+        user.serialize_field("key", self.key())?;
+        user.serialize_field("object_id", self.object_id())?;
+        user.serialize_field("role", &self.role())?;
+        user.serialize_field("pairing", &self.pairing())?;
+        user.serialize_field("losing", &self.losing().collect::<Vec<_>>())?;
+        user.serialize_field("name", self.name())?;
+        user.serialize_field("nick", self.nick())?;
+        user.serialize_field("ssoid", &self.ssoid())?;
+        user.serialize_field("description", self.description())?;
+        user.end()
+    }
+}
+
+struct DirectoryMap<'a>(&'a DesiredState);
+
+impl Serialize for DirectoryMap<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.people.len()))?;
+        for entry in self.0.directory() {
+            map.serialize_entry(entry.key(), &entry)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for DirectoryEntry<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entry = serializer.serialize_struct("DirectoryEntry", 3)?;
+        entry.serialize_field("object_id", self.object_id())?;
+        entry.serialize_field("display_name", self.display_name())?;
+        entry.serialize_field("enabled", &self.enabled())?;
+        entry.end()
     }
 }
 
@@ -90,38 +415,50 @@ pub enum SsoidSource {
     Email,
 }
 
-/// One user the directory wants in a plane.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DesiredUser {
-    /// Identity key.
-    pub key: UserKey,
-    /// Entra object id.
-    pub object_id: String,
-    /// Role in this plane.
-    pub role: Role,
-    /// Index of the winning pairing.
-    pub pairing: usize,
-    /// Indexes of the pairings that also hold the user in this plane, in priority order.
-    pub losing: Vec<usize>,
-    /// name <- displayName.
-    pub name: String,
-    /// nick <- givenName.
-    pub nick: String,
-    /// SSO ID per the pairing's settings; `None` when the pairing sets no SSO source.
-    pub ssoid: Option<String>,
-    /// description <- jobTitle.
-    pub description: String,
+/// "No pairing" in the per-user winner arrays.
+const NONE: u32 = u32::MAX;
+
+/// Why a directory user cannot be desired, whatever the groups say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    /// Keyed, unique and enabled.
+    Keyed,
+    /// No mail (or UPN).
+    NoKey,
+    /// A key another directory user has too.
+    SharedKey,
+    /// Keyed and unique, but disabled in Entra.
+    Disabled,
 }
 
-/// A keyed directory user.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DirectoryEntry {
-    /// Entra object id.
-    pub object_id: String,
-    /// displayName.
-    pub display_name: String,
-    /// accountEnabled.
-    pub enabled: bool,
+/// What the membership pass reads and writes per user, side by side.
+#[derive(Clone, Copy, Debug)]
+struct Hot {
+    /// The last pairing that listed the user (to drop repeats within a pairing).
+    stamp: u32,
+    /// The winning pairing per plane.
+    winner: [u32; 2],
+    standing: Standing,
+}
+
+/// The first sixteen bytes of `text`, zero-padded, as a number ordered as the text is.
+fn prefix(text: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let head = text.as_bytes();
+    let len = head.len().min(16);
+    bytes[..len].copy_from_slice(&head[..len]);
+    u128::from_be_bytes(bytes)
+}
+
+/// The indexes here are `u32`, which caps every input well beyond what fits in memory; check it
+/// rather than assume it.
+fn check_size(what: &'static str, count: usize) -> Result<(), PlanError> {
+    if count >= NONE as usize {
+        return Err(PlanError {
+            problems: vec![Problem::TooLarge { what, count }],
+        });
+    }
+    Ok(())
 }
 
 /// Resolves every pairing against `directory` and decides who belongs where.
@@ -130,52 +467,117 @@ pub struct DirectoryEntry {
 pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<DesiredState, PlanError> {
     let use_upn = config.sync.use_upn_instead_of_email;
     let nested = config.source.nested_groups();
+    let users = &directory.users;
+    check_size("directory snapshot's user list", users.len())?;
+    check_size("configuration's pairing list", config.pairings.len())?;
 
-    // Users by object id, with their key computed once.
-    let mut user_index: HashMap<&str, usize> = HashMap::with_capacity(directory.users.len());
-    let mut keys: Vec<Option<UserKey>> = Vec::with_capacity(directory.users.len());
-    let mut key_count: HashMap<UserKey, u32> = HashMap::with_capacity(directory.users.len());
-    for (index, user) in directory.users.iter().enumerate() {
-        user_index.entry(user.id.as_str()).or_insert(index);
+    // Every key, computed once, and the object ids, each copied back to back: the lookups of a
+    // million memberships then compare against a few megabytes, not across the directory.
+    let mut key_text = String::new();
+    let mut key_ends: Vec<u32> = Vec::with_capacity(users.len());
+    let mut ids = String::new();
+    let mut id_ends: Vec<u32> = Vec::with_capacity(users.len());
+    let mut hot: Vec<Hot> = Vec::with_capacity(users.len());
+    for user in users {
         let raw = if use_upn {
             Some(user.upn.as_str())
         } else {
             user.mail.as_deref()
         };
-        let key = raw.and_then(UserKey::new);
-        if let Some(key) = &key {
-            *key_count.entry(key.clone()).or_insert(0) += 1;
+        let key = raw.and_then(UserKey::normalize);
+        hot.push(Hot {
+            stamp: NONE,
+            winner: [NONE; 2],
+            standing: match (&key, user.account_enabled) {
+                (None, _) => Standing::NoKey,
+                (Some(_), true) => Standing::Keyed,
+                (Some(_), false) => Standing::Disabled,
+            },
+        });
+        if let Some(key) = key {
+            key_text.push_str(&key);
         }
-        keys.push(key);
+        key_ends.push(offset(&key_text)?);
+        ids.push_str(&user.id);
+        id_ends.push(offset(&ids)?);
     }
+    // Text `user` of an arena: `ends[user - 1]..ends[user]`; an empty key is no key.
+    let slice = |ends: &[u32], user: u32| -> (usize, usize) {
+        let at = user as usize;
+        let start = if at == 0 { 0 } else { ends[at - 1] as usize };
+        (start, ends[at] as usize)
+    };
+    let key_of = |user: u32| {
+        let (start, end) = slice(&key_ends, user);
+        key_text.get(start..end).unwrap_or("")
+    };
+    let id_of = |user: u32| {
+        let (start, end) = slice(&id_ends, user);
+        ids.get(start..end).unwrap_or("")
+    };
+    // Users by object id (the first one listed wins).
+    let mut user_index = StrTable::with_capacity(users.len());
+    for user in 0..users.len() {
+        // `check_size` above bounds the index.
+        user_index.insert(id_of(user as u32), user as u32, id_of);
+    }
+    // Keyed users in key order (then listing order), sorted on the keys' first sixteen bytes
+    // first so most comparisons touch no string: a key held twice is a run of two or more.
+    let mut sorted: Vec<(u128, u32)> = (0..users.len() as u32)
+        .filter(|&user| hot[user as usize].standing != Standing::NoKey)
+        .map(|user| (prefix(key_of(user)), user))
+        .collect();
+    sorted.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| key_of(a.1).cmp(key_of(b.1)))
+            .then(a.1.cmp(&b.1))
+    });
+    let order: Vec<u32> = sorted.iter().map(|&(_, user)| user).collect();
+    let same_key = |a: &(u128, u32), b: &(u128, u32)| a.0 == b.0 && key_of(a.1) == key_of(b.1);
+    let mut held: BTreeSet<UserKey> = BTreeSet::new();
+    for run in sorted.chunk_by(same_key) {
+        if let [first, _, ..] = run {
+            for &(_, user) in run {
+                hot[user as usize].standing = Standing::SharedKey;
+            }
+            held.extend(UserKey::new(key_of(first.1)));
+        }
+    }
+    drop(sorted);
 
-    let group_index: HashMap<&str, usize> = directory
+    // Group lookups: by id for nested groups (the last one listed wins), and for pairings.
+    let group_index: FastMap<&str, usize> = directory
         .groups
         .iter()
         .enumerate()
         .map(|(index, group)| (group.id.as_str(), index))
         .collect();
+    let groups = GroupIndex::new(directory);
 
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut resolved = Vec::with_capacity(config.pairings.len());
-    let mut members_of: Vec<Vec<usize>> = Vec::with_capacity(config.pairings.len());
-    let mut seen_stamp: Vec<u32> = vec![u32::MAX; directory.users.len()];
-    let mut unknown_members: BTreeSet<String> = BTreeSet::new();
+    let mut unknown_members: BTreeSet<&str> = BTreeSet::new();
+    let mut members: Vec<u32> = Vec::new();
+    let mut found: Vec<Option<u32>> = Vec::new();
+    // Priority: the first pairing that holds a user wins the plane; the later ones lose.
+    let mut losing_pairs: [Vec<(u32, u32)>; 2] = [Vec::new(), Vec::new()];
+    let mut warned: Vec<bool> = vec![false; users.len()];
+    let mut warned_shared: BTreeSet<&str> = BTreeSet::new();
 
     for (pairing_index, pairing) in config.pairings.iter().enumerate() {
         let Some(group) = resolve_group(
             directory,
+            &groups,
             &pairing.entra_group,
             &pairing.label(),
             &mut problems,
         ) else {
-            members_of.push(Vec::new());
             continue;
         };
         // Expand members (transitively when nested groups are on), de-duplicated.
-        let stamp = u32::try_from(pairing_index).unwrap_or(u32::MAX - 1);
-        let mut members = Vec::new();
+        let stamp = pairing_index as u32;
+        members.clear();
         let mut stack = vec![group];
         let mut visited_groups: BTreeSet<usize> = BTreeSet::new();
         while let Some(current) = stack.pop() {
@@ -183,16 +585,19 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
                 continue;
             }
             let current = &directory.groups[current];
-            for member in &current.members {
-                match user_index.get(member.as_str()) {
-                    Some(&user) => {
-                        if seen_stamp[user] != stamp {
-                            seen_stamp[user] = stamp;
+            found.clear();
+            user_index.get_many(&current.members, id_of, &mut found);
+            for (member, user) in current.members.iter().zip(&found) {
+                match *user {
+                    Some(user) => {
+                        let seen = &mut hot[user as usize].stamp;
+                        if *seen != stamp {
+                            *seen = stamp;
                             members.push(user);
                         }
                     }
                     None => {
-                        unknown_members.insert(member.clone());
+                        unknown_members.insert(member.as_str());
                     }
                 }
             }
@@ -228,60 +633,61 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             ssoid_from: ssoid_source(pairing, config.sync.email_as_ssoid),
             attributes: pairing.attributes.clone(),
         });
-        members_of.push(members);
+        if !problems.is_empty() {
+            // No plan comes of this; only the problems are still wanted.
+            continue;
+        }
+        let plane = pairing.role.plane() as usize;
+        for &user in &members {
+            let at = user as usize;
+            match hot[at].standing {
+                Standing::NoKey => {
+                    if !warned[at] {
+                        warned[at] = true;
+                        let record = &users[at];
+                        let what = if use_upn { "userPrincipalName" } else { "mail" };
+                        warnings.push(Warning {
+                            kind: WarningKind::MissingKey,
+                            message: format!(
+                                "directory user {} (`{}`) has no {what}; skipped",
+                                record.display_name, record.id
+                            ),
+                            email: None,
+                        });
+                    }
+                    continue;
+                }
+                Standing::SharedKey => {
+                    if !warned[at] {
+                        warned[at] = true;
+                        let key = key_of(user);
+                        if warned_shared.insert(key)
+                            && let Some(key) = UserKey::new(key)
+                        {
+                            warnings.push(Warning {
+                                kind: WarningKind::DuplicateKey,
+                                message: format!(
+                                    "several directory users share `{key}`; all are skipped and the Rescue user is left as it is"
+                                ),
+                                email: Some(key.clone()),
+                            });
+                        }
+                    }
+                    continue;
+                }
+                Standing::Disabled => continue,
+                Standing::Keyed => {}
+            }
+            let winner = &mut hot[at].winner[plane];
+            if *winner == NONE {
+                *winner = stamp;
+            } else {
+                losing_pairs[plane].push((user, stamp));
+            }
+        }
     }
     if !problems.is_empty() {
         return Err(PlanError { problems });
-    }
-
-    // Priority: the first pairing that holds a user wins the plane.
-    let mut winners: [HashMap<usize, (usize, Vec<usize>)>; 2] = [HashMap::new(), HashMap::new()];
-    let mut warned: BTreeSet<usize> = BTreeSet::new();
-    let mut held = BTreeSet::new();
-    for (pairing_index, members) in members_of.iter().enumerate() {
-        let plane = resolved[pairing_index].role.plane() as usize;
-        for &user in members {
-            let record = &directory.users[user];
-            let Some(key) = &keys[user] else {
-                if warned.insert(user) {
-                    let what = if use_upn { "userPrincipalName" } else { "mail" };
-                    warnings.push(Warning {
-                        kind: WarningKind::MissingKey,
-                        message: format!(
-                            "directory user {} (`{}`) has no {what}; skipped",
-                            record.display_name, record.id
-                        ),
-                        email: None,
-                    });
-                }
-                continue;
-            };
-            if key_count.get(key).copied().unwrap_or(0) > 1 {
-                if warned.insert(user) && held.insert(key.clone()) {
-                    warnings.push(Warning {
-                        kind: WarningKind::DuplicateKey,
-                        message: format!(
-                            "several directory users share `{key}`; all are skipped and the Rescue user is left as it is"
-                        ),
-                        email: Some(key.clone()),
-                    });
-                }
-                continue;
-            }
-            if !record.account_enabled {
-                continue;
-            }
-            winners[plane]
-                .entry(user)
-                .and_modify(|(_, losing)| losing.push(pairing_index))
-                .or_insert((pairing_index, Vec::new()));
-        }
-    }
-    // Duplicate keys are held even when no paired group lists them: their nodes stay untouched.
-    for (key, count) in &key_count {
-        if *count > 1 {
-            held.insert(key.clone());
-        }
     }
     for member in unknown_members {
         warnings.push(Warning {
@@ -291,79 +697,152 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         });
     }
 
-    let mut planes: [BTreeMap<UserKey, DesiredUser>; 2] = [BTreeMap::new(), BTreeMap::new()];
-    for (plane, winners) in winners.into_iter().enumerate() {
-        for (user, (pairing, losing)) in winners {
-            let record = &directory.users[user];
-            // Winners always have a key: users without one were skipped above.
-            let Some(key) = keys[user].clone() else {
-                continue;
-            };
-            let settings = &resolved[pairing];
-            let ssoid = settings.ssoid_from.map(|source| match source {
-                SsoidSource::Upn => record.upn.trim().to_owned(),
-                SsoidSource::Email => key.as_str().to_owned(),
-            });
-            let name = if record.display_name.trim().is_empty() {
-                key.as_str().to_owned()
-            } else {
-                record.display_name.trim().to_owned()
-            };
-            planes[plane].insert(
-                key.clone(),
-                DesiredUser {
-                    key,
-                    object_id: record.id.clone(),
-                    role: settings.role,
-                    pairing,
-                    losing,
-                    name,
-                    nick: record.given_name.as_deref().unwrap_or("").trim().to_owned(),
-                    ssoid,
-                    description: record.job_title.as_deref().unwrap_or("").trim().to_owned(),
-                },
-            );
+    drop(user_index);
+    drop(id_ends);
+    drop(ids);
+
+    // The people, in key order: one per key (the first user listed, for a key held twice).
+    let mut rank: Vec<u32> = vec![NONE; users.len()];
+    let mut people_users: Vec<u32> = Vec::with_capacity(order.len());
+    for (at, &user) in order.iter().enumerate() {
+        if at > 0 && key_of(order[at - 1]) == key_of(user) {
+            continue;
         }
+        rank[user as usize] = people_users.len() as u32;
+        people_users.push(user);
     }
+    drop(order);
 
-    let mut directory_entries = BTreeMap::new();
-    for (user, key) in keys.into_iter().enumerate() {
-        let Some(key) = key else { continue };
-        let record = &directory.users[user];
-        directory_entries
-            .entry(key)
-            .or_insert_with(|| DirectoryEntry {
-                object_id: record.id.clone(),
-                display_name: record.display_name.clone(),
-                enabled: record.account_enabled,
+    // Each placement's losing pairings, in priority order, one run per person in key order (a
+    // counting sort): `plan()` reads them in that order.
+    let mut losing: Vec<u32> = Vec::with_capacity(losing_pairs[0].len() + losing_pairs[1].len());
+    let mut losing_at: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+    for (plane, pairs) in losing_pairs.iter().enumerate() {
+        check_size("list of memberships", losing.len() + pairs.len())?;
+        let base = losing.len() as u32;
+        let mut starts = vec![0u32; people_users.len() + 1];
+        for &(user, _) in pairs {
+            // Only keyed, unique users win or lose: each has a rank.
+            starts[rank[user as usize] as usize + 1] += 1;
+        }
+        for at in 0..people_users.len() {
+            starts[at + 1] += starts[at];
+        }
+        let mut fill = starts.clone();
+        losing.resize(losing.len() + pairs.len(), 0);
+        for &(user, pairing) in pairs {
+            let slot = &mut fill[rank[user as usize] as usize];
+            losing[(base + *slot) as usize] = pairing;
+            *slot += 1;
+        }
+        for start in &mut starts {
+            *start += base;
+        }
+        losing_at[plane] = starts;
+    }
+    drop(losing_pairs);
+    drop(rank);
+
+    // The people's records and text, and each plane's placements, in key order: what `plan()`
+    // walks in key order lies in memory in that order.
+    let keep_upn = resolved
+        .iter()
+        .any(|pairing| pairing.ssoid_from == Some(SsoidSource::Upn));
+    let mut text = String::new();
+    let mut people: Vec<Person> = Vec::with_capacity(people_users.len());
+    let mut planes: [Vec<Placement>; 2] = [Vec::new(), Vec::new()];
+    for (person, &user) in people_users.iter().enumerate() {
+        let at = user as usize;
+        let record = &users[at];
+        let Some(key) = UserKey::new(key_of(user)) else {
+            continue;
+        };
+        let fields = [
+            record.id.as_str(),
+            record.display_name.as_str(),
+            record.given_name.as_deref().unwrap_or("").trim(),
+            record.job_title.as_deref().unwrap_or("").trim(),
+            if keep_upn { record.upn.trim() } else { "" },
+        ];
+        let mut bounds = [0u32; 6];
+        bounds[0] = offset(&text)?;
+        for (field, value) in fields.iter().enumerate() {
+            text.push_str(value);
+            bounds[field + 1] = offset(&text)?;
+        }
+        for (plane, placements) in planes.iter_mut().enumerate() {
+            let pairing = hot[at].winner[plane];
+            if pairing == NONE {
+                continue;
+            }
+            let (start, end) = (losing_at[plane][person], losing_at[plane][person + 1]);
+            placements.push(Placement {
+                person: people.len() as u32,
+                pairing,
+                losing_start: start,
+                losing_len: end - start,
+                role: resolved[pairing as usize].role,
             });
+        }
+        people.push(Person {
+            key,
+            bounds,
+            enabled: record.account_enabled,
+        });
     }
-
     warnings.sort();
-    let [technicians, administrators] = planes;
     Ok(DesiredState {
         config_digest: config.digest(),
         pairings: resolved,
-        technicians,
-        administrators,
-        directory: directory_entries,
         held,
         warnings,
+        people,
+        text,
+        planes,
+        losing,
     })
+}
+
+/// The current end of `text` as an offset.
+fn offset(text: &str) -> Result<u32, PlanError> {
+    check_size("directory's text", text.len())?;
+    Ok(text.len() as u32)
+}
+
+/// Groups by id and by display name, for resolving pairings without a scan each.
+struct GroupIndex {
+    /// ASCII-folded id -> the first group with it.
+    by_id: FastMap<String, usize>,
+    /// ASCII-folded, trimmed display name -> the groups with it, in listing order.
+    by_name: FastMap<String, Vec<usize>>,
+}
+
+impl GroupIndex {
+    fn new(directory: &DirectorySnapshot) -> GroupIndex {
+        let mut by_id: FastMap<String, usize> = FastMap::default();
+        let mut by_name: FastMap<String, Vec<usize>> = FastMap::default();
+        for (index, group) in directory.groups.iter().enumerate() {
+            by_id.entry(group.id.to_ascii_lowercase()).or_insert(index);
+            by_name
+                .entry(group.display_name.trim().to_ascii_lowercase())
+                .or_default()
+                .push(index);
+        }
+        GroupIndex { by_id, by_name }
+    }
 }
 
 fn resolve_group(
     directory: &DirectorySnapshot,
+    index: &GroupIndex,
     group: &GroupRef,
     pairing: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<usize> {
     match group {
         GroupRef::Id { id } => {
-            let found = directory
-                .groups
-                .iter()
-                .position(|g| g.id.eq_ignore_ascii_case(id.trim()));
+            // `eq_ignore_ascii_case` is equality of the ASCII-folded texts.
+            let found = index.by_id.get(&id.trim().to_ascii_lowercase()).copied();
             if found.is_none() {
                 problems.push(Problem::GroupNotFound {
                     pairing: pairing.to_owned(),
@@ -375,13 +854,11 @@ fn resolve_group(
         }
         GroupRef::Name(name) => {
             let wanted = name.trim();
-            let mut matches: Vec<usize> = directory
-                .groups
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.display_name.trim().eq_ignore_ascii_case(wanted))
-                .map(|(index, _)| index)
-                .collect();
+            let mut matches: Vec<usize> = index
+                .by_name
+                .get(&wanted.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default();
             // The same group listed twice (a source may return it once per pairing) is one group.
             matches.sort_by(|a, b| directory.groups[*a].id.cmp(&directory.groups[*b].id));
             matches.dedup_by(|a, b| directory.groups[*a].id == directory.groups[*b].id);
@@ -474,7 +951,9 @@ pub fn group_members<'a>(
     nested: bool,
 ) -> Result<(String, Vec<&'a crate::model::DirectoryUser>), Problem> {
     let mut problems = Vec::new();
-    let Some(start) = resolve_group(directory, group, &group.to_string(), &mut problems) else {
+    let index = GroupIndex::new(directory);
+    let Some(start) = resolve_group(directory, &index, group, &group.to_string(), &mut problems)
+    else {
         return Err(problems.remove(0));
     };
     let by_id: HashMap<&str, usize> = directory

@@ -88,6 +88,14 @@ pub enum Problem {
     /// The Rescue tree lacks one of its three containers.
     #[error("the Rescue organization has no {} container", .0.display_name())]
     ContainerMissing(Container),
+    /// An input beyond what the planner's compact indexes address (about four billion entries).
+    #[error("the {what} holds {count} entries; adsync plans for at most {}", u32::MAX - 1)]
+    TooLarge {
+        /// What is too large.
+        what: &'static str,
+        /// How many entries it holds.
+        count: usize,
+    },
 }
 
 fn close_names(close: &[String]) -> String {

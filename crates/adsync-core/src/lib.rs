@@ -12,6 +12,7 @@ pub mod config;
 pub mod desired;
 pub mod error;
 pub mod execute;
+mod hash;
 pub mod memory;
 pub mod model;
 pub mod plan;

@@ -1,17 +1,19 @@
 //! The domain: identity keys, the directory snapshot (desired side) and the Rescue snapshot
 //! (current side), in the public interchange formats of SPEC §14.
 
+use std::borrow::{Borrow, Cow};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The identity of a person: a trimmed, lower-cased e-mail address (or UPN).
 ///
 /// It cannot be built un-normalised, so two keys compare equal exactly when they name the same
-/// person.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct UserKey(String);
+/// person. The text is shared: a plan names each person in several places, and a clone costs a
+/// reference count, not an allocation.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserKey(Arc<str>);
 
 impl UserKey {
     /// Normalises `raw`; `None` when nothing is left after trimming.
@@ -20,12 +22,33 @@ impl UserKey {
         if trimmed.is_empty() {
             return None;
         }
-        Some(UserKey(trimmed.to_lowercase()))
+        Some(UserKey(match UserKey::normalize(trimmed)? {
+            Cow::Borrowed(text) => Arc::from(text),
+            Cow::Owned(text) => Arc::from(text),
+        }))
     }
 
-    /// A key that matches nobody (used where a node has no e-mail).
-    pub(crate) fn placeholder() -> UserKey {
-        UserKey(String::new())
+    /// The normalised text of `raw` without allocating when `raw` is already normalised (as
+    /// Rescue's e-mails and most directory mails are); `None` when nothing is left after
+    /// trimming. Equal to `UserKey::new(raw)`'s text.
+    pub(crate) fn normalize(raw: &str) -> Option<Cow<'_, str>> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        // ASCII lower-casing gives the same text for ASCII input, without Unicode tables.
+        if trimmed.is_ascii() {
+            if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Some(Cow::Owned(trimmed.to_ascii_lowercase()));
+            }
+            return Some(Cow::Borrowed(trimmed));
+        }
+        let lower = trimmed.to_lowercase();
+        Some(if lower == trimmed {
+            Cow::Borrowed(trimmed)
+        } else {
+            Cow::Owned(lower)
+        })
     }
 
     /// The normalised text.
@@ -44,6 +67,20 @@ impl UserKey {
             && !domain.ends_with('.')
             && !domain.contains('@')
             && !self.0.chars().any(char::is_whitespace)
+    }
+}
+
+// Keys compare, order and hash exactly as their text does, so maps and sets of keys can be
+// searched with a `&str`.
+impl Borrow<str> for UserKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for UserKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 
@@ -88,7 +125,7 @@ impl fmt::Display for NodeId {
 /// Normalised at construction: segments are trimmed, empty segments dropped. The empty path names
 /// the container itself.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct GroupPath(String);
+pub struct GroupPath(Arc<str>);
 
 impl GroupPath {
     /// Parses `Helpdesk/L2`, tolerating stray spaces and slashes.
@@ -98,18 +135,18 @@ impl GroupPath {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .collect();
-        GroupPath(segments.join("/"))
+        GroupPath(Arc::from(segments.join("/")))
     }
 
     /// The path made of `segments`, each taken verbatim (trimmed).
     pub fn from_segments<'a>(segments: impl IntoIterator<Item = &'a str>) -> GroupPath {
         let parts: Vec<&str> = segments.into_iter().map(str::trim).collect();
-        GroupPath(parts.join("/"))
+        GroupPath(Arc::from(parts.join("/")))
     }
 
     /// The container itself.
     pub fn root() -> GroupPath {
-        GroupPath(String::new())
+        GroupPath(Arc::from(""))
     }
 
     /// Whether this is the container itself.
@@ -133,7 +170,7 @@ impl GroupPath {
             return None;
         }
         Some(match self.0.rsplit_once('/') {
-            Some((parent, _)) => GroupPath(parent.to_owned()),
+            Some((parent, _)) => GroupPath(Arc::from(parent)),
             None => GroupPath::root(),
         })
     }
@@ -146,9 +183,9 @@ impl GroupPath {
     /// The child path `self/name`.
     pub fn join(&self, name: &str) -> GroupPath {
         if self.0.is_empty() {
-            GroupPath(name.trim().to_owned())
+            GroupPath(Arc::from(name.trim()))
         } else {
-            GroupPath(format!("{}/{}", self.0, name.trim()))
+            GroupPath(Arc::from(format!("{}/{}", self.0, name.trim())))
         }
     }
 

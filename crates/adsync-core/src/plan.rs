@@ -1,12 +1,14 @@
 //! The plan: plain data describing every change, and `plan()`, the pure function that computes it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Attribute, Budget, Config};
 use crate::desired::{DesiredState, DesiredUser, Destination, ResolvedPairing, SsoidSource};
 use crate::error::{PlanError, Problem};
+use crate::hash::{FastSet, StrTable};
 use crate::model::{
     Container, GroupPath, NodeId, NodeType, Plane, RescueNode, RescueSnapshot, Role, Status,
     UserKey,
@@ -519,6 +521,15 @@ pub fn plan(
     current: &CurrentState,
     policy: &Policy,
 ) -> Result<Plan, PlanError> {
+    // The per-node tables below are indexed by `u32`.
+    if current.rescue.nodes.len() >= NO_USER as usize {
+        return Err(PlanError {
+            problems: vec![Problem::TooLarge {
+                what: "Rescue snapshot",
+                count: current.rescue.nodes.len(),
+            }],
+        });
+    }
     let tree = OrgTree::new(&current.rescue);
     let mut problems = Vec::new();
     let mut actions: Vec<Action> = Vec::new();
@@ -599,245 +610,172 @@ pub fn plan(
     }
 
     // Managed groups per plane: the destinations that exist.
-    let mut managed_groups: [HashSet<NodeId>; 2] = [HashSet::new(), HashSet::new()];
+    let mut managed_groups: [FastSet<NodeId>; 2] = [FastSet::default(), FastSet::default()];
     for (pairing, target) in desired.pairings.iter().zip(&targets) {
         if let Some(node) = target.node {
             managed_groups[pairing.role.plane() as usize].insert(node);
         }
     }
 
-    // User nodes per plane, by key.
-    let mut by_key: [HashMap<UserKey, Vec<&RescueNode>>; 2] = [HashMap::new(), HashMap::new()];
-    for node in tree.nodes() {
-        let Some(role) = node.node_type.user_role() else {
-            continue;
-        };
-        if let Some(key) = node.key() {
-            by_key[role.plane() as usize]
-                .entry(key)
-                .or_default()
-                .push(node);
-        }
-    }
-    // Several nodes of one plane may share an e-mail (Rescue forbids it, a hand-made snapshot may
-    // not). Keep them in id order so which one is managed, and the warning naming them, do not
-    // depend on the order the snapshot lists nodes in (SPEC §5).
-    for nodes in by_key.iter_mut().flat_map(HashMap::values_mut) {
-        nodes.sort_by_key(|node| node.id);
-    }
+    // Everything below looks at the nodes through compact tables built in one pass over them,
+    // and reads a node itself only where an action needs its values: with 400,000 nodes, each
+    // random visit to one costs more than all the bookkeeping (SPEC §12).
+    let nodes = tree.nodes();
+    let index = NodeIndex::new(&tree)?;
+    let by_key = KeyIndex::new(&index);
+    let mut found: Vec<u32> = Vec::new();
 
     let mut warnings = desired.warnings.clone();
-    let mut users: Vec<UserEntry> = Vec::new();
+    let wanted_users =
+        desired.plane(Plane::Technician).len() + desired.plane(Plane::Administrator).len();
+    // Room for the disables too; pages never written are never resident.
+    let mut users: Vec<UserEntry> = Vec::with_capacity(wanted_users + nodes.len() / 8 + 16);
     let mut unchanged = 0u64;
     let mut enabled_managed = 0u64;
 
+    // Which node each desired user gets, plane by plane, in key order: the claims.
+    let mut claims: Vec<PlaneClaims> = Vec::with_capacity(2);
     for plane in Plane::ALL {
+        claims.push(claim_nodes(
+            &tree,
+            &index,
+            &by_key,
+            desired,
+            current.links.plane(plane),
+            plane,
+            &targets,
+            &mut found,
+            &mut warnings,
+        )?);
+    }
+    // How each claimed node's synced attributes differ, in the order the nodes lie in memory.
+    let mut owner = vec![NO_USER; nodes.len()];
+    for (p, plane_claims) in claims.iter().enumerate() {
+        for (user, outcome) in plane_claims.outcomes.iter().enumerate() {
+            if let Claim::Matched(at) = outcome {
+                // A node holds a role of one plane only; `desired()` bounds the user count.
+                owner[*at as usize] = (user as u32) | ((p as u32) << 31);
+            }
+        }
+    }
+    let mut diffs: [Vec<u8>; 2] = [
+        vec![0; desired.plane(Plane::Technician).len()],
+        vec![0; desired.plane(Plane::Administrator).len()],
+    ];
+    if policy.full_group_sync {
+        let planes = [
+            desired.plane(Plane::Technician),
+            desired.plane(Plane::Administrator),
+        ];
+        let pairs: Vec<(u32, u32)> = owner
+            .iter()
+            .enumerate()
+            .filter(|(_, owner)| **owner != NO_USER)
+            // `plan()` checks that positions fit.
+            .map(|(at, owner)| (at as u32, *owner))
+            .collect();
+        // A batch at a time: first touch each user's values (scattered across the desired
+        // state), then compare with the nodes (which lie in order), so the touches overlap.
+        for batch in pairs.chunks(64) {
+            let users: Vec<(usize, DesiredUser<'_>)> = batch
+                .iter()
+                .filter_map(|&(_, owner)| {
+                    let (p, user) = ((owner >> 31) as usize, (owner & !(1 << 31)) as usize);
+                    Some((p, planes[p].get_index(user)?))
+                })
+                .collect();
+            let touched: u8 = users.iter().fold(0, |acc, (_, user)| acc ^ user.touch());
+            std::hint::black_box(touched);
+            for (&(at, owner), (p, wanted)) in batch.iter().zip(users) {
+                let user = (owner & !(1 << 31)) as usize;
+                diffs[p][user] = attribute_diff(
+                    &nodes[at as usize],
+                    wanted,
+                    &desired.pairings[wanted.pairing()],
+                );
+            }
+        }
+    }
+    drop(owner);
+
+    // What the users loop reads of each user's node, gathered first so the reads overlap.
+    let mut matched: [Vec<Option<NodeInfo>>; 2] = [Vec::new(), Vec::new()];
+    let mut node_key_flags: [Vec<(bool, bool)>; 2] = [Vec::new(), Vec::new()];
+    for (plane, plane_claims) in Plane::ALL.into_iter().zip(&claims) {
         let p = plane as usize;
-        let links = current.links.plane(plane);
-        let linked_nodes: HashSet<NodeId> = links.values().copied().collect();
-        let mut claimed: HashSet<NodeId> = HashSet::new();
-        // Nodes the recorded links give to desired users of this plane. A link outranks an
-        // e-mail match: without this, whether a node whose e-mail moved to a new colleague stays
-        // with the linked person or goes to the colleague would depend on which of the two keys
-        // sorts first.
-        let link_owner: HashMap<NodeId, &str> = desired
-            .plane(plane)
-            .values()
-            .filter_map(|user| {
-                let id = *links.get(&user.object_id)?;
-                tree.get(id)?
-                    .node_type
-                    .user_role()
-                    .filter(|role| role.plane() == plane)?;
-                Some((id, user.object_id.as_str()))
+        let wanted = desired.plane(plane);
+        matched[p] = plane_claims
+            .outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                Claim::Matched(at) => index.info.get(*at as usize).copied(),
+                _ => None,
             })
             .collect();
-
-        for (key, user) in desired.plane(plane) {
-            let pairing = &desired.pairings[user.pairing];
-            let target = &targets[user.pairing];
-            let mut entry = UserEntry {
-                email: key.clone(),
-                plane,
-                object_id: Some(user.object_id.clone()),
-                display_name: Some(user.name.clone()),
-                role: Some(user.role),
-                pairing: Some(pairing.label.clone()),
-                losing_pairings: user
-                    .losing
-                    .iter()
-                    .map(|&i| desired.pairings[i].label.clone())
-                    .collect(),
-                node_id: None,
-                current_role: None,
-                current_group: None,
-                current_status: None,
-                actions: Vec::new(),
-                note: None,
-            };
-
-            let node = find_node(&tree, plane, user, links, &by_key[p], target, &mut warnings);
-            let linked_to_another = |node: &RescueNode| {
-                link_owner
-                    .get(&node.id)
-                    .is_some_and(|owner| *owner != user.object_id)
-            };
-            let node = match node {
-                Some(node) if linked_to_another(node) || !claimed.insert(node.id) => {
-                    warnings.push(Warning {
-                        kind: WarningKind::ClaimConflict,
-                        message: format!(
-                            "Rescue node {} is claimed by two directory users (a recorded link and an e-mail disagree); `{key}` is left alone",
-                            node.id
-                        ),
-                        email: Some(key.clone()),
-                    });
-                    entry.note = Some("node claimed by another directory user".into());
-                    users.push(entry);
-                    continue;
-                }
-                other => other,
-            };
-            // The recorded link and the e-mail point at two different nodes of the plane: the
-            // person's new e-mail is already held by another node. Giving the linked node that
-            // e-mail would be refused by Rescue, and which node is the person's is a guess, so
-            // neither is touched (nor disabled as unclaimed) until someone resolves it.
-            if let Some(linked) = node
-                && linked.key().as_ref() != Some(key)
-                && let Some(holders) = by_key[p].get(key)
-            {
-                claimed.extend(holders.iter().map(|holder| holder.id));
-                warnings.push(Warning {
-                    kind: WarningKind::ClaimConflict,
-                    message: format!(
-                        "`{key}` is linked to Rescue node {} but node {} holds its e-mail (a recorded link and an e-mail disagree); both are left alone",
-                        linked.id,
-                        holders.iter().map(|n| n.id.to_string()).collect::<Vec<_>>().join(", ")
-                    ),
-                    email: Some(key.clone()),
-                });
-                entry.note = Some("link and e-mail point at different nodes".into());
-                users.push(entry);
-                continue;
-            }
-            if let Some(node) = node {
-                entry.node_id = Some(node.id);
-                entry.current_role = node.node_type.user_role();
-                entry.current_group = tree
-                    .parent_location(node)
-                    .map(|location| location.path.clone());
-                entry.current_status = Some(if node.is_enabled() {
-                    Status::Enabled
-                } else {
-                    Status::Disabled
-                });
-            }
-
-            let reason = format!(
-                "member of {} (pairing `{}`)",
-                pairing.group_name, pairing.label
-            );
-            let user_actions = match node {
-                None => vec![create_user(user, pairing, target, reason)],
-                Some(node) => update_node(&tree, node, user, pairing, target, policy, &reason),
-            };
-
-            // A protected e-mail is never modified, and never created either: an operator
-            // protects an address to keep adsync's hands off it entirely.
-            let held_back = match node {
-                Some(node) => held_back(node, key, policy),
-                None => policy
-                    .protected
-                    .contains(key)
-                    .then_some(HeldBack::Protected),
-            };
-            if let Some(why) = held_back {
-                if !user_actions.is_empty() {
-                    warnings.push(Warning {
-                        kind: if why == HeldBack::AccountHolder {
-                            WarningKind::AccountHolder
-                        } else {
-                            WarningKind::Protected
-                        },
-                        message: format!(
-                            "`{key}` is {}; the directory wants {} but adsync leaves it untouched",
-                            why.describe(),
-                            user_actions
-                                .iter()
-                                .map(|a| a.kind.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        email: Some(key.clone()),
-                    });
-                }
-                entry.note = Some(why.describe().to_owned());
-                users.push(entry);
-                continue;
-            }
-            // A node found through a link may carry an e-mail several directory users share;
-            // such nodes are left alone like the users themselves (`DesiredState::held`).
-            if let Some(node) = node
-                && let Some(node_key) = node.key().filter(|k| k != key && desired.held.contains(k))
-            {
-                warnings.push(Warning {
-                    kind: WarningKind::DuplicateKey,
-                    message: format!(
-                        "`{key}` is linked to Rescue node {}, whose e-mail `{node_key}` several directory users share; the node is left as it is",
-                        node.id
-                    ),
-                    email: Some(key.clone()),
-                });
-                entry.note = Some("the node's e-mail is shared by several directory users".into());
-                users.push(entry);
-                continue;
-            }
-            if desired.held.contains(key) {
-                entry.note = Some("several directory users share this key".into());
-                users.push(entry);
-                continue;
-            }
-            if user_actions.is_empty() {
-                unchanged += 1;
-            }
-            entry.actions = user_actions.iter().map(|a| a.id.clone()).collect();
-            actions.extend(user_actions);
-            users.push(entry);
+        // Whether the node's own e-mail is protected, and whether it is one several directory
+        // users share while the user's is another.
+        if !policy.protected.is_empty() || !desired.held.is_empty() {
+            node_key_flags[p] = wanted
+                .keys()
+                .zip(&plane_claims.outcomes)
+                .map(|(key, outcome)| match outcome {
+                    Claim::Matched(at) => index.key(*at as usize).map_or((false, false), |k| {
+                        (
+                            policy.protected.contains(k),
+                            k != key.as_str() && desired.held.contains(k),
+                        )
+                    }),
+                    _ => (false, false),
+                })
+                .collect();
         }
+    }
 
-        // Managed nodes nobody claimed: users who are no longer desired in this plane.
-        for node in tree.nodes() {
-            let Some(role) = node.node_type.user_role() else {
+    // Managed nodes nobody claimed: users who are no longer desired in a plane.
+    let mut leaving: Vec<Leaving> = Vec::new();
+    for (plane, plane_claims) in Plane::ALL.into_iter().zip(&claims) {
+        let p = plane as usize;
+        for (at, node) in nodes.iter().enumerate() {
+            let info = &index.info[at];
+            let Some(role) = info.role else {
                 continue;
             };
             if role.plane() != plane {
                 continue;
             }
-            let in_managed_group = node
+            let canon = info.canon as usize;
+            let in_managed_group = info
                 .parent
                 .is_some_and(|parent| managed_groups[p].contains(&parent));
-            if !in_managed_group && !linked_nodes.contains(&node.id) {
+            if !in_managed_group && !plane_claims.linked[canon] {
                 continue;
             }
-            let key = node.key();
-            let held = held_back(
-                node,
-                key.as_ref().unwrap_or(&UserKey::placeholder()),
-                policy,
-            );
-            if node.is_enabled() && held.is_none() {
+            let key = index.key(at);
+            let held = held_back(&index, at, key.unwrap_or(""), policy);
+            if info.enabled && held.is_none() {
                 enabled_managed += 1;
             }
-            if claimed.contains(&node.id) {
+            if plane_claims.claimed[canon] {
                 continue;
             }
             let Some(key) = key else { continue };
-            if desired.held.contains(&key) {
+            if desired.held.contains(key) {
                 continue;
             }
-            let directory = desired.directory.get(&key);
+            let mobile_on = info.mobile == Some(true);
+            let kind = if info.enabled {
+                ActionKind::DisableUser
+            } else if mobile_on {
+                ActionKind::SetMobileLicense
+            } else {
+                continue;
+            };
+            let Some(key) = UserKey::new(key) else {
+                continue;
+            };
+            let directory = desired.directory_entry(key.as_str());
             let reason = match directory {
-                Some(entry) if !entry.enabled => "account disabled in Entra ID".to_owned(),
+                Some(entry) if !entry.enabled() => "account disabled in Entra ID".to_owned(),
                 _ => match plane {
                     Plane::Technician => "no longer in any paired technician group".to_owned(),
                     Plane::Administrator => {
@@ -845,56 +783,49 @@ pub fn plan(
                     }
                 },
             };
-            let mobile_on = node.mobile == Some(true);
-            // An add-on state the read did not report is released too: SPEC §5 frees the
-            // licence of every disabled user, and `false` is what setUser writes anyway.
-            let release = node.mobile != Some(false);
-            let action = if node.is_enabled() {
-                Some(
-                    user_action(
-                        ActionKind::DisableUser,
-                        role,
-                        &key,
-                        node,
-                        directory.map(|d| d.object_id.clone()),
-                        reason,
-                        Precondition {
-                            status: Some(Status::Enabled),
-                            parent: node.parent,
-                            mobile: Some(mobile_on),
-                            ..Precondition::default()
-                        },
-                    )
-                    .with_mobile(release.then_some(false)),
+            let object_id = directory.map(|d| d.object_id().to_owned());
+            let mut action = if kind == ActionKind::DisableUser {
+                // An add-on state the read did not report is released too: SPEC §5 frees the
+                // licence of every disabled user, and `false` is what setUser writes anyway.
+                let release = node.mobile != Some(false);
+                user_action(
+                    ActionKind::DisableUser,
+                    role,
+                    &key,
+                    node.id,
+                    object_id,
+                    reason,
+                    Precondition {
+                        status: Some(Status::Enabled),
+                        parent: node.parent,
+                        mobile: Some(mobile_on),
+                        ..Precondition::default()
+                    },
                 )
-            } else if mobile_on {
-                Some(
-                    user_action(
-                        ActionKind::SetMobileLicense,
-                        role,
-                        &key,
-                        node,
-                        directory.map(|d| d.object_id.clone()),
-                        format!("{reason}; releasing the mobile add-on of a disabled user"),
-                        Precondition {
-                            status: Some(Status::Disabled),
-                            mobile: Some(true),
-                            ..Precondition::default()
-                        },
-                    )
-                    .with_mobile(Some(false)),
-                )
+                .with_mobile(release.then_some(false))
             } else {
-                None
+                user_action(
+                    ActionKind::SetMobileLicense,
+                    role,
+                    &key,
+                    node.id,
+                    object_id,
+                    format!("{reason}; releasing the mobile add-on of a disabled user"),
+                    Precondition {
+                        status: Some(Status::Disabled),
+                        mobile: Some(true),
+                        ..Precondition::default()
+                    },
+                )
+                .with_mobile(Some(false))
             };
-            let Some(mut action) = action else { continue };
             action.from = tree.parent_location(node).map(|l| l.path.clone());
             action.container = tree.parent_location(node).map(|l| l.container);
             let entry = UserEntry {
                 email: key.clone(),
                 plane,
-                object_id: directory.map(|d| d.object_id.clone()),
-                display_name: directory.map(|d| d.display_name.clone()),
+                object_id: directory.map(|d| d.object_id().to_owned()),
+                display_name: directory.map(|d| d.display_name().to_owned()),
                 role: None,
                 pairing: None,
                 losing_pairings: Vec::new(),
@@ -909,7 +840,7 @@ pub fn plan(
                 actions: Vec::new(),
                 note: None,
             };
-            if let Some(why) = held_back(node, &key, policy) {
+            if let Some(why) = held {
                 // The account holder sits in Master Administrators whatever the directory says;
                 // that it is in no paired group is normal, not worth a warning.
                 if why == HeldBack::AccountHolder {
@@ -928,23 +859,187 @@ pub fn plan(
                     ),
                     email: Some(key.clone()),
                 });
-                users.push(UserEntry {
-                    note: Some(why.describe().to_owned()),
-                    ..entry
+                leaving.push(Leaving {
+                    entry: UserEntry {
+                        note: Some(why.describe().to_owned()),
+                        ..entry
+                    },
+                    action: None,
                 });
                 continue;
             }
-            users.push(UserEntry {
-                actions: vec![action.id.clone()],
-                ..entry
+            leaving.push(Leaving {
+                entry: UserEntry {
+                    actions: vec![action.id.clone()],
+                    ..entry
+                },
+                action: Some(action),
             });
-            actions.push(action);
         }
     }
 
+    // The entries come out in plan order (key, plane, node id) as they are made, rather than
+    // sorted afterwards: the desired users of both planes in key order, the leaving ones merged
+    // in where their keys fall (their own order being the order of the tree for equal keys).
+    leaving.sort_by(|a, b| {
+        (&a.entry.email, a.entry.plane, a.entry.node_id).cmp(&(
+            &b.entry.email,
+            b.entry.plane,
+            b.entry.node_id,
+        ))
+    });
+    let events = plan_order(desired, &matched, &leaving);
+    let mut leaving = leaving.into_iter();
+    for event in events {
+        let (plane, u) = match event {
+            Event::Leaving => {
+                if let Some(Leaving { entry, action, .. }) = leaving.next() {
+                    users.push(entry);
+                    actions.extend(action);
+                }
+                continue;
+            }
+            Event::Wanted(plane, u) => (plane, u as usize),
+        };
+        let p = plane as usize;
+        let wanted = desired.plane(plane);
+        let (Some(user), Some(outcome)) = (wanted.get_index(u), claims[p].outcomes.get(u)) else {
+            continue;
+        };
+        let key = user.key();
+        let pairing = &desired.pairings[user.pairing()];
+        let target = &targets[user.pairing()];
+        let mut entry = UserEntry {
+            email: key.clone(),
+            plane,
+            object_id: Some(user.object_id().to_owned()),
+            display_name: Some(user.name().to_owned()),
+            role: Some(user.role()),
+            pairing: Some(pairing.label.clone()),
+            losing_pairings: user
+                .losing()
+                .map(|i| desired.pairings[i].label.clone())
+                .collect(),
+            node_id: None,
+            current_role: None,
+            current_group: None,
+            current_status: None,
+            actions: Vec::new(),
+            note: None,
+        };
+        let at = match *outcome {
+            Claim::Taken => {
+                entry.note = Some("node claimed by another directory user".into());
+                users.push(entry);
+                continue;
+            }
+            Claim::LinkAndEmailDisagree => {
+                entry.note = Some("link and e-mail point at different nodes".into());
+                users.push(entry);
+                continue;
+            }
+            Claim::Matched(at) => Some(at as usize),
+            Claim::None => None,
+        };
+        let diff = diffs[p].get(u).copied().unwrap_or(0);
+        let (node_key_protected, node_key_held) =
+            node_key_flags[p].get(u).copied().unwrap_or((false, false));
+        if let Some(info) = &matched[p][u] {
+            entry.node_id = Some(info.id);
+            entry.current_role = info.role;
+            entry.current_group = info
+                .parent
+                .and_then(|parent| tree.group(parent))
+                .map(|location| location.path.clone());
+            entry.current_status = Some(if info.enabled {
+                Status::Enabled
+            } else {
+                Status::Disabled
+            });
+        }
+
+        // Made only for the users that get an action.
+        let reason = || {
+            format!(
+                "member of {} (pairing `{}`)",
+                pairing.group_name, pairing.label
+            )
+        };
+        let user_actions = match (at, &matched[p][u]) {
+            (Some(at), Some(info)) => update_node(
+                &tree, &index, at, info, user, pairing, target, policy, &reason, diff,
+            ),
+            _ => vec![create_user(user, pairing, target, reason())],
+        };
+
+        // A protected e-mail is never modified, and never created either: an operator
+        // protects an address to keep adsync's hands off it entirely.
+        let held_back = match &matched[p][u] {
+            Some(info) if info.account_holder => Some(HeldBack::AccountHolder),
+            Some(_) if node_key_protected => Some(HeldBack::Protected),
+            _ => policy
+                .protected
+                .contains(key)
+                .then_some(HeldBack::Protected),
+        };
+        if let Some(why) = held_back {
+            if !user_actions.is_empty() {
+                warnings.push(Warning {
+                    kind: if why == HeldBack::AccountHolder {
+                        WarningKind::AccountHolder
+                    } else {
+                        WarningKind::Protected
+                    },
+                    message: format!(
+                        "`{key}` is {}; the directory wants {} but adsync leaves it untouched",
+                        why.describe(),
+                        user_actions
+                            .iter()
+                            .map(|a| a.kind.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    email: Some(key.clone()),
+                });
+            }
+            entry.note = Some(why.describe().to_owned());
+            users.push(entry);
+            continue;
+        }
+        // A node found through a link may carry an e-mail several directory users share;
+        // such nodes are left alone like the users themselves (`DesiredState::held`).
+        if let Some(at) = at
+            && node_key_held
+            && let Some(node_key) = index.key(at)
+        {
+            warnings.push(Warning {
+                    kind: WarningKind::DuplicateKey,
+                    message: format!(
+                        "`{key}` is linked to Rescue node {}, whose e-mail `{node_key}` several directory users share; the node is left as it is",
+                        index.info[at].id
+                    ),
+                    email: Some(key.clone()),
+                });
+            entry.note = Some("the node's e-mail is shared by several directory users".into());
+            users.push(entry);
+            continue;
+        }
+        if desired.held.contains(key) {
+            entry.note = Some("several directory users share this key".into());
+            users.push(entry);
+            continue;
+        }
+        if user_actions.is_empty() {
+            unchanged += 1;
+        }
+        entry.actions = user_actions.iter().map(|a| a.id.clone()).collect();
+        actions.extend(user_actions);
+        users.push(entry);
+    }
+    drop(claims);
+
     actions.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     // The node id breaks ties between nodes of one plane that share an e-mail (see `by_key`).
-    users.sort_by(|a, b| (&a.email, a.plane, a.node_id).cmp(&(&b.email, b.plane, b.node_id)));
     warnings.sort();
     warnings.dedup();
 
@@ -1052,16 +1147,483 @@ impl HeldBack {
     }
 }
 
-fn held_back(node: &RescueNode, key: &UserKey, policy: &Policy) -> Option<HeldBack> {
-    if node.account_holder {
+fn held_back(index: &NodeIndex<'_>, at: usize, key: &str, policy: &Policy) -> Option<HeldBack> {
+    if index.info[at].account_holder {
         Some(HeldBack::AccountHolder)
     } else if policy.protected.contains(key)
-        || node.key().is_some_and(|k| policy.protected.contains(&k))
+        || index.key(at).is_some_and(|k| policy.protected.contains(k))
     {
         Some(HeldBack::Protected)
     } else {
         None
     }
+}
+
+/// A node's e-mail as key text, borrowed unless it needs normalising: `node.key()` without the
+/// allocation.
+fn node_key(node: &RescueNode) -> Option<Cow<'_, str>> {
+    node.email.as_deref().and_then(UserKey::normalize)
+}
+
+/// "None" in the per-node and per-user tables.
+const NO_USER: u32 = u32::MAX;
+
+/// What the planner reads of every node, side by side.
+#[derive(Clone, Copy, Debug)]
+struct NodeInfo {
+    id: NodeId,
+    parent: Option<NodeId>,
+    /// The position of the first node listed with this id: tables about node ids use it.
+    canon: u32,
+    role: Option<Role>,
+    enabled: bool,
+    mobile: Option<bool>,
+    account_holder: bool,
+}
+
+/// The nodes as compact tables: their [`NodeInfo`] and the keys of user nodes, back to back.
+struct NodeIndex<'a> {
+    nodes: &'a [RescueNode],
+    info: Vec<NodeInfo>,
+    keys: String,
+    /// Node `i`'s key is `keys[key_ends[i]..key_ends[i + 1]]`; empty for none.
+    key_ends: Vec<u32>,
+}
+
+impl<'a> NodeIndex<'a> {
+    fn new(tree: &OrgTree<'a>) -> Result<NodeIndex<'a>, PlanError> {
+        let nodes = tree.nodes();
+        let mut info = Vec::with_capacity(nodes.len());
+        let mut keys = String::new();
+        let mut key_ends = Vec::with_capacity(nodes.len() + 1);
+        key_ends.push(0);
+        for (at, node) in nodes.iter().enumerate() {
+            let role = node.node_type.user_role();
+            if role.is_some()
+                && let Some(key) = node_key(node)
+            {
+                keys.push_str(&key);
+            }
+            key_ends.push(u32::try_from(keys.len()).map_err(|_| PlanError {
+                problems: vec![Problem::TooLarge {
+                    what: "Rescue snapshot's e-mail text",
+                    count: keys.len(),
+                }],
+            })?);
+            info.push(NodeInfo {
+                id: node.id,
+                parent: node.parent,
+                // `plan()` checks that positions fit.
+                canon: tree.first_with_id(at).unwrap_or(at) as u32,
+                role,
+                enabled: node.is_enabled(),
+                mobile: node.mobile,
+                account_holder: node.account_holder,
+            });
+        }
+        Ok(NodeIndex {
+            nodes,
+            info,
+            keys,
+            key_ends,
+        })
+    }
+
+    /// The key of user node `at`.
+    fn key(&self, at: usize) -> Option<&str> {
+        let start = *self.key_ends.get(at)? as usize;
+        let end = *self.key_ends.get(at + 1)? as usize;
+        self.keys.get(start..end).filter(|key| !key.is_empty())
+    }
+}
+
+/// User nodes by key and plane: each distinct key's first node, and per plane a chain of its
+/// nodes through `next`.
+struct KeyIndex {
+    table: StrTable,
+    /// Per distinct key: a node holding it (whose key the table compares with).
+    holder: Vec<u32>,
+    /// Per distinct key and plane: the last node listed with it.
+    heads: Vec<[u32; 2]>,
+    next: Vec<u32>,
+}
+
+impl KeyIndex {
+    fn new(index: &NodeIndex<'_>) -> KeyIndex {
+        let mut table = StrTable::with_capacity(index.info.len());
+        let mut holder: Vec<u32> = Vec::new();
+        let mut heads: Vec<[u32; 2]> = Vec::new();
+        let mut next = vec![NO_USER; index.info.len()];
+        let key_of = |holder: &Vec<u32>, distinct: u32| {
+            index.key(holder[distinct as usize] as usize).unwrap_or("")
+        };
+        for (at, info) in index.info.iter().enumerate() {
+            let (Some(role), Some(key)) = (info.role, index.key(at)) else {
+                continue;
+            };
+            // `plan()` checks that positions, hence distinct keys, fit.
+            let fresh = heads.len() as u32;
+            let distinct = table.insert(key, fresh, |d| key_of(&holder, d));
+            if distinct == fresh {
+                holder.push(at as u32);
+                heads.push([NO_USER; 2]);
+            }
+            let head = &mut heads[distinct as usize][role.plane() as usize];
+            next[at] = *head;
+            *head = at as u32;
+        }
+        KeyIndex {
+            table,
+            holder,
+            heads,
+            next,
+        }
+    }
+
+    /// Fills `found` with the positions of the nodes of `plane` whose e-mail is `key`, in id
+    /// order (then in the order the snapshot lists them); whether there are any.
+    fn find(&self, index: &NodeIndex<'_>, plane: Plane, key: &str, found: &mut Vec<u32>) -> bool {
+        found.clear();
+        let key_of = |distinct: u32| {
+            index
+                .key(self.holder[distinct as usize] as usize)
+                .unwrap_or("")
+        };
+        let Some(distinct) = self.table.get(key, key_of) else {
+            return false;
+        };
+        let mut at = self.heads[distinct as usize][plane as usize];
+        while at != NO_USER {
+            found.push(at);
+            at = self.next.get(at as usize).copied().unwrap_or(NO_USER);
+        }
+        found.reverse();
+        if found.len() > 1 {
+            found.sort_by_key(|&at| index.info[at as usize].id);
+        }
+        !found.is_empty()
+    }
+}
+
+/// The links of one plane, looked up by object id: their object ids copied back to back, so a
+/// lookup compares within a few megabytes rather than across the links' own strings; and the
+/// position in the tree of the node each names.
+struct LinkIndex {
+    table: StrTable,
+    text: String,
+    ends: Vec<u32>,
+    /// Per link, the position of its node in the tree, if the tree has it.
+    positions: Vec<u32>,
+}
+
+impl LinkIndex {
+    fn new(tree: &OrgTree<'_>, links: &BTreeMap<String, NodeId>) -> Result<LinkIndex, PlanError> {
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(links.len());
+        let mut positions = Vec::with_capacity(links.len());
+        for (object_id, node) in links {
+            text.push_str(object_id);
+            ends.push(u32::try_from(text.len()).map_err(|_| PlanError {
+                problems: vec![Problem::TooLarge {
+                    what: "list of links",
+                    count: links.len(),
+                }],
+            })?);
+            // `plan()` checks that positions fit.
+            positions.push(tree.position(*node).map_or(NO_USER, |at| at as u32));
+        }
+        let mut index = LinkIndex {
+            table: StrTable::with_capacity(links.len()),
+            text,
+            ends,
+            positions,
+        };
+        let mut table = std::mem::replace(&mut index.table, StrTable::with_capacity(0));
+        for link in 0..index.positions.len() {
+            // Each link's object id is distinct (they are map keys), and counted above.
+            table.insert(index.object_id(link as u32), link as u32, |l| {
+                index.object_id(l)
+            });
+        }
+        index.table = table;
+        Ok(index)
+    }
+
+    fn object_id(&self, link: u32) -> &str {
+        let at = link as usize;
+        let start = if at == 0 {
+            0
+        } else {
+            self.ends[at - 1] as usize
+        };
+        self.text.get(start..self.ends[at] as usize).unwrap_or("")
+    }
+}
+
+/// What became of a desired user's claim on a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Claim {
+    /// No node: the user is created.
+    None,
+    /// This node (a position in the tree).
+    Matched(u32),
+    /// The node is another directory user's.
+    Taken,
+    /// The recorded link and the e-mail point at two different nodes.
+    LinkAndEmailDisagree,
+}
+
+/// The claims of one plane.
+struct PlaneClaims {
+    /// Per desired user, in key order.
+    outcomes: Vec<Claim>,
+    /// Claimed nodes, by [`NodeInfo::canon`].
+    claimed: Vec<bool>,
+    /// Nodes a link of the plane names, by [`NodeInfo::canon`].
+    linked: Vec<bool>,
+}
+
+/// Decides, in key order, which node each desired user of `plane` gets: the linked node, else
+/// the node with its e-mail, unless another user's link or an earlier claim holds it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the tables of the plan, passed down rather than rebuilt"
+)]
+fn claim_nodes(
+    tree: &OrgTree<'_>,
+    index: &NodeIndex<'_>,
+    by_key: &KeyIndex,
+    desired: &DesiredState,
+    links: &BTreeMap<String, NodeId>,
+    plane: Plane,
+    targets: &[Target],
+    found: &mut Vec<u32>,
+    warnings: &mut Vec<Warning>,
+) -> Result<PlaneClaims, PlanError> {
+    let wanted = desired.plane(plane);
+    let nodes = index.info.len();
+    let in_plane = |at: usize| {
+        index.info[at]
+            .role
+            .is_some_and(|role| role.plane() == plane)
+    };
+    // Each user's linked node, when the link names a user node of this plane. Every step is
+    // one pass over all the users, so that their lookups overlap (see `StrTable::get_many`).
+    let link_of = LinkIndex::new(tree, links)?;
+    let mut linked = vec![false; nodes];
+    for &at in &link_of.positions {
+        if let Some(slot) = linked.get_mut(at as usize) {
+            *slot = true;
+        }
+    }
+    let object_ids: Vec<&str> = wanted.iter().map(|user| user.object_id()).collect();
+    let mut linked_ids = Vec::with_capacity(object_ids.len());
+    link_of
+        .table
+        .get_many(&object_ids, |l| link_of.object_id(l), &mut linked_ids);
+    drop(object_ids);
+    let mut link_at: Vec<u32> = linked_ids
+        .iter()
+        .map(|link| {
+            link.and_then(|link| link_of.positions.get(link as usize).copied())
+                .unwrap_or(NO_USER)
+        })
+        .collect();
+    drop(linked_ids);
+    drop(link_of);
+    for at in &mut link_at {
+        if *at != NO_USER && !in_plane(*at as usize) {
+            *at = NO_USER;
+        }
+    }
+    // Nodes the recorded links give to desired users of this plane. A link outranks an e-mail
+    // match: without this, whether a node whose e-mail moved to a new colleague stays with the
+    // linked person or goes to the colleague would depend on which of the two keys sorts first.
+    // The last user (in key order) whose link names a node owns it.
+    let mut link_owner = vec![NO_USER; nodes];
+    for (user, &at) in link_at.iter().enumerate() {
+        if at != NO_USER {
+            // `desired()` bounds the number of users.
+            link_owner[at as usize] = user as u32;
+        }
+    }
+
+    // The node each user would have, claims aside; and what the claims need to know of it.
+    let chosen: Vec<u32> = wanted
+        .iter()
+        .zip(&link_at)
+        .map(|(user, &link)| {
+            let target = &targets[user.pairing()];
+            find_node(index, by_key, plane, user, link, found, target, warnings)
+                // `plan()` checks that positions fit.
+                .map_or(NO_USER, |at| at as u32)
+        })
+        .collect();
+    drop(link_at);
+    let canon: Vec<u32> = chosen
+        .iter()
+        .map(|&at| {
+            index
+                .info
+                .get(at as usize)
+                .map_or(NO_USER, |info| info.canon)
+        })
+        .collect();
+    // Whether a link of another directory user names the node.
+    let linked_to_another: Vec<bool> = canon
+        .iter()
+        .enumerate()
+        .map(|(user, &canon)| {
+            let owner = link_owner.get(canon as usize).copied().unwrap_or(NO_USER);
+            owner != NO_USER
+                && owner as usize != user
+                && wanted
+                    .get_index(owner as usize)
+                    .zip(wanted.get_index(user))
+                    .is_some_and(|(owner, user)| owner.object_id() != user.object_id())
+        })
+        .collect();
+    drop(link_owner);
+    // Whether the node's e-mail is not the user's (a node found through a link).
+    let other_key: Vec<bool> = wanted
+        .keys()
+        .zip(&chosen)
+        .map(|(key, &at)| at != NO_USER && index.key(at as usize) != Some(key.as_str()))
+        .collect();
+
+    let mut claimed = vec![false; nodes];
+    let claim = |claimed: &mut Vec<bool>, at: usize| {
+        !std::mem::replace(&mut claimed[index.info[at].canon as usize], true)
+    };
+    let mut outcomes = Vec::with_capacity(wanted.len());
+    for (user, key) in wanted.keys().enumerate() {
+        let at = chosen[user] as usize;
+        let outcome = if chosen[user] == NO_USER {
+            Claim::None
+        } else if linked_to_another[user]
+            || std::mem::replace(&mut claimed[canon[user] as usize], true)
+        {
+            warnings.push(Warning {
+                kind: WarningKind::ClaimConflict,
+                message: format!(
+                    "Rescue node {} is claimed by two directory users (a recorded link and an e-mail disagree); `{key}` is left alone",
+                    index.info[at].id
+                ),
+                email: Some(key.clone()),
+            });
+            Claim::Taken
+        } else if other_key[user] && by_key.find(index, plane, key.as_str(), found) {
+            // The recorded link and the e-mail point at two different nodes of the plane: the
+            // person's new e-mail is already held by another node. Giving the linked node that
+            // e-mail would be refused by Rescue, and which node is the person's is a guess, so
+            // neither is touched (nor disabled as unclaimed) until someone resolves it.
+            for &holder in found.iter() {
+                claim(&mut claimed, holder as usize);
+            }
+            warnings.push(Warning {
+                kind: WarningKind::ClaimConflict,
+                message: format!(
+                    "`{key}` is linked to Rescue node {} but node {} holds its e-mail (a recorded link and an e-mail disagree); both are left alone",
+                    index.info[at].id,
+                    found.iter().map(|&n| index.info[n as usize].id.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+                email: Some(key.clone()),
+            });
+            Claim::LinkAndEmailDisagree
+        } else {
+            // `plan()` checks that positions fit.
+            Claim::Matched(at as u32)
+        };
+        outcomes.push(outcome);
+    }
+    Ok(PlaneClaims {
+        outcomes,
+        claimed,
+        linked,
+    })
+}
+
+/// A managed node nobody claimed, with what the plan says about it.
+struct Leaving {
+    entry: UserEntry,
+    action: Option<Action>,
+}
+
+/// One entry of the plan's user list, in the order they are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Event {
+    /// The desired user at this index of the plane.
+    Wanted(Plane, u32),
+    /// The next [`Leaving`] entry.
+    Leaving,
+}
+
+/// The order of the plan's user list: by key, then plane, then node id (absent first), the
+/// desired user before a leaving node on a tie, leaving nodes in their own order. The desired
+/// users of each plane are in key order already, and so are the people they belong to, so only
+/// the few leaving nodes need a comparison of keys, each one binary search.
+fn plan_order(
+    desired: &DesiredState,
+    matched: &[Vec<Option<NodeInfo>>; 2],
+    leaving: &[Leaving],
+) -> Vec<Event> {
+    let planes = [
+        desired.plane(Plane::Technician),
+        desired.plane(Plane::Administrator),
+    ];
+    let total = planes[0].len() + planes[1].len() + leaving.len();
+    let mut events = Vec::with_capacity(total);
+    let ranks: Vec<(usize, bool)> = leaving
+        .iter()
+        .map(|l| desired.rank_of(l.entry.email.as_str()))
+        .collect();
+    let mut next = 0;
+    let mut cursor = [0usize; 2];
+    let people = desired.people_len();
+    for person in 0..=people {
+        // Leaving nodes whose keys sort before this person's (or after everyone's).
+        while next < leaving.len() && ranks[next] == (person, false) {
+            events.push(Event::Leaving);
+            next += 1;
+        }
+        if person == people {
+            break;
+        }
+        for plane in Plane::ALL {
+            let p = plane as usize;
+            let here = planes[p]
+                .get_index(cursor[p])
+                .filter(|user| user.rank() == person);
+            let node = here.and_then(|_| {
+                matched[p]
+                    .get(cursor[p])
+                    .copied()
+                    .flatten()
+                    .map(|info| info.id)
+            });
+            let same_key_and_plane =
+                |at: usize| ranks[at] == (person, true) && leaving[at].entry.plane == plane;
+            // Leaving nodes of this key and plane sort by node id around the desired user's.
+            while next < leaving.len()
+                && same_key_and_plane(next)
+                && here.is_some()
+                && leaving[next].entry.node_id < node
+            {
+                events.push(Event::Leaving);
+                next += 1;
+            }
+            if here.is_some() {
+                // `desired()` bounds the number of users.
+                events.push(Event::Wanted(plane, cursor[p] as u32));
+                cursor[p] += 1;
+            }
+            while next < leaving.len() && same_key_and_plane(next) {
+                events.push(Event::Leaving);
+                next += 1;
+            }
+        }
+    }
+    events
 }
 
 fn container_id(container: Container) -> &'static str {
@@ -1149,34 +1711,37 @@ fn resolve_destination(
     }
 }
 
-fn find_node<'a>(
-    tree: &OrgTree<'a>,
+/// The node a desired user has: the linked one (`link`, a position), else the one with its
+/// e-mail; of several with its e-mail, the one already in its destination, else the lowest id.
+/// The node a desired user has: the linked one (`link`, a position), else the one with its
+/// e-mail; of several with its e-mail, the one already in its destination, else the lowest id.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the tables and buffers of the plan, passed down rather than rebuilt"
+)]
+fn find_node(
+    index: &NodeIndex<'_>,
+    by_key: &KeyIndex,
     plane: Plane,
-    user: &DesiredUser,
-    links: &BTreeMap<String, NodeId>,
-    by_key: &HashMap<UserKey, Vec<&'a RescueNode>>,
+    user: DesiredUser<'_>,
+    link: u32,
+    found: &mut Vec<u32>,
     target: &Target,
     warnings: &mut Vec<Warning>,
-) -> Option<&'a RescueNode> {
-    if let Some(node) = links
-        .get(&user.object_id)
-        .and_then(|&id| tree.get(id))
-        .filter(|node| {
-            node.node_type
-                .user_role()
-                .is_some_and(|role| role.plane() == plane)
-        })
-    {
-        return Some(node);
+) -> Option<usize> {
+    if link != NO_USER {
+        return Some(link as usize);
     }
-    let candidates = by_key.get(&user.key)?;
-    match candidates.as_slice() {
-        [one] => Some(*one),
+    by_key.find(index, plane, user.key().as_str(), found);
+    match found.as_slice() {
+        [] => None,
+        [one] => Some(*one as usize),
         several => {
+            let info = |at: &u32| &index.info[*at as usize];
             let chosen = several
                 .iter()
-                .find(|node| target.node.is_some() && node.parent == target.node)
-                .or_else(|| several.iter().min_by_key(|node| node.id))
+                .find(|at| target.node.is_some() && info(at).parent == target.node)
+                .or_else(|| several.iter().min_by_key(|at| info(at).id))
                 .copied();
             warnings.push(Warning {
                 kind: WarningKind::DuplicateNode,
@@ -1184,19 +1749,19 @@ fn find_node<'a>(
                     "{} Rescue {} nodes share `{}` ({}); adsync manages node {} and leaves the others alone",
                     several.len(),
                     plane.as_str(),
-                    user.key,
-                    several.iter().map(|n| n.id.to_string()).collect::<Vec<_>>().join(", "),
-                    chosen.map_or_else(String::new, |n| n.id.to_string())
+                    user.key(),
+                    several.iter().map(|at| info(at).id.to_string()).collect::<Vec<_>>().join(", "),
+                    chosen.map_or_else(String::new, |at| info(&at).id.to_string())
                 ),
-                email: Some(user.key.clone()),
+                email: Some(user.key().clone()),
             });
-            chosen
+            chosen.map(|at| at as usize)
         }
     }
 }
 
 fn create_user(
-    user: &DesiredUser,
+    user: DesiredUser<'_>,
     pairing: &ResolvedPairing,
     target: &Target,
     reason: String,
@@ -1204,14 +1769,14 @@ fn create_user(
     Action {
         id: format!(
             "create_user:{}:{}",
-            user.role.plane().as_str(),
-            user.key.as_str()
+            user.role().plane().as_str(),
+            user.key().as_str()
         ),
         kind: ActionKind::CreateUser,
-        role: Some(user.role),
+        role: Some(user.role()),
         from_role: None,
-        email: Some(user.key.clone()),
-        object_id: Some(user.object_id.clone()),
+        email: Some(user.key().clone()),
+        object_id: Some(user.object_id().to_owned()),
         node_id: None,
         container: Some(target.container),
         from: None,
@@ -1220,11 +1785,11 @@ fn create_user(
         changes: BTreeMap::new(),
         mobile: Some(pairing.mobile_license),
         user: Some(NewUser {
-            name: user.name.clone(),
-            nick: user.nick.clone(),
-            email: user.key.as_str().to_owned(),
-            ssoid: user.ssoid.clone().unwrap_or_default(),
-            description: user.description.clone(),
+            name: user.name().to_owned(),
+            nick: user.nick().to_owned(),
+            email: user.key().as_str().to_owned(),
+            ssoid: user.ssoid().unwrap_or_default().to_owned(),
+            description: user.description().to_owned(),
             mobile: pairing.mobile_license,
         }),
         reason,
@@ -1239,7 +1804,7 @@ fn user_action(
     kind: ActionKind,
     role: Role,
     key: &UserKey,
-    node: &RescueNode,
+    node: NodeId,
     object_id: Option<String>,
     reason: String,
     precondition: Precondition,
@@ -1256,7 +1821,7 @@ fn user_action(
         from_role: None,
         email: Some(key.clone()),
         object_id,
-        node_id: Some(node.id),
+        node_id: Some(node),
         container: None,
         from: None,
         to: None,
@@ -1276,35 +1841,88 @@ impl Action {
     }
 }
 
-/// The actions that bring an existing node in line with a desired user.
+/// Bit `attribute` in an [`attribute_diff`] mask.
+fn bit(attribute: Attribute) -> u8 {
+    1 << (attribute as u8)
+}
+
+/// The wanted and the current value of `attribute`; no wanted value when the pairing sets none
+/// (an SSO ID without a source).
+fn attribute_values<'a>(
+    attribute: Attribute,
+    node: &'a RescueNode,
+    user: DesiredUser<'a>,
+) -> (Option<&'a str>, &'a str) {
+    match attribute {
+        Attribute::Name => (Some(user.name()), node.name.as_str()),
+        Attribute::Nick => (Some(user.nick()), node.nick.as_deref().unwrap_or("")),
+        Attribute::Email => (
+            Some(user.key().as_str()),
+            node.email.as_deref().unwrap_or(""),
+        ),
+        Attribute::Ssoid => (user.ssoid(), node.ssoid.as_deref().unwrap_or("")),
+        Attribute::Description => (
+            Some(user.description()),
+            node.description.as_deref().unwrap_or(""),
+        ),
+    }
+}
+
+/// Which of the pairing's synced attributes of `node` differ from what `user` wants.
+fn attribute_diff(node: &RescueNode, user: DesiredUser<'_>, pairing: &ResolvedPairing) -> u8 {
+    let mut diff = 0;
+    for &attribute in &pairing.attributes {
+        let (wanted, have) = attribute_values(attribute, node, user);
+        let Some(wanted) = wanted else { continue };
+        let differs = match attribute {
+            // E-mails compare as keys: case and padding are not a change.
+            Attribute::Email => UserKey::normalize(have).as_deref() != Some(user.key().as_str()),
+            _ => wanted != have,
+        };
+        if differs {
+            diff |= bit(attribute);
+        }
+    }
+    diff
+}
+
+/// The actions that bring node `at` in line with a desired user; `diff` is its
+/// [`attribute_diff`].
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the tables of the plan, passed down rather than rebuilt"
+)]
 fn update_node(
     tree: &OrgTree<'_>,
-    node: &RescueNode,
-    user: &DesiredUser,
+    index: &NodeIndex<'_>,
+    at: usize,
+    info: &NodeInfo,
+    user: DesiredUser<'_>,
     pairing: &ResolvedPairing,
     target: &Target,
     policy: &Policy,
-    reason: &str,
+    reason: &dyn Fn() -> String,
+    diff: u8,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
-    let current_role = node.node_type.user_role().unwrap_or(user.role);
-    let location = tree.parent_location(node);
+    let current_role = info.role.unwrap_or(user.role());
     if policy.full_group_sync {
-        let in_place = target.node.is_some() && node.parent == target.node;
+        let in_place = target.node.is_some() && info.parent == target.node;
         if !in_place {
+            let location = info.parent.and_then(|parent| tree.group(parent));
             let mut action = user_action(
                 ActionKind::MoveUser,
-                user.role,
-                &user.key,
-                node,
-                Some(user.object_id.clone()),
-                reason.to_owned(),
+                user.role(),
+                user.key(),
+                info.id,
+                Some(user.object_id().to_owned()),
+                reason(),
                 Precondition {
-                    parent: node.parent,
+                    parent: info.parent,
                     ..Precondition::default()
                 },
             );
-            action.from_role = (current_role != user.role).then_some(current_role);
+            action.from_role = (current_role != user.role()).then_some(current_role);
             action.container = Some(target.container);
             action.from = Some(location.map_or_else(GroupPath::root, |l| l.path.clone()));
             action.to = Some(target.path.clone());
@@ -1312,44 +1930,33 @@ fn update_node(
             actions.push(action);
         }
 
-        let mut changes = BTreeMap::new();
-        let mut values = BTreeMap::new();
-        for attribute in &pairing.attributes {
-            let (wanted, have) = match attribute {
-                Attribute::Name => (Some(user.name.as_str()), node.name.as_str()),
-                Attribute::Nick => (Some(user.nick.as_str()), node.nick.as_deref().unwrap_or("")),
-                Attribute::Email => (Some(user.key.as_str()), node.email.as_deref().unwrap_or("")),
-                Attribute::Ssoid => (user.ssoid.as_deref(), node.ssoid.as_deref().unwrap_or("")),
-                Attribute::Description => (
-                    Some(user.description.as_str()),
-                    node.description.as_deref().unwrap_or(""),
-                ),
-            };
-            let Some(wanted) = wanted else { continue };
-            let differs = match attribute {
-                // E-mails compare as keys: case and padding are not a change.
-                Attribute::Email => UserKey::new(have).as_ref() != Some(&user.key),
-                _ => wanted != have,
-            };
-            if differs {
+        if diff != 0 {
+            let node = &index.nodes[at];
+            let mut changes = BTreeMap::new();
+            let mut values = BTreeMap::new();
+            for &attribute in &pairing.attributes {
+                if diff & bit(attribute) == 0 {
+                    continue;
+                }
+                let (Some(wanted), have) = attribute_values(attribute, node, user) else {
+                    continue;
+                };
                 changes.insert(
-                    *attribute,
+                    attribute,
                     Change {
                         old: have.to_owned(),
                         new: wanted.to_owned(),
                     },
                 );
-                values.insert(*attribute, have.to_owned());
+                values.insert(attribute, have.to_owned());
             }
-        }
-        if !changes.is_empty() {
             let mut action = user_action(
                 ActionKind::UpdateUser,
-                user.role,
-                &user.key,
-                node,
-                Some(user.object_id.clone()),
-                reason.to_owned(),
+                user.role(),
+                user.key(),
+                info.id,
+                Some(user.object_id().to_owned()),
+                reason(),
                 Precondition {
                     values,
                     ..Precondition::default()
@@ -1359,31 +1966,32 @@ fn update_node(
             actions.push(action);
         }
     }
-    if !node.is_enabled() {
+    if !info.enabled {
         actions.push(user_action(
             ActionKind::EnableUser,
-            user.role,
-            &user.key,
-            node,
-            Some(user.object_id.clone()),
-            reason.to_owned(),
+            user.role(),
+            user.key(),
+            info.id,
+            Some(user.object_id().to_owned()),
+            reason(),
             Precondition {
                 status: Some(Status::Disabled),
                 ..Precondition::default()
             },
         ));
     }
-    let has_mobile = node.mobile == Some(true);
+    let has_mobile = info.mobile == Some(true);
     if policy.full_group_sync && has_mobile != pairing.mobile_license {
         actions.push(
             user_action(
                 ActionKind::SetMobileLicense,
-                user.role,
-                &user.key,
-                node,
-                Some(user.object_id.clone()),
+                user.role(),
+                user.key(),
+                info.id,
+                Some(user.object_id().to_owned()),
                 format!(
-                    "{reason}, which {} the mobile add-on",
+                    "{}, which {} the mobile add-on",
+                    reason(),
                     if pairing.mobile_license {
                         "grants"
                     } else {

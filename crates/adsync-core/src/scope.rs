@@ -68,8 +68,9 @@ pub fn detail_request(
             }
         }
     }
-    scope.keys.extend(desired.technicians.keys().cloned());
-    scope.keys.extend(desired.administrators.keys().cloned());
+    for plane in crate::model::Plane::ALL {
+        scope.keys.extend(desired.plane(plane).keys().cloned());
+    }
     scope.linked.extend(links.technician.values().copied());
     scope.linked.extend(links.administrator.values().copied());
     let synced = |attribute: Attribute| {

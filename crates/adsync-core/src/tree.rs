@@ -1,7 +1,7 @@
 //! An index over a Rescue snapshot: nodes by id, children, and for every group its container and
 //! path. Built once per plan; everything that walks the organization tree goes through it.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 
 use crate::model::{Container, GroupPath, NodeId, NodeType, RescueNode, RescueSnapshot};
 
@@ -18,11 +18,13 @@ pub struct GroupLocation {
 #[derive(Debug)]
 pub struct OrgTree<'a> {
     nodes: &'a [RescueNode],
-    by_id: HashMap<NodeId, usize>,
-    children: HashMap<NodeId, Vec<usize>>,
-    groups: HashMap<NodeId, GroupLocation>,
-    by_path: HashMap<(Container, String), NodeId>,
-    containers: HashMap<Container, NodeId>,
+    by_id: FastMap<NodeId, usize>,
+    /// Per node, the position of the first node listed with its id.
+    first: Vec<u32>,
+    children: FastMap<NodeId, Vec<usize>>,
+    groups: FastMap<NodeId, GroupLocation>,
+    by_path: FastMap<(Container, String), NodeId>,
+    containers: FastMap<Container, NodeId>,
 }
 
 impl<'a> OrgTree<'a> {
@@ -30,10 +32,14 @@ impl<'a> OrgTree<'a> {
     /// container.
     pub fn new(snapshot: &'a RescueSnapshot) -> OrgTree<'a> {
         let nodes = snapshot.nodes.as_slice();
-        let mut by_id = HashMap::with_capacity(nodes.len());
-        let mut children: HashMap<NodeId, Vec<usize>> = HashMap::new();
+        let mut by_id: FastMap<NodeId, usize> = FastMap::default();
+        by_id.reserve(nodes.len());
+        let mut children: FastMap<NodeId, Vec<usize>> = FastMap::default();
+        let mut first = Vec::with_capacity(nodes.len());
         for (index, node) in nodes.iter().enumerate() {
-            by_id.entry(node.id).or_insert(index);
+            let at = *by_id.entry(node.id).or_insert(index);
+            // Positions past `u32::MAX` are left as they are; `plan()` refuses such trees.
+            first.push(u32::try_from(at).unwrap_or(u32::MAX));
             if let Some(parent) = node.parent {
                 children.entry(parent).or_default().push(index);
             }
@@ -41,10 +47,11 @@ impl<'a> OrgTree<'a> {
         let mut tree = OrgTree {
             nodes,
             by_id,
+            first,
             children,
-            groups: HashMap::new(),
-            by_path: HashMap::new(),
-            containers: HashMap::new(),
+            groups: FastMap::default(),
+            by_path: FastMap::default(),
+            containers: FastMap::default(),
         };
         tree.locate_groups();
         tree
@@ -102,6 +109,18 @@ impl<'a> OrgTree<'a> {
     /// All nodes.
     pub fn nodes(&self) -> &'a [RescueNode] {
         self.nodes
+    }
+
+    /// The position in [`Self::nodes`] of the node with `id` (the first one listed, should
+    /// several share it).
+    pub fn position(&self, id: NodeId) -> Option<usize> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// The position of the first node listed with the id of the node at `at` (`at` itself unless
+    /// ids repeat).
+    pub(crate) fn first_with_id(&self, at: usize) -> Option<usize> {
+        self.first.get(at).map(|&first| first as usize)
     }
 
     /// The node with `id`.

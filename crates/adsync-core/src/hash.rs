@@ -1,0 +1,237 @@
+//! A fast hasher for the planner's internal maps.
+//!
+//! The standard library's SipHash resists collision attacks at a cost that dominates a planner
+//! looking up a million memberships (SPEC §12). These maps are keyed by the organization's own
+//! object ids, e-mails and node ids, are never exposed, and never decide output order (that is
+//! always a sort or a `BTreeMap`), so the multiplicative hash rustc itself uses ("Fx") is enough.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The Fx hash: rotate, xor, multiply, a word at a time.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply only carries entropy upwards, and hashbrown picks buckets by the low
+        // bits: fold the high bits down (the finaliser of MurmurHash3), or keys that differ in
+        // their middle (`jane.doe.123@…`, `jane.doe.124@…`) crowd into a few buckets.
+        let mut hash = self.hash;
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash
+    }
+}
+
+/// The [`FxHasher`] hash of `text`.
+pub(crate) fn hash_str(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(text.as_bytes());
+    hasher.finish()
+}
+
+/// An open-addressing table from strings to `u32` values that keeps only a tag and the value in
+/// each slot (eight bytes), the strings themselves staying where the caller keeps them, found
+/// through `text_of(value)`. A lookup touches one slot, and a string only when its tag matches:
+/// with hundreds of thousands of keys that is one cache miss where a `HashMap<&str, u32>` takes
+/// three (control byte, entry, string).
+#[derive(Debug)]
+pub(crate) struct StrTable {
+    /// `0` when empty, else the hash's high half (never zero) above the value.
+    slots: Vec<u64>,
+    mask: usize,
+}
+
+impl StrTable {
+    /// A table for `entries` strings, at most half full.
+    pub(crate) fn with_capacity(entries: usize) -> StrTable {
+        let size = entries.max(4).saturating_mul(2).next_power_of_two();
+        StrTable {
+            slots: vec![0; size],
+            mask: size - 1,
+        }
+    }
+
+    fn split(text: &str) -> (usize, u64) {
+        let hash = hash_str(text);
+        // The index comes from the low bits, the tag from the high half, never zero.
+        ((hash as usize), (hash >> 32 | 1) << 32)
+    }
+
+    /// The value stored for `text`.
+    pub(crate) fn get<'s>(&self, text: &str, text_of: impl Fn(u32) -> &'s str) -> Option<u32> {
+        let (mut at, tag) = StrTable::split(text);
+        loop {
+            let slot = self.slots[at & self.mask];
+            if slot == 0 {
+                return None;
+            }
+            let value = slot as u32;
+            if slot & !0xffff_ffff == tag && text_of(value) == text {
+                return Some(value);
+            }
+            at = at.wrapping_add(1);
+        }
+    }
+
+    /// The values stored for `texts`, in order, appended to `out`. Looks them up a batch at a
+    /// time, each step over the whole batch, so that the memory accesses of a batch overlap
+    /// instead of waiting for one another: a table far larger than the caches is then read at
+    /// the memory's bandwidth rather than its latency.
+    pub(crate) fn get_many<'s, T: AsRef<str>>(
+        &self,
+        texts: &[T],
+        text_of: impl Fn(u32) -> &'s str,
+        out: &mut Vec<Option<u32>>,
+    ) {
+        const BATCH: usize = 32;
+        let mut split = [(0usize, 0u64); BATCH];
+        let mut slots = [0u64; BATCH];
+        let mut first_bytes = [0u8; BATCH];
+        for chunk in texts.chunks(BATCH) {
+            for (at, text) in chunk.iter().enumerate() {
+                split[at] = StrTable::split(text.as_ref());
+            }
+            for at in 0..chunk.len() {
+                slots[at] = self.slots[split[at].0 & self.mask];
+            }
+            // Touch each candidate's string, so the comparisons below find it in the cache.
+            for at in 0..chunk.len() {
+                let slot = slots[at];
+                if slot != 0 && slot & !0xffff_ffff == split[at].1 {
+                    first_bytes[at] = text_of(slot as u32)
+                        .as_bytes()
+                        .first()
+                        .copied()
+                        .unwrap_or(0);
+                }
+            }
+            for (at, text) in chunk.iter().enumerate() {
+                let text = text.as_ref();
+                let slot = slots[at];
+                let found = if slot == 0 {
+                    None
+                } else if slot & !0xffff_ffff == split[at].1 && text_of(slot as u32) == text {
+                    Some(slot as u32)
+                } else {
+                    self.get(text, &text_of)
+                };
+                out.push(found);
+            }
+            std::hint::black_box(&first_bytes);
+        }
+    }
+
+    /// Stores `value` for `text`, unless `text` has a value already; the value `text` has.
+    pub(crate) fn insert<'s>(
+        &mut self,
+        text: &str,
+        value: u32,
+        text_of: impl Fn(u32) -> &'s str,
+    ) -> u32 {
+        let (mut at, tag) = StrTable::split(text);
+        loop {
+            let slot = &mut self.slots[at & self.mask];
+            if *slot == 0 {
+                *slot = tag | u64::from(value);
+                return value;
+            }
+            let existing = *slot as u32;
+            if *slot & !0xffff_ffff == tag && text_of(existing) == text {
+                return existing;
+            }
+            at = at.wrapping_add(1);
+        }
+    }
+}
+
+/// A `HashMap` with [`FxHasher`].
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A `HashSet` with [`FxHasher`].
+pub(crate) type FastSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::Hash;
+
+    fn hash<T: Hash + ?Sized>(value: &T) -> u64 {
+        let mut hasher = FxHasher::default();
+        value.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    #[test]
+    fn strings_that_differ_only_in_their_tail_hash_apart() {
+        assert_ne!(
+            hash("jane.doe.1@contoso.com"),
+            hash("jane.doe.2@contoso.com")
+        );
+        assert_ne!(hash("a"), hash("a\0"));
+        assert_eq!(hash("same"), hash(&"same".to_owned()));
+    }
+
+    #[test]
+    fn the_string_table_finds_what_it_holds_and_keeps_the_first_value() {
+        let words: Vec<String> = (0..1000).map(|i| format!("user.{i}@contoso.com")).collect();
+        let mut table = StrTable::with_capacity(words.len());
+        for (i, word) in words.iter().enumerate() {
+            assert_eq!(
+                table.insert(word, i as u32, |v| &words[v as usize]),
+                i as u32
+            );
+        }
+        assert_eq!(table.insert(&words[7], 999, |v| &words[v as usize]), 7);
+        for (i, word) in words.iter().enumerate() {
+            assert_eq!(table.get(word, |v| &words[v as usize]), Some(i as u32));
+        }
+        assert_eq!(
+            table.get("nobody@contoso.com", |v| &words[v as usize]),
+            None
+        );
+    }
+}
