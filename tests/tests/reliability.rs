@@ -485,10 +485,10 @@ async fn graph_503_and_504_that_persist_mean_no_plan() {
     }
 }
 
-/// A Graph source whose requests time out after 300 ms.
+/// A Graph source whose requests time out after 700 ms (a slow fault holds 2 s).
 fn impatient(world: &World) -> GraphSource {
     let mut settings = world.graph_settings();
-    settings.retry.timeout = Duration::from_millis(300);
+    settings.retry.timeout = Duration::from_millis(700);
     world.source_with(settings)
 }
 
@@ -497,7 +497,7 @@ fn impatient(world: &World) -> GraphSource {
 async fn graph_timeouts_are_retried_and_fine_or_no_plan() {
     let goal = demo_goal().await;
     let world = World::demo().await;
-    let slow = GraphFault::Slow(Duration::from_secs(1));
+    let slow = GraphFault::Slow(Duration::from_secs(2));
     world
         .graph
         .inject(Some(RequestKind::TransitiveMemberUsers), slow.clone(), 2);
@@ -721,11 +721,11 @@ async fn rescue_error_after_a_write_is_verified_and_fine() {
     }
     world.rescue.inject(
         Some(method::CREATE_USER),
-        RescueFault::TimeoutAfterApply(Duration::from_secs(1)),
+        RescueFault::TimeoutAfterApply(Duration::from_secs(2)),
         1,
     );
     let mut settings = world.rescue.settings(4);
-    settings.retry.request_timeout = Duration::from_millis(300);
+    settings.retry.request_timeout = Duration::from_millis(700);
     let target = world.target_with(settings);
     let (plan, report) = world.sync(&world.source(), &target).await;
     assert_fine(&world, &plan, &report, &goal);
