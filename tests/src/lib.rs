@@ -5,4 +5,5 @@
 
 pub mod graph_emulator;
 pub mod rescue_emulator;
+pub mod synthetic;
 pub mod throttle;

@@ -1,0 +1,677 @@
+//! adsync-bench: the measurements of SPEC §12, one JSON line per scenario on stdout.
+//!
+//! ```text
+//! adsync-bench [plan|sync|apply|all] [--quick] [options]
+//!   plan   --pairings 999 --members 999 [--people N] [--runs 3]
+//!   sync   --pairings 100 --members 999 [--people N] --latency-ms 20
+//!          [--graph-concurrency 8] [--concurrency 4]
+//!   apply  --actions 2000 --latency-ms 20 --concurrency 4
+//! ```
+//!
+//! Every figure printed is measured in this run; the targets are printed beside them, never in
+//! place of them. `--quick` shrinks every scenario so the whole binary runs in seconds (CI checks
+//! the output's shape, not its times). Options given with `all` apply to every scenario that
+//! takes them. Everything listens on loopback only.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use adsync_core::adapter::{Source, SourceRequest, Target};
+use adsync_core::config::{
+    Config, GraphSourceConfig, RescueAuth, RescueTargetConfig, SourceConfig, TargetConfig,
+};
+use adsync_core::desired::desired;
+use adsync_core::execute::{NoObserver, Outcome, execute};
+use adsync_core::model::Plane;
+use adsync_core::plan::{ActionKind, CurrentState, Policy, Summary, plan};
+use adsync_core::scope::detail_request;
+use adsync_core::secret::SecretRef;
+use adsync_graph::GraphSource;
+use adsync_rescue::RescueTarget;
+use adsync_tests::graph_emulator::{self, GraphEmulator};
+use adsync_tests::rescue_emulator::RescueEmulator;
+use adsync_tests::synthetic::{self, DirectorySide, Organization, RescueSide, Shape};
+use serde_json::{Value, json};
+
+/// SPEC §12's targets, printed beside the measurements.
+const PLAN_MS_TARGET: f64 = 500.0;
+const PEAK_RSS_MB_TARGET: f64 = 512.0;
+const GROWTH_TARGET: f64 = 2.2;
+const REQUESTS_RATIO_TARGET: f64 = 1.05;
+const WALL_RATIO_TARGET: f64 = 1.5;
+
+const USAGE: &str = "usage: adsync-bench [plan|sync|apply|all] [--quick] [--pairings N] [--members N] \
+[--people N] [--runs N] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
+
+#[derive(Clone, Debug, Default)]
+struct Options {
+    quick: bool,
+    pairings: Option<usize>,
+    members: Option<usize>,
+    people: Option<usize>,
+    runs: Option<usize>,
+    latency_ms: Option<u64>,
+    concurrency: Option<usize>,
+    graph_concurrency: Option<usize>,
+    actions: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scenario {
+    Plan,
+    /// One size of `plan`, in a process of its own (so its peak RSS is its own).
+    PlanOne,
+    Sync,
+    Apply,
+}
+
+fn parse(args: &[String]) -> Result<(Vec<Scenario>, Options), String> {
+    let mut scenarios = Vec::new();
+    let mut options = Options::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<usize, String> {
+            let value = args
+                .next()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))?;
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{name}: `{value}` is not a count\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "plan" => scenarios.push(Scenario::Plan),
+            "plan-one" => scenarios.push(Scenario::PlanOne),
+            "sync" => scenarios.push(Scenario::Sync),
+            "apply" => scenarios.push(Scenario::Apply),
+            "all" => scenarios.extend([Scenario::Plan, Scenario::Sync, Scenario::Apply]),
+            "--quick" => options.quick = true,
+            "--pairings" => options.pairings = Some(number(arg)?),
+            "--members" => options.members = Some(number(arg)?),
+            "--people" => options.people = Some(number(arg)?),
+            "--runs" => options.runs = Some(number(arg)?.max(1)),
+            "--latency-ms" => options.latency_ms = Some(number(arg)? as u64),
+            "--concurrency" => options.concurrency = Some(number(arg)?.max(1)),
+            "--graph-concurrency" => options.graph_concurrency = Some(number(arg)?.max(1)),
+            "--actions" => options.actions = Some(number(arg)?),
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    if scenarios.is_empty() {
+        scenarios.extend([Scenario::Plan, Scenario::Sync, Scenario::Apply]);
+    }
+    Ok((scenarios, options))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (scenarios, options) = match parse(&args) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("adsync-bench: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for scenario in scenarios {
+        let line = match scenario {
+            Scenario::Plan => plan_scenario(&options),
+            Scenario::PlanOne => plan_one(&options),
+            Scenario::Sync => runtime.block_on(sync_scenario(&options)),
+            Scenario::Apply => runtime.block_on(apply_scenario(&options)),
+        };
+        match line {
+            Ok(line) => println!("{line}"),
+            Err(message) => {
+                eprintln!("adsync-bench: {scenario:?}: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+fn ratio(numerator: f64, denominator: f64) -> f64 {
+    if denominator > 0.0 {
+        round2(numerator / denominator)
+    } else {
+        0.0
+    }
+}
+
+/// A field of `/proc/self/status` in MiB (`VmHWM`, `VmRSS`); `None` off Linux.
+fn status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    let kib: f64 = line
+        .trim_start_matches(field)
+        .trim_start_matches(':')
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(round2(kib / 1024.0))
+}
+
+/// Time this thread has spent on a CPU (Linux: `/proc/thread-self/schedstat`). Beside the wall
+/// time it shows how much of a measurement was waiting for a core on a busy machine.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+fn cpu_millis(start: Option<Duration>, end: Option<Duration>) -> Option<f64> {
+    Some(millis(end?.checked_sub(start?)?))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => round2((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
+fn summary_json(summary: &Summary) -> Value {
+    serde_json::to_value(summary).unwrap_or(Value::Null)
+}
+
+/// `GroupByName` -> `group_by_name`.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// plan
+
+fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
+    let mut desired_times = Vec::with_capacity(runs);
+    let mut plan_times = Vec::with_capacity(runs);
+    let mut desired_cpu = Vec::with_capacity(runs);
+    let mut plan_cpu = Vec::with_capacity(runs);
+    let mut rss = Value::Null;
+    let mut figures = Value::Null;
+    for run in 0..runs {
+        // What `adsync plan` holds, step by step: the directory until desired() is done (the
+        // CLI drops it then), the Rescue tree and the links from then on.
+        let DirectorySide { config, directory } = synthetic::directory(shape);
+        let users = directory.users.len();
+        let memberships: usize = directory.groups.iter().map(|g| g.members.len()).sum();
+        let rss_directory = status_mib("VmRSS");
+        let (started, cpu) = (Instant::now(), thread_cpu());
+        let wanted = desired(&directory, &config).map_err(|e| e.to_string())?;
+        desired_times.push(millis(started.elapsed()));
+        desired_cpu.extend(cpu_millis(cpu, thread_cpu()));
+        let rss_desired = status_mib("VmRSS");
+        drop(directory);
+        let RescueSide {
+            rescue,
+            links,
+            drift,
+        } = synthetic::rescue(shape);
+        let nodes = rescue.nodes.len();
+        let current = CurrentState { rescue, links };
+        let policy = Policy::from_config(&config);
+        let rss_rescue = status_mib("VmRSS");
+        let (started, cpu) = (Instant::now(), thread_cpu());
+        let made = plan(&wanted, &current, &policy).map_err(|e| e.to_string())?;
+        plan_times.push(millis(started.elapsed()));
+        plan_cpu.extend(cpu_millis(cpu, thread_cpu()));
+        if run == 0 {
+            rss = json!({
+                "directory": rss_directory,
+                "desired": rss_desired,
+                "rescue": rss_rescue,
+                "plan": status_mib("VmRSS"),
+            });
+        }
+        figures = json!({
+            "users": users,
+            "memberships": memberships,
+            "rescue_nodes": nodes,
+            "desired_users": wanted.plane(Plane::Technician).len() + wanted.plane(Plane::Administrator).len(),
+            "plan_users": made.users.len(),
+            "actions": made.actions.len(),
+            "summary": summary_json(&made.summary),
+            "warnings": made.warnings.len(),
+            "blocked": made.blocked.is_some(),
+            "drift": drift,
+        });
+    }
+    let peak_rss_mb = status_mib("VmHWM");
+    let desired_ms = median(desired_times.clone());
+    let plan_ms = median(plan_times.clone());
+    let mut json = json!({
+        "pairings": shape.pairings,
+        "members": shape.members,
+        "people": shape.people,
+        "desired_ms": desired_ms,
+        "plan_ms": plan_ms,
+        "total_ms": round2(desired_ms + plan_ms),
+        "desired_cpu_ms": median(desired_cpu.clone()),
+        "plan_cpu_ms": median(plan_cpu.clone()),
+        "runs": runs,
+        "desired_ms_runs": desired_times,
+        "plan_ms_runs": plan_times,
+        "desired_cpu_ms_runs": desired_cpu,
+        "plan_cpu_ms_runs": plan_cpu,
+        "peak_rss_mb": peak_rss_mb,
+        "rss_mb_after": rss,
+    });
+    if let (Value::Object(json), Value::Object(figures)) = (&mut json, figures) {
+        json.extend(figures);
+    }
+    Ok(json)
+}
+
+/// `plan-one`: one size, in this process.
+fn plan_one(options: &Options) -> Result<String, String> {
+    let pairings = options.pairings.ok_or("plan-one needs --pairings")?;
+    let members = options.members.ok_or("plan-one needs --members")?;
+    let mut shape = Shape::new(pairings, members);
+    if let Some(people) = options.people {
+        shape.people = people;
+    }
+    Ok(plan_size(&shape, options.runs.unwrap_or(1))?.to_string())
+}
+
+/// Runs one size of `plan` in a child process, so that the peak RSS it reports is its own and
+/// not what an earlier size left in the allocator.
+fn plan_size_apart(shape: &Shape, runs: usize) -> Result<Value, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let output = std::process::Command::new(exe)
+        .args([
+            "plan-one".to_owned(),
+            "--pairings".to_owned(),
+            shape.pairings.to_string(),
+            "--members".to_owned(),
+            shape.members.to_string(),
+            "--people".to_owned(),
+            shape.people.to_string(),
+            "--runs".to_owned(),
+            runs.to_string(),
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run plan-one: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("plan-one failed ({})", output.status));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.trim()).map_err(|e| format!("plan-one printed no JSON: {e}"))
+}
+
+fn plan_scenario(options: &Options) -> Result<String, String> {
+    let (pairings, members, runs) = if options.quick {
+        (40, 100, 1)
+    } else {
+        (999, 999, 3)
+    };
+    let pairings = options.pairings.unwrap_or(pairings).max(4);
+    let members = options.members.unwrap_or(members).max(1);
+    let runs = options.runs.unwrap_or(runs);
+    let full = {
+        let mut shape = Shape::new(pairings, members);
+        if let Some(people) = options.people {
+            shape.people = people.max(members);
+        }
+        shape
+    };
+    // A quarter and a half of the input: fewer pairings over proportionally fewer people, each
+    // group as large.
+    let scaled = |parts: usize| {
+        let mut shape = Shape::new(pairings.div_ceil(parts), members);
+        shape.people = (full.people / parts).max(members);
+        shape
+    };
+    let shapes = [scaled(4), scaled(2), full.clone()];
+    let mut sizes = Vec::new();
+    for shape in &shapes {
+        sizes.push(plan_size_apart(shape, runs)?);
+    }
+    let total = |size: &Value| size["total_ms"].as_f64().unwrap_or(0.0);
+    let growth_quarter_to_half = ratio(total(&sizes[1]), total(&sizes[0]));
+    let growth_half_to_full = ratio(total(&sizes[2]), total(&sizes[1]));
+    let largest = &sizes[2];
+    let meets = total(largest) < PLAN_MS_TARGET
+        && largest["peak_rss_mb"]
+            .as_f64()
+            .is_some_and(|peak| peak < PEAK_RSS_MB_TARGET)
+        && growth_quarter_to_half <= GROWTH_TARGET
+        && growth_half_to_full <= GROWTH_TARGET;
+    let mut line = json!({
+        "scenario": "plan",
+        "quick": options.quick,
+        "cores": std::thread::available_parallelism().map_or(0, usize::from),
+    });
+    if let (Value::Object(line), Value::Object(figures)) = (&mut line, largest.clone()) {
+        line.extend(figures);
+    }
+    line["growth"] = json!({
+        "quarter_to_half": growth_quarter_to_half,
+        "half_to_full": growth_half_to_full,
+    });
+    line["sizes"] = Value::Array(sizes);
+    line["targets"] = json!({
+        "total_ms_below": PLAN_MS_TARGET,
+        "peak_rss_mb_below": PEAK_RSS_MB_TARGET,
+        "growth_at_most": GROWTH_TARGET,
+        // `--quick` sizes say nothing about the targets.
+        "met": (!options.quick).then_some(meets),
+    });
+    Ok(line.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// sync
+
+async fn sync_scenario(options: &Options) -> Result<String, String> {
+    let (pairings, members, latency_ms) = if options.quick {
+        (6, 50, 2)
+    } else {
+        (100, 999, 20)
+    };
+    let pairings = options.pairings.unwrap_or(pairings).max(3);
+    let members = options.members.unwrap_or(members).max(1);
+    let latency_ms = options.latency_ms.unwrap_or(latency_ms);
+    let graph_concurrency = options.graph_concurrency.unwrap_or(8);
+    let rescue_concurrency = options.concurrency.unwrap_or(4);
+    let latency = Duration::from_millis(latency_ms);
+
+    let mut shape = Shape::new(pairings, members);
+    if let Some(people) = options.people {
+        shape.people = people.max(members);
+    }
+    let Organization {
+        mut config,
+        directory,
+        rescue,
+        links,
+        drift,
+    } = synthetic::organization(&shape);
+    let directory_users = directory.users.len();
+    let rescue_nodes = rescue.nodes.len();
+
+    let graph = GraphEmulator::start(directory).await;
+    let rescue_emulator = RescueEmulator::start(&rescue).await;
+    drop(rescue);
+    graph.set_latency(latency);
+    rescue_emulator.set_latency(latency);
+    config.source = SourceConfig::Graph(GraphSourceConfig {
+        tenant: graph_emulator::TENANT.to_owned(),
+        client_id: graph_emulator::CLIENT_ID.to_owned(),
+        client_secret: SecretRef::Env("ADSYNC_GRAPH_CLIENT_SECRET".to_owned()),
+        cloud: Default::default(),
+        authority_url: Some(graph.uri()),
+        graph_url: Some(graph.uri()),
+        nested_groups: true,
+        concurrency: graph_concurrency,
+        retry: Default::default(),
+    });
+    config.target = TargetConfig::Rescue(RescueTargetConfig {
+        region: Default::default(),
+        base_url: Some(rescue_emulator.uri()),
+        auth: RescueAuth {
+            api_token: Some(SecretRef::Env("ADSYNC_RESCUE_API_TOKEN".to_owned())),
+            email: None,
+            password: None,
+        },
+        default_password: None,
+        concurrency: rescue_concurrency,
+        retry: Default::default(),
+    });
+    let source = GraphSource::new(graph.settings(graph_concurrency)).map_err(|e| e.to_string())?;
+    let target = RescueTarget::new(rescue_emulator.settings(rescue_concurrency))
+        .map_err(|e| e.to_string())?;
+    let request = source_request(&config);
+    graph.reset_counts();
+    rescue_emulator.reset_counts();
+
+    // What `adsync plan` does: the directory, desired(), the tree and details, plan().
+    let started = Instant::now();
+    let read = source.snapshot(&request).await.map_err(|e| e.to_string())?;
+    let graph_done = Instant::now();
+    let wanted = desired(&read, &config).map_err(|e| e.to_string())?;
+    let details = detail_request(&config, &wanted, &links);
+    let desired_done = Instant::now();
+    let tree = target.snapshot(&details).await.map_err(|e| e.to_string())?;
+    let rescue_done = Instant::now();
+    let current = CurrentState {
+        rescue: tree,
+        links,
+    };
+    let made = plan(&wanted, &current, &Policy::from_config(&config)).map_err(|e| e.to_string())?;
+    let finished = Instant::now();
+
+    let graph_counts: BTreeMap<String, usize> = graph
+        .counts()
+        .into_iter()
+        .map(|(kind, count)| (snake(&format!("{kind:?}")), count))
+        .collect();
+    let graph_requests: usize = graph_counts.values().sum();
+    let graph_bound = graph.lower_bound(&request);
+    let rescue_counts = rescue_emulator.counts();
+    let rescue_requests: usize = rescue_counts.values().sum();
+    let rescue_bound = rescue_emulator.read_lower_bound(&details);
+
+    let latency_f = latency_ms as f64;
+    let graph_bound_ms = graph_bound.total() as f64 * latency_f / graph_concurrency as f64;
+    let rescue_bound_ms = rescue_bound as f64 * latency_f / rescue_concurrency as f64;
+    let bound_ms = round2(graph_bound_ms + rescue_bound_ms);
+    let wall_ms = millis(finished - started);
+    let graph_ratio = ratio(graph_requests as f64, graph_bound.total() as f64);
+    let rescue_ratio = ratio(rescue_requests as f64, rescue_bound as f64);
+    let wall_ratio = ratio(wall_ms, bound_ms);
+    let meets = graph_ratio <= REQUESTS_RATIO_TARGET
+        && rescue_ratio <= REQUESTS_RATIO_TARGET
+        && wall_ratio <= WALL_RATIO_TARGET;
+
+    let line = json!({
+        "scenario": "sync",
+        "quick": options.quick,
+        "pairings": pairings,
+        "members": members,
+        "people": shape.people,
+        "latency_ms": latency_ms,
+        "graph_concurrency": graph_concurrency,
+        "rescue_concurrency": rescue_concurrency,
+        "directory_users": directory_users,
+        "users_read": read.users.len(),
+        "rescue_nodes": rescue_nodes,
+        "in_scope_users": rescue_bound.saturating_sub(1),
+        "graph": {
+            "requests": graph_counts,
+            "total": graph_requests,
+            "lower_bound": graph_bound.total(),
+            "lower_bound_parts": {
+                "token": graph_bound.token,
+                "resolutions": graph_bound.resolutions,
+                "member_pages": graph_bound.member_pages,
+                "nested_group_pages": graph_bound.nested_group_pages,
+            },
+            "ratio": graph_ratio,
+            "read_ms": millis(graph_done - started),
+            "bound_ms": round2(graph_bound_ms),
+            "wall_ratio": ratio(millis(graph_done - started), graph_bound_ms),
+        },
+        "rescue": {
+            "requests": rescue_counts,
+            "total": rescue_requests,
+            "lower_bound": rescue_bound,
+            "ratio": rescue_ratio,
+            "read_ms": millis(rescue_done - desired_done),
+            "bound_ms": round2(rescue_bound_ms),
+            "wall_ratio": ratio(millis(rescue_done - desired_done), rescue_bound_ms),
+        },
+        "desired_ms": millis(desired_done - graph_done),
+        "plan_ms": millis(finished - rescue_done),
+        "wall_ms": wall_ms,
+        "bound_ms": bound_ms,
+        "wall_ratio": wall_ratio,
+        "actions": made.actions.len(),
+        "summary": summary_json(&made.summary),
+        "drift": drift,
+        "targets": {
+            "requests_ratio_at_most": REQUESTS_RATIO_TARGET,
+            "wall_ratio_at_most": WALL_RATIO_TARGET,
+            "met": (!options.quick).then_some(meets),
+        },
+    });
+    Ok(line.to_string())
+}
+
+/// The pairings' groups, in order, once each: what the CLI asks a source for.
+fn source_request(config: &Config) -> SourceRequest {
+    let mut groups = Vec::new();
+    for pairing in &config.pairings {
+        if !groups.contains(&pairing.entra_group) {
+            groups.push(pairing.entra_group.clone());
+        }
+    }
+    SourceRequest {
+        groups,
+        nested_groups: config.source.nested_groups(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// apply
+
+/// The requests an action needs at the least (adsync-rescue's documented costs): a create is
+/// `createUser` + `setUser_v2` (`createGroup` + `setGroup`), a move one `moveNode`, every other
+/// change a read of the node and one `setUser_v2` (setUser replaces every field).
+fn requests_needed(kind: ActionKind) -> usize {
+    match kind {
+        ActionKind::MoveUser => 1,
+        ActionKind::CreateGroup
+        | ActionKind::CreateUser
+        | ActionKind::UpdateUser
+        | ActionKind::EnableUser
+        | ActionKind::SetMobileLicense
+        | ActionKind::DisableUser => 2,
+    }
+}
+
+async fn apply_scenario(options: &Options) -> Result<String, String> {
+    let (actions, latency_ms) = if options.quick { (60, 2) } else { (2000, 20) };
+    let wanted_actions = options.actions.unwrap_or(actions).max(1);
+    let latency_ms = options.latency_ms.unwrap_or(latency_ms);
+    let concurrency = options.concurrency.unwrap_or(4);
+
+    // An organization with heavy drift (10% of placements per kind), grown until its plan holds
+    // enough actions; then an even sample of them, in plan order, so every kind is represented.
+    let mut pairings = 6;
+    let (org, full) = loop {
+        let mut shape = Shape::new(pairings, 100);
+        shape.drift_per_mille = 100;
+        let org = synthetic::organization(&shape);
+        let current = CurrentState {
+            rescue: org.rescue.clone(),
+            links: org.links.clone(),
+        };
+        let wanted = desired(&org.directory, &org.config).map_err(|e| e.to_string())?;
+        let made = plan(&wanted, &current, &Policy::from_config(&org.config))
+            .map_err(|e| e.to_string())?;
+        if made.actions.len() >= wanted_actions || pairings >= 4096 {
+            break (org, made);
+        }
+        pairings *= 2;
+    };
+    let available = full.actions.len();
+    let take = wanted_actions.min(available);
+    let mut sample = full.clone();
+    sample.actions = (0..take)
+        .map(|k| full.actions[k * available / take].clone())
+        .collect();
+    sample.summary = Summary::count(&sample.actions, 0);
+    let needed: usize = sample
+        .actions
+        .iter()
+        .map(|action| requests_needed(action.kind))
+        .sum();
+
+    let emulator = RescueEmulator::start(&org.rescue).await;
+    emulator.set_latency(Duration::from_millis(latency_ms));
+    let target = emulator.target(concurrency);
+    emulator.reset_counts();
+    let started = Instant::now();
+    let report = execute(
+        &sample,
+        &target as &dyn Target,
+        &BTreeMap::new(),
+        &mut NoObserver,
+    )
+    .await;
+    let wall = started.elapsed();
+
+    let counts = emulator.counts();
+    let requests: usize = counts.values().sum();
+    let wall_ms = millis(wall);
+    let bound_ms = round2(needed as f64 * latency_ms as f64 / concurrency as f64);
+    let failures: BTreeMap<&str, usize> = report
+        .failures_by_category()
+        .into_iter()
+        .map(|(category, results)| (category.as_str(), results.len()))
+        .collect();
+    let line = json!({
+        "scenario": "apply",
+        "quick": options.quick,
+        "actions": take,
+        "latency_ms": latency_ms,
+        "concurrency": concurrency,
+        "rescue_nodes": org.rescue.nodes.len(),
+        "summary": summary_json(&sample.summary),
+        "requests": counts,
+        "requests_total": requests,
+        "requests_needed": needed,
+        "requests_ratio": ratio(requests as f64, needed as f64),
+        "wall_ms": wall_ms,
+        "bound_ms": bound_ms,
+        "wall_ratio": ratio(wall_ms, bound_ms),
+        "throughput_per_s": round2(take as f64 / wall.as_secs_f64().max(1e-9)),
+        "bound_throughput_per_s": ratio(take as f64 * 1000.0, bound_ms),
+        "outcomes": {
+            "applied": report.count(Outcome::Applied),
+            "failed": report.count(Outcome::Failed),
+            "skipped": report.count(Outcome::Skipped),
+            "drifted": report.count(Outcome::Drifted),
+        },
+        "failures": failures,
+    });
+    Ok(line.to_string())
+}

@@ -1,0 +1,89 @@
+//! The synthetic organizations adsync-bench measures: deterministic, the two sides generated
+//! apart equal to both generated together, and the plan of one is exactly the drift it was made
+//! with, so the benchmark plans the changes it claims to.
+
+use adsync_core::desired::desired;
+use adsync_core::plan::{CurrentState, Policy, plan};
+use adsync_tests::synthetic::{self, Shape};
+
+fn shape(drift_per_mille: u32) -> Shape {
+    let mut shape = Shape::new(40, 120);
+    shape.drift_per_mille = drift_per_mille;
+    shape
+}
+
+#[test]
+fn equal_shapes_give_equal_organizations_and_the_sides_agree() {
+    let shape = shape(Shape::REALISTIC_DRIFT);
+    let whole = synthetic::organization(&shape);
+    let again = synthetic::organization(&shape);
+    assert_eq!(whole.directory, again.directory);
+    assert_eq!(whole.rescue, again.rescue);
+    assert_eq!(whole.links, again.links);
+
+    let directory = synthetic::directory(&shape);
+    let rescue = synthetic::rescue(&shape);
+    assert_eq!(directory.directory, whole.directory);
+    assert_eq!(directory.config, whole.config);
+    assert_eq!(rescue.rescue, whole.rescue);
+    assert_eq!(rescue.drift, whole.drift);
+}
+
+#[test]
+fn the_shape_holds_the_requested_groups_and_people() {
+    let shape = Shape::new(40, 120);
+    let org = synthetic::organization(&shape);
+    assert_eq!(org.config.pairings.len(), 40);
+    assert_eq!(org.directory.groups.len(), 40);
+    assert!(org.directory.groups.iter().all(|g| g.members.len() == 120));
+    assert_eq!(org.directory.users.len(), shape.people);
+    // SPEC §12's density: about four memberships per person, so most sit in several groups.
+    let memberships: usize = org.directory.groups.iter().map(|g| g.members.len()).sum();
+    let per_person = memberships as f64 / shape.people as f64;
+    assert!((3.5..4.5).contains(&per_person), "{per_person}");
+    assert_eq!(Shape::new(999, 999).people, 250_000);
+}
+
+#[test]
+fn the_plan_is_exactly_the_drift_the_organization_was_made_with() {
+    for drift_per_mille in [Shape::REALISTIC_DRIFT, 100] {
+        let org = synthetic::organization(&shape(drift_per_mille));
+        let wanted = desired(&org.directory, &org.config).expect("the configuration resolves");
+        let current = CurrentState {
+            rescue: org.rescue.clone(),
+            links: org.links.clone(),
+        };
+        let made = plan(&wanted, &current, &Policy::from_config(&org.config)).expect("a plan");
+        let drift = &org.drift;
+        let summary = &made.summary;
+        assert!(
+            drift.missing > 0 && drift.moved > 0 && drift.leavers > 0,
+            "{drift:?}"
+        );
+        assert_eq!(summary.create_group, 0);
+        assert_eq!(summary.create_user as usize, drift.missing, "{drift:?}");
+        assert_eq!(summary.move_user as usize, drift.moved, "{drift:?}");
+        assert_eq!(
+            summary.update_user as usize,
+            drift.renamed + drift.email_changed,
+            "{drift:?}"
+        );
+        assert_eq!(summary.enable_user as usize, drift.disabled, "{drift:?}");
+        assert_eq!(
+            summary.set_mobile_license as usize, drift.mobile,
+            "{drift:?}"
+        );
+        assert_eq!(
+            summary.disable_user as usize,
+            drift.leavers + drift.disabled_in_entra,
+            "{drift:?}"
+        );
+        let changed = drift.missing
+            + drift.moved
+            + drift.renamed
+            + drift.email_changed
+            + drift.disabled
+            + drift.mobile;
+        assert_eq!(summary.unchanged as usize, drift.placements - changed);
+    }
+}
