@@ -744,8 +744,23 @@ pub fn rescue(shape: &Shape) -> RescueSide {
     }
     RescueSide {
         rescue: RescueSnapshot { nodes },
-        links,
+        links: as_read(&links),
         drift,
+    }
+}
+
+/// The links as the CLI holds them: read from `links.json`, which is written in key order, so
+/// their strings lie in memory in that order (not in the order this generator met the people).
+fn as_read(links: &Links) -> Links {
+    let copy = |plane: &std::collections::BTreeMap<String, NodeId>| {
+        plane
+            .iter()
+            .map(|(object_id, node)| (object_id.clone(), *node))
+            .collect()
+    };
+    Links {
+        technician: copy(&links.technician),
+        administrator: copy(&links.administrator),
     }
 }
 

@@ -1,14 +1,14 @@
 //! The plan: plain data describing every change, and `plan()`, the pure function that computes it.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Attribute, Budget, Config};
 use crate::desired::{DesiredState, DesiredUser, Destination, ResolvedPairing, SsoidSource};
 use crate::error::{PlanError, Problem};
-use crate::hash::{FastSet, StrTable};
+use crate::hash::{FastMap, FastSet, StrTable};
 use crate::model::{
     Container, GroupPath, NodeId, NodeType, Plane, RescueNode, RescueSnapshot, Role, Status,
     UserKey,
@@ -625,6 +625,8 @@ pub fn plan(
     let by_key = KeyIndex::new(&index);
     let mut found: Vec<u32> = Vec::new();
 
+    // Keys several directory users share, looked up for every user and node below.
+    let shared_keys: FastSet<&str> = desired.held.iter().map(UserKey::as_str).collect();
     let mut warnings = desired.warnings.clone();
     let wanted_users =
         desired.plane(Plane::Technician).len() + desired.plane(Plane::Administrator).len();
@@ -714,7 +716,7 @@ pub fn plan(
             .collect();
         // Whether the node's own e-mail is protected, and whether it is one several directory
         // users share while the user's is another.
-        if !policy.protected.is_empty() || !desired.held.is_empty() {
+        if !policy.protected.is_empty() || !shared_keys.is_empty() {
             node_key_flags[p] = wanted
                 .keys()
                 .zip(&plane_claims.outcomes)
@@ -722,7 +724,7 @@ pub fn plan(
                     Claim::Matched(at) => index.key(*at as usize).map_or((false, false), |k| {
                         (
                             policy.protected.contains(k),
-                            k != key.as_str() && desired.held.contains(k),
+                            k != key.as_str() && shared_keys.contains(k),
                         )
                     }),
                     _ => (false, false),
@@ -731,151 +733,147 @@ pub fn plan(
         }
     }
 
-    // Managed nodes nobody claimed: users who are no longer desired in a plane.
+    // Managed nodes nobody claimed: users who are no longer desired in their plane. (Their
+    // order is settled below; for equal keys it stays the order of the tree.)
     let mut leaving: Vec<Leaving> = Vec::new();
-    for (plane, plane_claims) in Plane::ALL.into_iter().zip(&claims) {
+    for (at, node) in nodes.iter().enumerate() {
+        let info = &index.info[at];
+        let Some(role) = info.role else {
+            continue;
+        };
+        let plane = role.plane();
         let p = plane as usize;
-        for (at, node) in nodes.iter().enumerate() {
-            let info = &index.info[at];
-            let Some(role) = info.role else {
-                continue;
-            };
-            if role.plane() != plane {
-                continue;
-            }
-            let canon = info.canon as usize;
-            let in_managed_group = info
-                .parent
-                .is_some_and(|parent| managed_groups[p].contains(&parent));
-            if !in_managed_group && !plane_claims.linked[canon] {
-                continue;
-            }
-            let key = index.key(at);
-            let held = held_back(&index, at, key.unwrap_or(""), policy);
-            if info.enabled && held.is_none() {
-                enabled_managed += 1;
-            }
-            if plane_claims.claimed[canon] {
-                continue;
-            }
-            let Some(key) = key else { continue };
-            if desired.held.contains(key) {
-                continue;
-            }
-            let mobile_on = info.mobile == Some(true);
-            let kind = if info.enabled {
-                ActionKind::DisableUser
-            } else if mobile_on {
-                ActionKind::SetMobileLicense
-            } else {
-                continue;
-            };
-            let Some(key) = UserKey::new(key) else {
-                continue;
-            };
-            let directory = desired.directory_entry(key.as_str());
-            let reason = match directory {
-                Some(entry) if !entry.enabled() => "account disabled in Entra ID".to_owned(),
-                _ => match plane {
-                    Plane::Technician => "no longer in any paired technician group".to_owned(),
-                    Plane::Administrator => {
-                        "no longer in any paired administrator group".to_owned()
-                    }
+        let plane_claims = &claims[p];
+        let canon = info.canon as usize;
+        let in_managed_group = info
+            .parent
+            .is_some_and(|parent| managed_groups[p].contains(&parent));
+        if !in_managed_group && !plane_claims.linked[canon] {
+            continue;
+        }
+        let key = index.key(at);
+        let held = held_back(&index, at, key.unwrap_or(""), policy);
+        if info.enabled && held.is_none() {
+            enabled_managed += 1;
+        }
+        if plane_claims.claimed[canon] {
+            continue;
+        }
+        let Some(key) = key else { continue };
+        if shared_keys.contains(key) {
+            continue;
+        }
+        let mobile_on = info.mobile == Some(true);
+        let kind = if info.enabled {
+            ActionKind::DisableUser
+        } else if mobile_on {
+            ActionKind::SetMobileLicense
+        } else {
+            continue;
+        };
+        let Some(key) = UserKey::new(key) else {
+            continue;
+        };
+        let directory = desired.directory_entry(key.as_str());
+        let reason = match directory {
+            Some(entry) if !entry.enabled() => "account disabled in Entra ID".to_owned(),
+            _ => match plane {
+                Plane::Technician => "no longer in any paired technician group".to_owned(),
+                Plane::Administrator => "no longer in any paired administrator group".to_owned(),
+            },
+        };
+        let object_id = directory.map(|d| d.object_id().to_owned());
+        let mut action = if kind == ActionKind::DisableUser {
+            // An add-on state the read did not report is released too: SPEC §5 frees the
+            // licence of every disabled user, and `false` is what setUser writes anyway.
+            let release = node.mobile != Some(false);
+            user_action(
+                ActionKind::DisableUser,
+                role,
+                &key,
+                node.id,
+                object_id,
+                reason,
+                Precondition {
+                    status: Some(Status::Enabled),
+                    parent: node.parent,
+                    mobile: Some(mobile_on),
+                    ..Precondition::default()
                 },
-            };
-            let object_id = directory.map(|d| d.object_id().to_owned());
-            let mut action = if kind == ActionKind::DisableUser {
-                // An add-on state the read did not report is released too: SPEC §5 frees the
-                // licence of every disabled user, and `false` is what setUser writes anyway.
-                let release = node.mobile != Some(false);
-                user_action(
-                    ActionKind::DisableUser,
-                    role,
-                    &key,
-                    node.id,
-                    object_id,
-                    reason,
-                    Precondition {
-                        status: Some(Status::Enabled),
-                        parent: node.parent,
-                        mobile: Some(mobile_on),
-                        ..Precondition::default()
-                    },
-                )
-                .with_mobile(release.then_some(false))
+            )
+            .with_mobile(release.then_some(false))
+        } else {
+            user_action(
+                ActionKind::SetMobileLicense,
+                role,
+                &key,
+                node.id,
+                object_id,
+                format!("{reason}; releasing the mobile add-on of a disabled user"),
+                Precondition {
+                    status: Some(Status::Disabled),
+                    mobile: Some(true),
+                    ..Precondition::default()
+                },
+            )
+            .with_mobile(Some(false))
+        };
+        action.from = tree.parent_location(node).map(|l| l.path.clone());
+        action.container = tree.parent_location(node).map(|l| l.container);
+        let entry = UserEntry {
+            email: key.clone(),
+            plane,
+            object_id: directory.map(|d| d.object_id().to_owned()),
+            display_name: directory.map(|d| d.display_name().to_owned()),
+            role: None,
+            pairing: None,
+            losing_pairings: Vec::new(),
+            node_id: Some(node.id),
+            current_role: Some(role),
+            current_group: action.from.clone(),
+            current_status: Some(if node.is_enabled() {
+                Status::Enabled
             } else {
-                user_action(
-                    ActionKind::SetMobileLicense,
-                    role,
-                    &key,
-                    node.id,
-                    object_id,
-                    format!("{reason}; releasing the mobile add-on of a disabled user"),
-                    Precondition {
-                        status: Some(Status::Disabled),
-                        mobile: Some(true),
-                        ..Precondition::default()
-                    },
-                )
-                .with_mobile(Some(false))
-            };
-            action.from = tree.parent_location(node).map(|l| l.path.clone());
-            action.container = tree.parent_location(node).map(|l| l.container);
-            let entry = UserEntry {
-                email: key.clone(),
-                plane,
-                object_id: directory.map(|d| d.object_id().to_owned()),
-                display_name: directory.map(|d| d.display_name().to_owned()),
-                role: None,
-                pairing: None,
-                losing_pairings: Vec::new(),
-                node_id: Some(node.id),
-                current_role: Some(role),
-                current_group: action.from.clone(),
-                current_status: Some(if node.is_enabled() {
-                    Status::Enabled
-                } else {
-                    Status::Disabled
-                }),
-                actions: Vec::new(),
-                note: None,
-            };
-            if let Some(why) = held {
-                // The account holder sits in Master Administrators whatever the directory says;
-                // that it is in no paired group is normal, not worth a warning.
-                if why == HeldBack::AccountHolder {
-                    continue;
-                }
-                warnings.push(Warning {
-                    kind: if why == HeldBack::AccountHolder {
-                        WarningKind::AccountHolder
-                    } else {
-                        WarningKind::Protected
-                    },
-                    message: format!(
-                        "`{key}` is {}; the directory wants {} but adsync leaves it untouched",
-                        why.describe(),
-                        action.kind.as_str()
-                    ),
-                    email: Some(key.clone()),
-                });
-                leaving.push(Leaving {
-                    entry: UserEntry {
-                        note: Some(why.describe().to_owned()),
-                        ..entry
-                    },
-                    action: None,
-                });
+                Status::Disabled
+            }),
+            actions: Vec::new(),
+            note: None,
+        };
+        if let Some(why) = held {
+            // The account holder sits in Master Administrators whatever the directory says;
+            // that it is in no paired group is normal, not worth a warning.
+            if why == HeldBack::AccountHolder {
                 continue;
             }
+            warnings.push(Warning {
+                kind: if why == HeldBack::AccountHolder {
+                    WarningKind::AccountHolder
+                } else {
+                    WarningKind::Protected
+                },
+                message: format!(
+                    "`{key}` is {}; the directory wants {} but adsync leaves it untouched",
+                    why.describe(),
+                    action.kind.as_str()
+                ),
+                email: Some(key.clone()),
+            });
             leaving.push(Leaving {
                 entry: UserEntry {
-                    actions: vec![action.id.clone()],
+                    note: Some(why.describe().to_owned()),
                     ..entry
                 },
-                action: Some(action),
+                action: None,
             });
+            continue;
         }
+        leaving.push(Leaving {
+            entry: UserEntry {
+                actions: vec![action.id.clone()],
+                ..entry
+            },
+            action: Some(action),
+        });
     }
 
     // The entries come out in plan order (key, plane, node id) as they are made, rather than
@@ -1024,7 +1022,7 @@ pub fn plan(
             users.push(entry);
             continue;
         }
-        if desired.held.contains(key) {
+        if shared_keys.contains(key.as_str()) {
             entry.note = Some("several directory users share this key".into());
             users.push(entry);
             continue;
@@ -2042,12 +2040,20 @@ fn order_key(
 /// would give two actions one id; the executor and saved plans key results by id. Such ids get
 /// the node id appended, deterministically, since actions are already in their total order.
 fn make_ids_unique(actions: &mut [Action], users: &mut [UserEntry]) {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: FastMap<&str, u32> = FastMap::default();
     for action in actions.iter() {
-        *seen.entry(action.id.clone()).or_insert(0) += 1;
+        *seen.entry(action.id.as_str()).or_insert(0) += 1;
+    }
+    let repeated: BTreeSet<String> = seen
+        .into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(id, _)| id.to_owned())
+        .collect();
+    if repeated.is_empty() {
+        return;
     }
     for action in actions.iter_mut() {
-        if seen.get(&action.id).copied().unwrap_or(0) > 1
+        if repeated.contains(&action.id)
             && let Some(node) = action.node_id
         {
             let unique = format!("{}#{node}", action.id);
