@@ -46,6 +46,8 @@ struct Person {
     /// Offsets into [`DesiredState::text`]: object id, display name (as given), nick (given name,
     /// trimmed), description (job title, trimmed), userPrincipalName (trimmed), back to back.
     bounds: [u32; 6],
+    /// The display name trimmed, as offsets into the text (within the display name's).
+    name: [u32; 2],
     enabled: bool,
 }
 
@@ -231,11 +233,10 @@ impl<'a> DesiredUser<'a> {
 
     /// name <- displayName (trimmed; the key when it is empty).
     pub fn name(&self) -> &'a str {
-        let display = self.state.field(self.person(), 1).trim();
-        if display.is_empty() {
-            self.key().as_str()
-        } else {
-            display
+        let [start, end] = self.person().name;
+        match self.state.text.get(start as usize..end as usize) {
+            Some(name) if !name.is_empty() => name,
+            _ => self.key().as_str(),
         }
     }
 
@@ -476,9 +477,21 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
 
     // Every key, computed once, and the object ids, each copied back to back: the lookups of a
     // million memberships then compare against a few megabytes, not across the directory.
-    let mut key_text = String::new();
+    // Buffers sized once from the strings' lengths (read from their headers, not their text):
+    // growing them would copy tens of megabytes.
+    let mail_bytes: usize = users
+        .iter()
+        .map(|user| {
+            if use_upn {
+                user.upn.len()
+            } else {
+                user.mail.as_ref().map_or(0, String::len)
+            }
+        })
+        .sum();
+    let mut key_text = String::with_capacity(mail_bytes);
     let mut key_ends: Vec<u32> = Vec::with_capacity(users.len());
-    let mut ids = String::new();
+    let mut ids = String::with_capacity(users.iter().map(|user| user.id.len()).sum());
     let mut id_ends: Vec<u32> = Vec::with_capacity(users.len());
     let mut hot: Vec<Hot> = Vec::with_capacity(users.len());
     for user in users {
@@ -520,9 +533,11 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     };
     // Users by object id (the first one listed wins).
     let mut user_index = StrTable::with_capacity(users.len());
-    for user in 0..users.len() {
+    {
+        let object_ids: Vec<&str> = (0..users.len() as u32).map(id_of).collect();
+        let mut values = Vec::with_capacity(object_ids.len());
         // `check_size` above bounds the index.
-        user_index.insert(id_of(user as u32), user as u32, id_of);
+        user_index.insert_many(&object_ids, |user| user as u32, id_of, &mut values);
     }
     // Keyed users in key order (then listing order), sorted on the keys' first sixteen bytes
     // first so most comparisons touch no string: a key held twice is a run of two or more.
@@ -751,9 +766,24 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     let keep_upn = resolved
         .iter()
         .any(|pairing| pairing.ssoid_from == Some(SsoidSource::Upn));
-    let mut text = String::new();
+    let mut text = String::with_capacity(
+        users
+            .iter()
+            .map(|user| {
+                let optional = |text: &Option<String>| text.as_ref().map_or(0, String::len);
+                user.id.len()
+                    + user.display_name.len()
+                    + optional(&user.given_name)
+                    + optional(&user.job_title)
+                    + if keep_upn { user.upn.len() } else { 0 }
+            })
+            .sum(),
+    );
     let mut people: Vec<Person> = Vec::with_capacity(people_users.len());
-    let mut planes: [Vec<Placement>; 2] = [Vec::new(), Vec::new()];
+    let mut planes: [Vec<Placement>; 2] = [
+        Vec::with_capacity(people_users.len()),
+        Vec::with_capacity(people_users.len()),
+    ];
     for (person, &user) in people_users.iter().enumerate() {
         // The records lie in listing order, read here in key order: touch the next batch's
         // texts ahead, so their cache misses overlap rather than come one by one.
@@ -788,6 +818,12 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             text.push_str(value);
             bounds[field + 1] = offset(&text)?;
         }
+        // Where the display name's trimmed part lies, so `name()` need not trim each time.
+        let display = record.display_name.as_str();
+        let lead = display.len() - display.trim_start().len();
+        let trimmed = display.trim().len();
+        let name_start = bounds[1] as usize + lead;
+        let name = [offset_of(name_start)?, offset_of(name_start + trimmed)?];
         for (plane, placements) in planes.iter_mut().enumerate() {
             let pairing = hot[at].winner[plane];
             if pairing == NONE {
@@ -805,6 +841,7 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         people.push(Person {
             key,
             bounds,
+            name,
             enabled: record.account_enabled,
         });
     }
@@ -823,8 +860,13 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
 
 /// The current end of `text` as an offset.
 fn offset(text: &str) -> Result<u32, PlanError> {
-    check_size("directory's text", text.len())?;
-    Ok(text.len() as u32)
+    offset_of(text.len())
+}
+
+/// A position in the directory's text as an offset.
+fn offset_of(at: usize) -> Result<u32, PlanError> {
+    check_size("directory's text", at)?;
+    Ok(at as u32)
 }
 
 /// Groups by id and by display name, for resolving pairings without a scan each.

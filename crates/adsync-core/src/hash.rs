@@ -165,14 +165,39 @@ impl StrTable {
         }
     }
 
-    /// Stores `value` for `text`, unless `text` has a value already; the value `text` has.
-    pub(crate) fn insert<'s>(
+    /// Stores each of `texts` in order with `value(i)` for `texts[i]`, unless the text has a
+    /// value already (the first one stored stays), and appends the value each has to `out`; a batch at a time, the slots of a batch read ahead so their
+    /// cache misses overlap (as in [`Self::get_many`]).
+    pub(crate) fn insert_many<'s, T: AsRef<str>>(
+        &mut self,
+        texts: &[T],
+        value: impl Fn(usize) -> u32,
+        text_of: impl Fn(u32) -> &'s str,
+        out: &mut Vec<u32>,
+    ) {
+        const BATCH: usize = 32;
+        let mut split = [(0usize, 0u64); BATCH];
+        for (batch, chunk) in texts.chunks(BATCH).enumerate() {
+            let mut touched = 0u64;
+            for (at, text) in chunk.iter().enumerate() {
+                split[at] = StrTable::split(text.as_ref());
+                touched ^= self.slots[split[at].0 & self.mask];
+            }
+            std::hint::black_box(touched);
+            for (at, text) in chunk.iter().enumerate() {
+                let value = value(batch * BATCH + at);
+                out.push(self.insert_split(text.as_ref(), split[at], value, &text_of));
+            }
+        }
+    }
+
+    fn insert_split<'s>(
         &mut self,
         text: &str,
+        (mut at, tag): (usize, u64),
         value: u32,
-        text_of: impl Fn(u32) -> &'s str,
+        text_of: &impl Fn(u32) -> &'s str,
     ) -> u32 {
-        let (mut at, tag) = StrTable::split(text);
         loop {
             let slot = &mut self.slots[at & self.mask];
             if *slot == 0 {
@@ -219,16 +244,20 @@ mod tests {
     fn the_string_table_finds_what_it_holds_and_keeps_the_first_value() {
         let words: Vec<String> = (0..1000).map(|i| format!("user.{i}@contoso.com")).collect();
         let mut table = StrTable::with_capacity(words.len());
-        for (i, word) in words.iter().enumerate() {
-            assert_eq!(
-                table.insert(word, i as u32, |v| &words[v as usize]),
-                i as u32
-            );
-        }
-        assert_eq!(table.insert(&words[7], 999, |v| &words[v as usize]), 7);
+        let mut stored = Vec::new();
+        table.insert_many(&words, |i| i as u32, |v| &words[v as usize], &mut stored);
+        assert_eq!(stored, (0..words.len() as u32).collect::<Vec<_>>());
         for (i, word) in words.iter().enumerate() {
             assert_eq!(table.get(word, |v| &words[v as usize]), Some(i as u32));
         }
+        let mut again = StrTable::with_capacity(words.len());
+        let mut values = Vec::new();
+        let twice: Vec<&String> = words.iter().chain(&words).collect();
+        again.insert_many(&twice, |i| i as u32, |v| twice[v as usize], &mut values);
+        let expected: Vec<u32> = (0..words.len() as u32)
+            .chain(0..words.len() as u32)
+            .collect();
+        assert_eq!(values, expected);
         assert_eq!(
             table.get("nobody@contoso.com", |v| &words[v as usize]),
             None

@@ -1192,7 +1192,11 @@ impl<'a> NodeIndex<'a> {
     fn new(tree: &OrgTree<'a>) -> Result<NodeIndex<'a>, PlanError> {
         let nodes = tree.nodes();
         let mut info = Vec::with_capacity(nodes.len());
-        let mut keys = String::new();
+        let email_bytes: usize = nodes
+            .iter()
+            .map(|node| node.email.as_ref().map_or(0, String::len))
+            .sum();
+        let mut keys = String::with_capacity(email_bytes);
         let mut key_ends = Vec::with_capacity(nodes.len() + 1);
         key_ends.push(0);
         for (at, node) in nodes.iter().enumerate() {
@@ -1235,62 +1239,53 @@ impl<'a> NodeIndex<'a> {
     }
 }
 
-/// User nodes by key and plane: each distinct key's first node, and per plane a chain of its
-/// nodes through `next`.
+/// User nodes by key and plane: the table gives, for a key, the first node listed with it;
+/// per plane, its nodes are chained from there through `heads` and `next`.
 struct KeyIndex {
     table: StrTable,
-    /// Per distinct key: a node holding it (whose key the table compares with).
-    holder: Vec<u32>,
-    /// Per distinct key and plane: the last node listed with it.
+    /// Per first node of a key, and plane: the last node listed with the key.
     heads: Vec<[u32; 2]>,
     next: Vec<u32>,
 }
 
 impl KeyIndex {
     fn new(index: &NodeIndex<'_>) -> KeyIndex {
-        let mut table = StrTable::with_capacity(index.info.len());
-        let mut holder: Vec<u32> = Vec::new();
-        let mut heads: Vec<[u32; 2]> = Vec::new();
-        let mut next = vec![NO_USER; index.info.len()];
-        let key_of = |holder: &Vec<u32>, distinct: u32| {
-            index.key(holder[distinct as usize] as usize).unwrap_or("")
-        };
-        for (at, info) in index.info.iter().enumerate() {
-            let (Some(role), Some(key)) = (info.role, index.key(at)) else {
+        let nodes = index.info.len();
+        let mut table = StrTable::with_capacity(nodes);
+        let mut heads: Vec<[u32; 2]> = vec![[NO_USER; 2]; nodes];
+        let mut next = vec![NO_USER; nodes];
+        let (keyed, keys): (Vec<u32>, Vec<&str>) = (0..nodes)
+            .filter(|&at| index.info[at].role.is_some())
+            // `plan()` checks that positions fit.
+            .filter_map(|at| Some((at as u32, index.key(at)?)))
+            .unzip();
+        let mut firsts = Vec::with_capacity(keyed.len());
+        table.insert_many(
+            &keys,
+            |i| keyed[i],
+            |first| index.key(first as usize).unwrap_or(""),
+            &mut firsts,
+        );
+        for (&at, &first) in keyed.iter().zip(&firsts) {
+            let Some(role) = index.info[at as usize].role else {
                 continue;
             };
-            // `plan()` checks that positions, hence distinct keys, fit.
-            let fresh = heads.len() as u32;
-            let distinct = table.insert(key, fresh, |d| key_of(&holder, d));
-            if distinct == fresh {
-                holder.push(at as u32);
-                heads.push([NO_USER; 2]);
-            }
-            let head = &mut heads[distinct as usize][role.plane() as usize];
-            next[at] = *head;
-            *head = at as u32;
+            let head = &mut heads[first as usize][role.plane() as usize];
+            next[at as usize] = *head;
+            *head = at;
         }
-        KeyIndex {
-            table,
-            holder,
-            heads,
-            next,
-        }
+        KeyIndex { table, heads, next }
     }
 
     /// Fills `found` with the positions of the nodes of `plane` whose e-mail is `key`, in id
     /// order (then in the order the snapshot lists them); whether there are any.
     fn find(&self, index: &NodeIndex<'_>, plane: Plane, key: &str, found: &mut Vec<u32>) -> bool {
         found.clear();
-        let key_of = |distinct: u32| {
-            index
-                .key(self.holder[distinct as usize] as usize)
-                .unwrap_or("")
-        };
-        let Some(distinct) = self.table.get(key, key_of) else {
+        let key_of = |first: u32| index.key(first as usize).unwrap_or("");
+        let Some(first) = self.table.get(key, key_of) else {
             return false;
         };
-        let mut at = self.heads[distinct as usize][plane as usize];
+        let mut at = self.heads[first as usize][plane as usize];
         while at != NO_USER {
             found.push(at);
             at = self.next.get(at as usize).copied().unwrap_or(NO_USER);
@@ -1316,7 +1311,7 @@ struct LinkIndex {
 
 impl LinkIndex {
     fn new(tree: &OrgTree<'_>, links: &BTreeMap<String, NodeId>) -> Result<LinkIndex, PlanError> {
-        let mut text = String::new();
+        let mut text = String::with_capacity(links.keys().map(String::len).sum());
         let mut ends = Vec::with_capacity(links.len());
         let mut positions = Vec::with_capacity(links.len());
         for (object_id, node) in links {
@@ -1337,12 +1332,17 @@ impl LinkIndex {
             positions,
         };
         let mut table = std::mem::replace(&mut index.table, StrTable::with_capacity(0));
-        for link in 0..index.positions.len() {
-            // Each link's object id is distinct (they are map keys), and counted above.
-            table.insert(index.object_id(link as u32), link as u32, |l| {
-                index.object_id(l)
-            });
-        }
+        let object_ids: Vec<&str> = (0..index.positions.len())
+            .map(|link| index.object_id(link as u32))
+            .collect();
+        // Each link's object id is distinct (they are map keys), and counted above.
+        let mut values = Vec::with_capacity(object_ids.len());
+        table.insert_many(
+            &object_ids,
+            |link| link as u32,
+            |l| index.object_id(l),
+            &mut values,
+        );
         index.table = table;
         Ok(index)
     }
