@@ -112,7 +112,9 @@ pub(crate) fn write_links(state_dir: &Path, links: &Links) -> Result<(), Error> 
 pub(crate) fn updated_links(mut links: Links, plan: &Plan, report: &ApplyReport) -> Links {
     for user in &plan.users {
         if let (Some(_), Some(object_id), Some(node)) = (user.role, &user.object_id, user.node_id) {
-            links.plane_mut(user.plane).insert(object_id.clone(), node);
+            links
+                .plane_mut(user.plane)
+                .insert(object_id.as_ref().to_owned(), node);
         }
     }
     for (action, result) in plan.actions.iter().zip(&report.results) {

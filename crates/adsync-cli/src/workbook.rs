@@ -105,8 +105,9 @@ fn change_row(plan: &Plan, action: &Action) -> Vec<String> {
             .users
             .iter()
             .find(|u| &u.email == email && u.display_name.is_some())
-            .and_then(|u| u.display_name.clone())
-            .unwrap_or_default(),
+            .and_then(|u| u.display_name.as_deref())
+            .unwrap_or_default()
+            .to_owned(),
         (None, None) => action
             .to
             .as_ref()
@@ -191,11 +192,11 @@ fn users(plan: &Plan) -> Sheet {
         rows.push(vec![
             user.email.as_str().to_owned(),
             user.plane.as_str().to_owned(),
-            user.display_name.clone().unwrap_or_default(),
-            user.object_id.clone().unwrap_or_default(),
+            user.display_name.as_deref().unwrap_or_default().to_owned(),
+            user.object_id.as_deref().unwrap_or_default().to_owned(),
             user.role
                 .map_or_else(|| "(not desired)".to_owned(), |r| r.as_str().to_owned()),
-            user.pairing.clone().unwrap_or_default(),
+            user.pairing.as_deref().unwrap_or_default().to_owned(),
             user.losing_pairings.join(", "),
             user.node_id.map_or_else(String::new, |n| n.to_string()),
             user.current_role

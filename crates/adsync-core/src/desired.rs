@@ -8,6 +8,7 @@
 //! work is done per membership beyond a hash lookup and a few array writes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -43,11 +44,13 @@ pub struct DesiredState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Person {
     key: UserKey,
-    /// Offsets into [`DesiredState::text`]: object id, display name (as given), nick (given name,
-    /// trimmed), description (job title, trimmed), userPrincipalName (trimmed), back to back.
-    bounds: [u32; 6],
-    /// The display name trimmed, as offsets into the text (within the display name's).
-    name: [u32; 2],
+    /// The object id and the name a plan shows (the display name trimmed, or the key), shared
+    /// with the plan's entries rather than copied into each.
+    object_id: Arc<str>,
+    name: Arc<str>,
+    /// Offsets into [`DesiredState::text`]: display name (as given), nick (given name, trimmed),
+    /// description (job title, trimmed), userPrincipalName (trimmed), back to back.
+    bounds: [u32; 5],
     enabled: bool,
 }
 
@@ -206,7 +209,12 @@ impl<'a> DesiredUser<'a> {
 
     /// Entra object id.
     pub fn object_id(&self) -> &'a str {
-        self.state.field(self.person(), 0)
+        &self.person().object_id
+    }
+
+    /// [`Self::object_id`], shared.
+    pub(crate) fn object_id_shared(&self) -> Arc<str> {
+        Arc::clone(&self.person().object_id)
     }
 
     /// Role in this plane.
@@ -233,23 +241,24 @@ impl<'a> DesiredUser<'a> {
 
     /// name <- displayName (trimmed; the key when it is empty).
     pub fn name(&self) -> &'a str {
-        let [start, end] = self.person().name;
-        match self.state.text.get(start as usize..end as usize) {
-            Some(name) if !name.is_empty() => name,
-            _ => self.key().as_str(),
-        }
+        &self.person().name
+    }
+
+    /// [`Self::name`], shared.
+    pub(crate) fn name_shared(&self) -> Arc<str> {
+        Arc::clone(&self.person().name)
     }
 
     /// nick <- givenName (trimmed).
     pub fn nick(&self) -> &'a str {
-        self.state.field(self.person(), 2)
+        self.state.field(self.person(), 1)
     }
 
     /// SSO ID per the winning pairing's settings; `None` when it sets no SSO source.
     pub fn ssoid(&self) -> Option<&'a str> {
         let pairing = self.state.pairings.get(self.pairing())?;
         Some(match pairing.ssoid_from? {
-            SsoidSource::Upn => self.state.field(self.person(), 4),
+            SsoidSource::Upn => self.state.field(self.person(), 3),
             SsoidSource::Email => self.key().as_str(),
         })
     }
@@ -264,12 +273,15 @@ impl<'a> DesiredUser<'a> {
                 .copied()
                 .unwrap_or(0)
         };
-        first(1) ^ first(3) ^ person.key.as_str().as_bytes().first().copied().unwrap_or(0)
+        first(0)
+            ^ first(2)
+            ^ person.key.as_str().as_bytes().first().copied().unwrap_or(0)
+            ^ person.name.as_bytes().first().copied().unwrap_or(0)
     }
 
     /// description <- jobTitle (trimmed).
     pub fn description(&self) -> &'a str {
-        self.state.field(self.person(), 3)
+        self.state.field(self.person(), 2)
     }
 }
 
@@ -288,12 +300,17 @@ impl<'a> DirectoryEntry<'a> {
 
     /// Entra object id.
     pub fn object_id(&self) -> &'a str {
-        self.state.field(self.person, 0)
+        &self.person.object_id
+    }
+
+    /// [`Self::object_id`], shared.
+    pub(crate) fn object_id_shared(&self) -> Arc<str> {
+        Arc::clone(&self.person.object_id)
     }
 
     /// displayName, as the directory gives it.
     pub fn display_name(&self) -> &'a str {
-        self.state.field(self.person, 1)
+        self.state.field(self.person, 0)
     }
 
     /// accountEnabled.
@@ -771,8 +788,7 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             .iter()
             .map(|user| {
                 let optional = |text: &Option<String>| text.as_ref().map_or(0, String::len);
-                user.id.len()
-                    + user.display_name.len()
+                user.display_name.len()
                     + optional(&user.given_name)
                     + optional(&user.job_title)
                     + if keep_upn { user.upn.len() } else { 0 }
@@ -806,24 +822,21 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             continue;
         };
         let fields = [
-            record.id.as_str(),
             record.display_name.as_str(),
             record.given_name.as_deref().unwrap_or("").trim(),
             record.job_title.as_deref().unwrap_or("").trim(),
             if keep_upn { record.upn.trim() } else { "" },
         ];
-        let mut bounds = [0u32; 6];
+        let mut bounds = [0u32; 5];
         bounds[0] = offset(&text)?;
         for (field, value) in fields.iter().enumerate() {
             text.push_str(value);
             bounds[field + 1] = offset(&text)?;
         }
-        // Where the display name's trimmed part lies, so `name()` need not trim each time.
-        let display = record.display_name.as_str();
-        let lead = display.len() - display.trim_start().len();
-        let trimmed = display.trim().len();
-        let name_start = bounds[1] as usize + lead;
-        let name = [offset_of(name_start)?, offset_of(name_start + trimmed)?];
+        let name = match record.display_name.trim() {
+            "" => key.shared(),
+            trimmed => Arc::from(trimmed),
+        };
         for (plane, placements) in planes.iter_mut().enumerate() {
             let pairing = hot[at].winner[plane];
             if pairing == NONE {
@@ -839,9 +852,10 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             });
         }
         people.push(Person {
+            object_id: Arc::from(record.id.as_str()),
+            name,
             key,
             bounds,
-            name,
             enabled: record.account_enabled,
         });
     }
@@ -860,13 +874,8 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
 
 /// The current end of `text` as an offset.
 fn offset(text: &str) -> Result<u32, PlanError> {
-    offset_of(text.len())
-}
-
-/// A position in the directory's text as an offset.
-fn offset_of(at: usize) -> Result<u32, PlanError> {
-    check_size("directory's text", at)?;
-    Ok(at as u32)
+    check_size("directory's text", text.len())?;
+    Ok(text.len() as u32)
 }
 
 /// Groups by id and by display name, for resolving pairings without a scan each.

@@ -56,6 +56,11 @@ impl UserKey {
         &self.0
     }
 
+    /// The text, shared.
+    pub(crate) fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.0)
+    }
+
     /// Whether the key looks like an e-mail address (`local@domain.tld`, no spaces).
     pub fn is_email_like(&self) -> bool {
         let Some((local, domain)) = self.0.split_once('@') else {

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -395,6 +396,9 @@ pub struct PairingSummary {
 }
 
 /// One user in scope, for `explain` and reports.
+///
+/// A plan holds one per user in scope, hundreds of thousands at SPEC §12's sizes, so the texts
+/// they repeat (object ids, names, pairing labels) are shared (`Arc<str>`), not copied.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserEntry {
     /// Identity key.
@@ -403,19 +407,19 @@ pub struct UserEntry {
     pub plane: crate::model::Plane,
     /// Directory object id, when the directory knows the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object_id: Option<String>,
+    pub object_id: Option<Arc<str>>,
     /// Display name in the directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
+    pub display_name: Option<Arc<str>>,
     /// The role the directory wants; absent when the user is not desired in this plane.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
     /// The winning pairing's label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pairing: Option<String>,
+    pub pairing: Option<Arc<str>>,
     /// Pairings that also contain the user but lost on priority.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub losing_pairings: Vec<String>,
+    pub losing_pairings: Vec<Arc<str>>,
     /// The Rescue node, when one matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_id: Option<NodeId>,
@@ -823,8 +827,8 @@ pub fn plan(
         let entry = UserEntry {
             email: key.clone(),
             plane,
-            object_id: directory.map(|d| d.object_id().to_owned()),
-            display_name: directory.map(|d| d.display_name().to_owned()),
+            object_id: directory.map(|d| d.object_id_shared()),
+            display_name: directory.map(|d| Arc::from(d.display_name())),
             role: None,
             pairing: None,
             losing_pairings: Vec::new(),
@@ -887,6 +891,11 @@ pub fn plan(
         ))
     });
     let events = plan_order(desired, &matched, &leaving);
+    let labels: Vec<Arc<str>> = desired
+        .pairings
+        .iter()
+        .map(|pairing| Arc::from(pairing.label.as_str()))
+        .collect();
     let mut leaving = leaving.into_iter();
     for event in events {
         let (plane, u) = match event {
@@ -910,14 +919,11 @@ pub fn plan(
         let mut entry = UserEntry {
             email: key.clone(),
             plane,
-            object_id: Some(user.object_id().to_owned()),
-            display_name: Some(user.name().to_owned()),
+            object_id: Some(user.object_id_shared()),
+            display_name: Some(user.name_shared()),
             role: Some(user.role()),
-            pairing: Some(pairing.label.clone()),
-            losing_pairings: user
-                .losing()
-                .map(|i| desired.pairings[i].label.clone())
-                .collect(),
+            pairing: Some(Arc::clone(&labels[user.pairing()])),
+            losing_pairings: user.losing().map(|i| Arc::clone(&labels[i])).collect(),
             node_id: None,
             current_role: None,
             current_group: None,
