@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 use crate::config::{Attribute, Config, DestinationRef, GroupRef, Pairing};
 use crate::error::{PlanError, Problem};
 use crate::hash::{FastMap, StrTable};
-use crate::model::{Container, DirectorySnapshot, GroupPath, Plane, Role, UserKey};
+use crate::model::{Container, DirectorySnapshot, GroupPath, Plane, Role, UserKey, trim};
 use crate::plan::{Warning, WarningKind};
 
 /// What the directory wants, per plane.
@@ -823,9 +823,9 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         };
         let fields = [
             record.display_name.as_str(),
-            record.given_name.as_deref().unwrap_or("").trim(),
-            record.job_title.as_deref().unwrap_or("").trim(),
-            if keep_upn { record.upn.trim() } else { "" },
+            trim(record.given_name.as_deref().unwrap_or("")),
+            trim(record.job_title.as_deref().unwrap_or("")),
+            if keep_upn { trim(&record.upn) } else { "" },
         ];
         let mut bounds = [0u32; 5];
         bounds[0] = offset(&text)?;
@@ -833,7 +833,7 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             text.push_str(value);
             bounds[field + 1] = offset(&text)?;
         }
-        let name = match record.display_name.trim() {
+        let name = match trim(&record.display_name) {
             "" => key.shared(),
             trimmed => Arc::from(trimmed),
         };

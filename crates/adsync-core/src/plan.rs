@@ -673,13 +673,15 @@ pub fn plan(
             desired.plane(Plane::Technician),
             desired.plane(Plane::Administrator),
         ];
-        let pairs: Vec<(u32, u32)> = owner
-            .iter()
-            .enumerate()
-            .filter(|(_, owner)| **owner != NO_USER)
-            // `plan()` checks that positions fit.
-            .map(|(at, owner)| (at as u32, *owner))
-            .collect();
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(wanted_users);
+        pairs.extend(
+            owner
+                .iter()
+                .enumerate()
+                .filter(|(_, owner)| **owner != NO_USER)
+                // `plan()` checks that positions fit.
+                .map(|(at, owner)| (at as u32, *owner)),
+        );
         // A batch at a time: first touch each user's values (scattered across the desired
         // state), then compare with the nodes (which lie in order), so the touches overlap.
         for batch in pairs.chunks(64) {
@@ -1260,11 +1262,17 @@ impl KeyIndex {
         let mut table = StrTable::with_capacity(nodes);
         let mut heads: Vec<[u32; 2]> = vec![[NO_USER; 2]; nodes];
         let mut next = vec![NO_USER; nodes];
-        let (keyed, keys): (Vec<u32>, Vec<&str>) = (0..nodes)
-            .filter(|&at| index.info[at].role.is_some())
-            // `plan()` checks that positions fit.
-            .filter_map(|at| Some((at as u32, index.key(at)?)))
-            .unzip();
+        let mut keyed: Vec<u32> = Vec::with_capacity(nodes);
+        let mut keys: Vec<&str> = Vec::with_capacity(nodes);
+        for at in 0..nodes {
+            if index.info[at].role.is_some()
+                && let Some(key) = index.key(at)
+            {
+                // `plan()` checks that positions fit.
+                keyed.push(at as u32);
+                keys.push(key);
+            }
+        }
         let mut firsts = Vec::with_capacity(keyed.len());
         table.insert_many(
             &keys,
