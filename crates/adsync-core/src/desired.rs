@@ -17,6 +17,7 @@ use crate::config::{Attribute, Config, DestinationRef, GroupRef, Pairing};
 use crate::error::{PlanError, Problem};
 use crate::hash::{FastMap, StrTable};
 use crate::model::{Container, DirectorySnapshot, GroupPath, Plane, Role, UserKey, trim};
+use crate::par;
 use crate::plan::{Warning, WarningKind};
 
 /// What the directory wants, per plane.
@@ -548,25 +549,32 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         let (start, end) = slice(&id_ends, user);
         ids.get(start..end).unwrap_or("")
     };
-    // Users by object id (the first one listed wins).
-    let mut user_index = StrTable::with_capacity(users.len());
-    {
-        let object_ids: Vec<&str> = (0..users.len() as u32).map(id_of).collect();
-        let mut values = Vec::with_capacity(object_ids.len());
-        // `check_size` above bounds the index.
-        user_index.insert_many(&object_ids, |user| user as u32, id_of, &mut values);
-    }
-    // Keyed users in key order (then listing order), sorted on the keys' first sixteen bytes
+    // Users by object id (the first one listed wins); and the keyed users in key order (then listing order), sorted on the keys' first sixteen bytes
     // first so most comparisons touch no string: a key held twice is a run of two or more.
-    let mut sorted: Vec<(u128, u32)> = (0..users.len() as u32)
-        .filter(|&user| hot[user as usize].standing != Standing::NoKey)
-        .map(|user| (prefix(key_of(user)), user))
-        .collect();
-    sorted.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| key_of(a.1).cmp(key_of(b.1)))
-            .then(a.1.cmp(&b.1))
-    });
+    // The two are independent: one on each core.
+    let (user_index, sorted) = par::join(
+        users.len(),
+        || {
+            let mut user_index = StrTable::with_capacity(users.len());
+            let object_ids: Vec<&str> = (0..users.len() as u32).map(id_of).collect();
+            let mut values = Vec::with_capacity(object_ids.len());
+            // `check_size` above bounds the index.
+            user_index.insert_many(&object_ids, |user| user as u32, id_of, &mut values);
+            user_index
+        },
+        || {
+            let mut sorted: Vec<(u128, u32)> = (0..users.len() as u32)
+                .filter(|&user| hot[user as usize].standing != Standing::NoKey)
+                .map(|user| (prefix(key_of(user)), user))
+                .collect();
+            sorted.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| key_of(a.1).cmp(key_of(b.1)))
+                    .then(a.1.cmp(&b.1))
+            });
+            sorted
+        },
+    );
     let order: Vec<u32> = sorted.iter().map(|&(_, user)| user).collect();
     let same_key = |a: &(u128, u32), b: &(u128, u32)| a.0 == b.0 && key_of(a.1) == key_of(b.1);
     let mut held: BTreeSet<UserKey> = BTreeSet::new();
@@ -594,20 +602,73 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     let mut resolved = Vec::with_capacity(config.pairings.len());
     let mut unknown_members: BTreeSet<&str> = BTreeSet::new();
     let mut members: Vec<u32> = Vec::new();
-    let mut found: Vec<Option<u32>> = Vec::new();
     // Priority: the first pairing that holds a user wins the plane; the later ones lose.
     let mut losing_pairs: [Vec<(u32, u32)>; 2] = [Vec::new(), Vec::new()];
     let mut warned: Vec<bool> = vec![false; users.len()];
     let mut warned_shared: BTreeSet<&str> = BTreeSet::new();
 
+    // Each pairing's group, then the users of every group they reach, resolved to indexes on
+    // both cores (the lookups are most of the cost of a million memberships); the priority pass
+    // below then walks plain numbers.
+    let pairing_groups: Vec<Option<usize>> = config
+        .pairings
+        .iter()
+        .map(|pairing| {
+            resolve_group(
+                directory,
+                &groups,
+                &pairing.entra_group,
+                &pairing.label(),
+                &mut problems,
+            )
+        })
+        .collect();
+    let mut reached = vec![false; directory.groups.len()];
+    let mut stack: Vec<usize> = pairing_groups.iter().flatten().copied().collect();
+    while let Some(current) = stack.pop() {
+        if std::mem::replace(&mut reached[current], true) {
+            continue;
+        }
+        if nested {
+            for nested_group in &directory.groups[current].member_groups {
+                if let Some(&index) = group_index.get(nested_group.as_str()) {
+                    stack.push(index);
+                }
+            }
+        }
+    }
+    let needed: Vec<usize> = (0..reached.len()).filter(|&g| reached[g]).collect();
+    drop(reached);
+    let resolve = |part: &[usize]| -> Vec<Vec<u32>> {
+        let mut found = Vec::new();
+        part.iter()
+            .map(|&group| {
+                found.clear();
+                user_index.get_many(&directory.groups[group].members, id_of, &mut found);
+                found.iter().map(|user| user.unwrap_or(NONE)).collect()
+            })
+            .collect()
+    };
+    let cut = par::midpoint(needed.len(), |at| {
+        directory.groups[needed[at]].members.len()
+    });
+    let memberships: usize = needed
+        .iter()
+        .map(|&group| directory.groups[group].members.len())
+        .sum();
+    let (low, high) = par::join(
+        memberships,
+        || resolve(&needed[..cut]),
+        || resolve(&needed[cut..]),
+    );
+    let mut group_users: Vec<Vec<u32>> = vec![Vec::new(); directory.groups.len()];
+    for (&group, users) in needed.iter().zip(low.into_iter().chain(high)) {
+        group_users[group] = users;
+    }
+    drop(needed);
+
     for (pairing_index, pairing) in config.pairings.iter().enumerate() {
-        let Some(group) = resolve_group(
-            directory,
-            &groups,
-            &pairing.entra_group,
-            &pairing.label(),
-            &mut problems,
-        ) else {
+        let Some(group) = pairing_groups[pairing_index] else {
             continue;
         };
         // Expand members (transitively when nested groups are on), de-duplicated.
@@ -619,21 +680,17 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             if !visited_groups.insert(current) {
                 continue;
             }
+            let users = &group_users[current];
             let current = &directory.groups[current];
-            found.clear();
-            user_index.get_many(&current.members, id_of, &mut found);
-            for (member, user) in current.members.iter().zip(&found) {
-                match *user {
-                    Some(user) => {
-                        let seen = &mut hot[user as usize].stamp;
-                        if *seen != stamp {
-                            *seen = stamp;
-                            members.push(user);
-                        }
-                    }
-                    None => {
-                        unknown_members.insert(member.as_str());
-                    }
+            for (member, &user) in current.members.iter().zip(users) {
+                if user == NONE {
+                    unknown_members.insert(member.as_str());
+                    continue;
+                }
+                let seen = &mut hot[user as usize].stamp;
+                if *seen != stamp {
+                    *seen = stamp;
+                    members.push(user);
                 }
             }
             if nested {
@@ -783,81 +840,121 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     let keep_upn = resolved
         .iter()
         .any(|pairing| pairing.ssoid_from == Some(SsoidSource::Upn));
-    let mut text = String::with_capacity(
-        users
-            .iter()
-            .map(|user| {
-                let optional = |text: &Option<String>| text.as_ref().map_or(0, String::len);
-                user.display_name.len()
-                    + optional(&user.given_name)
-                    + optional(&user.job_title)
-                    + if keep_upn { user.upn.len() } else { 0 }
-            })
-            .sum(),
-    );
-    let mut people: Vec<Person> = Vec::with_capacity(people_users.len());
-    let mut planes: [Vec<Placement>; 2] = [
-        Vec::with_capacity(people_users.len()),
-        Vec::with_capacity(people_users.len()),
-    ];
-    for (person, &user) in people_users.iter().enumerate() {
-        // The records lie in listing order, read here in key order: touch the next batch's
-        // texts ahead, so their cache misses overlap rather than come one by one.
-        if person % TOUCH_BATCH == 0 {
-            let batch = people_users.get(person..).unwrap_or_default();
-            let touched = batch.iter().take(TOUCH_BATCH).fold(0u8, |acc, &user| {
-                let record = &users[user as usize];
-                let first = |text: &str| text.as_bytes().first().copied().unwrap_or(0);
-                acc ^ first(&record.id)
-                    ^ first(&record.display_name)
-                    ^ first(record.given_name.as_deref().unwrap_or(""))
-                    ^ first(record.job_title.as_deref().unwrap_or(""))
-                    ^ first(key_of(user))
-            });
-            std::hint::black_box(touched);
-        }
-        let at = user as usize;
-        let record = &users[at];
-        let Some(key) = UserKey::new(key_of(user)) else {
-            continue;
+    // Two halves of the people, one per core, joined in order: each half's text offsets and
+    // person numbers are shifted by what the first half holds.
+    let build = |part: std::ops::Range<usize>| -> Result<Half, PlanError> {
+        let mine = &people_users[part.clone()];
+        let mut half = Half {
+            text: String::with_capacity(
+                mine.iter()
+                    .map(|&user| {
+                        let user = &users[user as usize];
+                        let optional = |text: &Option<String>| text.as_ref().map_or(0, String::len);
+                        user.display_name.len()
+                            + optional(&user.given_name)
+                            + optional(&user.job_title)
+                            + if keep_upn { user.upn.len() } else { 0 }
+                    })
+                    .sum(),
+            ),
+            people: Vec::with_capacity(mine.len()),
+            planes: [
+                Vec::with_capacity(mine.len()),
+                Vec::with_capacity(mine.len()),
+            ],
         };
-        let fields = [
-            record.display_name.as_str(),
-            trim(record.given_name.as_deref().unwrap_or("")),
-            trim(record.job_title.as_deref().unwrap_or("")),
-            if keep_upn { trim(&record.upn) } else { "" },
-        ];
-        let mut bounds = [0u32; 5];
-        bounds[0] = offset(&text)?;
-        for (field, value) in fields.iter().enumerate() {
-            text.push_str(value);
-            bounds[field + 1] = offset(&text)?;
-        }
-        let name = match trim(&record.display_name) {
-            "" => key.shared(),
-            trimmed => Arc::from(trimmed),
-        };
-        for (plane, placements) in planes.iter_mut().enumerate() {
-            let pairing = hot[at].winner[plane];
-            if pairing == NONE {
-                continue;
+        let Half {
+            text,
+            people,
+            planes,
+        } = &mut half;
+        for (person, &user) in part.zip(mine) {
+            // The records lie in listing order, read here in key order: touch the next batch's
+            // texts ahead, so their cache misses overlap rather than come one by one.
+            if person % TOUCH_BATCH == 0 {
+                let batch = people_users.get(person..).unwrap_or_default();
+                let touched = batch.iter().take(TOUCH_BATCH).fold(0u8, |acc, &user| {
+                    let record = &users[user as usize];
+                    let first = |text: &str| text.as_bytes().first().copied().unwrap_or(0);
+                    acc ^ first(&record.id)
+                        ^ first(&record.display_name)
+                        ^ first(record.given_name.as_deref().unwrap_or(""))
+                        ^ first(record.job_title.as_deref().unwrap_or(""))
+                        ^ first(key_of(user))
+                });
+                std::hint::black_box(touched);
             }
-            let (start, end) = (losing_at[plane][person], losing_at[plane][person + 1]);
-            placements.push(Placement {
-                person: people.len() as u32,
-                pairing,
-                losing_start: start,
-                losing_len: end - start,
-                role: resolved[pairing as usize].role,
+            let at = user as usize;
+            let record = &users[at];
+            let Some(key) = UserKey::new(key_of(user)) else {
+                continue;
+            };
+            let fields = [
+                record.display_name.as_str(),
+                trim(record.given_name.as_deref().unwrap_or("")),
+                trim(record.job_title.as_deref().unwrap_or("")),
+                if keep_upn { trim(&record.upn) } else { "" },
+            ];
+            let mut bounds = [0u32; 5];
+            bounds[0] = offset(text)?;
+            for (field, value) in fields.iter().enumerate() {
+                text.push_str(value);
+                bounds[field + 1] = offset(text)?;
+            }
+            let name = match trim(&record.display_name) {
+                "" => key.shared(),
+                trimmed => Arc::from(trimmed),
+            };
+            for (plane, placements) in planes.iter_mut().enumerate() {
+                let pairing = hot[at].winner[plane];
+                if pairing == NONE {
+                    continue;
+                }
+                let (start, end) = (losing_at[plane][person], losing_at[plane][person + 1]);
+                placements.push(Placement {
+                    person: people.len() as u32,
+                    pairing,
+                    losing_start: start,
+                    losing_len: end - start,
+                    role: resolved[pairing as usize].role,
+                });
+            }
+            people.push(Person {
+                object_id: Arc::from(record.id.as_str()),
+                name,
+                key,
+                bounds,
+                enabled: record.account_enabled,
             });
         }
-        people.push(Person {
-            object_id: Arc::from(record.id.as_str()),
-            name,
-            key,
-            bounds,
-            enabled: record.account_enabled,
-        });
+        Ok(half)
+    };
+    let cut = people_users.len() / 2;
+    let (first, second) = par::join(
+        people_users.len(),
+        || build(0..cut),
+        || build(cut..people_users.len()),
+    );
+    let Half {
+        mut text,
+        mut people,
+        mut planes,
+    } = first?;
+    let second = second?;
+    let (text_base, person_base) = (offset(&text)?, people.len() as u32);
+    check_size("directory's text", text.len() + second.text.len())?;
+    text.push_str(&second.text);
+    people.extend(second.people.into_iter().map(|mut person| {
+        for bound in &mut person.bounds {
+            *bound += text_base;
+        }
+        person
+    }));
+    for (placements, more) in planes.iter_mut().zip(second.planes) {
+        placements.extend(more.into_iter().map(|mut placement| {
+            placement.person += person_base;
+            placement
+        }));
     }
     warnings.sort();
     Ok(DesiredState {
@@ -870,6 +967,13 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         planes,
         losing,
     })
+}
+
+/// One half of the people, as `desired()` builds them.
+struct Half {
+    text: String,
+    people: Vec<Person>,
+    planes: [Vec<Placement>; 2],
 }
 
 /// The current end of `text` as an offset.

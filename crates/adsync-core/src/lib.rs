@@ -15,6 +15,7 @@ pub mod execute;
 mod hash;
 pub mod memory;
 pub mod model;
+mod par;
 pub mod plan;
 pub mod scope;
 pub mod secret;

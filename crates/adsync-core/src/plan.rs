@@ -14,6 +14,7 @@ use crate::model::{
     Container, GroupPath, NodeId, NodeType, Plane, RescueNode, RescueSnapshot, Role, Status,
     UserKey,
 };
+use crate::par;
 use crate::tree::OrgTree;
 
 /// The version of the plan JSON format. Additive changes only within a major version.
@@ -534,7 +535,17 @@ pub fn plan(
             }],
         });
     }
-    let tree = OrgTree::new(&current.rescue);
+    // The tree's index on one core; the compact tables of the nodes and their keys on the other.
+    let (tree, prepared) = par::join(
+        current.rescue.nodes.len(),
+        || OrgTree::new(&current.rescue),
+        || {
+            NodeIndex::new(&current.rescue.nodes).map(|index| {
+                let by_key = KeyIndex::new(&index);
+                (index, by_key)
+            })
+        },
+    );
     let mut problems = Vec::new();
     let mut actions: Vec<Action> = Vec::new();
 
@@ -625,9 +636,8 @@ pub fn plan(
     // and reads a node itself only where an action needs its values: with 400,000 nodes, each
     // random visit to one costs more than all the bookkeeping (SPEC §12).
     let nodes = tree.nodes();
-    let index = NodeIndex::new(&tree)?;
-    let by_key = KeyIndex::new(&index);
-    let mut found: Vec<u32> = Vec::new();
+    let (mut index, by_key) = prepared?;
+    index.set_canon(&tree);
 
     // Keys several directory users share, looked up for every user and node below.
     let shared_keys: FastSet<&str> = desired.held.iter().map(UserKey::as_str).collect();
@@ -640,9 +650,10 @@ pub fn plan(
     let mut enabled_managed = 0u64;
 
     // Which node each desired user gets, plane by plane, in key order: the claims.
-    let mut claims: Vec<PlaneClaims> = Vec::with_capacity(2);
-    for plane in Plane::ALL {
-        claims.push(claim_nodes(
+    // The planes are independent: one per core.
+    let claim_plane = |plane: Plane| {
+        let mut warnings = Vec::new();
+        claim_nodes(
             &tree,
             &index,
             &by_key,
@@ -650,9 +661,21 @@ pub fn plan(
             current.links.plane(plane),
             plane,
             &targets,
-            &mut found,
+            &mut Vec::new(),
             &mut warnings,
-        )?);
+        )
+        .map(|claims| (claims, warnings))
+    };
+    let (technicians, administrators) = par::join(
+        wanted_users,
+        || claim_plane(Plane::Technician),
+        || claim_plane(Plane::Administrator),
+    );
+    let mut claims: Vec<PlaneClaims> = Vec::with_capacity(2);
+    for plane_claims in [technicians, administrators] {
+        let (plane_claims, plane_warnings) = plane_claims?;
+        claims.push(plane_claims);
+        warnings.extend(plane_warnings);
     }
     // How each claimed node's synced attributes differ, in the order the nodes lie in memory.
     let mut owner = vec![NO_USER; nodes.len()];
@@ -1197,8 +1220,8 @@ struct NodeIndex<'a> {
 }
 
 impl<'a> NodeIndex<'a> {
-    fn new(tree: &OrgTree<'a>) -> Result<NodeIndex<'a>, PlanError> {
-        let nodes = tree.nodes();
+    /// The tables of `nodes`; every node its own [`NodeInfo::canon`] until [`Self::set_canon`].
+    fn new(nodes: &'a [RescueNode]) -> Result<NodeIndex<'a>, PlanError> {
         let mut info = Vec::with_capacity(nodes.len());
         let email_bytes: usize = nodes
             .iter()
@@ -1224,7 +1247,7 @@ impl<'a> NodeIndex<'a> {
                 id: node.id,
                 parent: node.parent,
                 // `plan()` checks that positions fit.
-                canon: tree.first_with_id(at).unwrap_or(at) as u32,
+                canon: at as u32,
                 role,
                 enabled: node.is_enabled(),
                 mobile: node.mobile,
@@ -1237,6 +1260,14 @@ impl<'a> NodeIndex<'a> {
             keys,
             key_ends,
         })
+    }
+
+    /// Points every node at the first node listed with its id.
+    fn set_canon(&mut self, tree: &OrgTree<'_>) {
+        for (at, info) in self.info.iter_mut().enumerate() {
+            // `plan()` checks that positions fit.
+            info.canon = tree.first_with_id(at).unwrap_or(at) as u32;
+        }
     }
 
     /// The key of user node `at`.
