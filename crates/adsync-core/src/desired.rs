@@ -106,6 +106,31 @@ impl DesiredState {
         }
     }
 
+    /// Every keyed directory user's rank, in the order of their object ids (then rank), each
+    /// with the first bytes of its object id as a number ordered as the text is.
+    pub(crate) fn people_by_object_id(&self) -> Vec<(u128, u32)> {
+        let mut order: Vec<(u128, u32)> = self
+            .people
+            .iter()
+            .enumerate()
+            // `desired()` bounds the number of people.
+            .map(|(rank, person)| (prefix(&person.object_id), rank as u32))
+            .collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| self.object_id_of(a.1).cmp(self.object_id_of(b.1)))
+                .then(a.1.cmp(&b.1))
+        });
+        order
+    }
+
+    /// The object id of the keyed directory user of rank `rank`.
+    pub(crate) fn object_id_of(&self, rank: u32) -> &str {
+        self.people
+            .get(rank as usize)
+            .map_or("", |person| &person.object_id)
+    }
+
     /// How many keyed directory users there are.
     pub(crate) fn people_len(&self) -> usize {
         self.people.len()
@@ -464,7 +489,7 @@ struct Hot {
 }
 
 /// The first sixteen bytes of `text`, zero-padded, as a number ordered as the text is.
-fn prefix(text: &str) -> u128 {
+pub(crate) fn prefix(text: &str) -> u128 {
     let mut bytes = [0u8; 16];
     let head = text.as_bytes();
     let len = head.len().min(16);

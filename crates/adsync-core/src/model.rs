@@ -159,6 +159,12 @@ impl GroupPath {
         GroupPath(Arc::from(parts.join("/")))
     }
 
+    /// The same path in a text of its own, so that its clones count references apart from
+    /// this one's (the planner gives each core its own).
+    pub(crate) fn detached(&self) -> GroupPath {
+        GroupPath(Arc::from(&*self.0))
+    }
+
     /// The container itself.
     pub fn root() -> GroupPath {
         GroupPath(Arc::from(""))

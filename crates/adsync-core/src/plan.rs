@@ -7,7 +7,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Attribute, Budget, Config};
-use crate::desired::{DesiredState, DesiredUser, Destination, ResolvedPairing, SsoidSource};
+use crate::desired::{
+    DesiredState, DesiredUser, Destination, ResolvedPairing, SsoidSource, prefix,
+};
 use crate::error::{PlanError, Problem};
 use crate::hash::{FastMap, FastSet, StrTable};
 use crate::model::{
@@ -536,9 +538,9 @@ pub fn plan(
         });
     }
     // The tree's index on one core; the compact tables of the nodes and their keys on the other.
-    let (tree, prepared) = par::join(
+    let (tree_and_people, prepared) = par::join(
         current.rescue.nodes.len(),
-        || OrgTree::new(&current.rescue),
+        || (OrgTree::new(&current.rescue), desired.people_by_object_id()),
         || {
             NodeIndex::new(&current.rescue.nodes).map(|index| {
                 let by_key = KeyIndex::new(&index);
@@ -546,6 +548,7 @@ pub fn plan(
             })
         },
     );
+    let (tree, people_by_object_id) = tree_and_people;
     let mut problems = Vec::new();
     let mut actions: Vec<Action> = Vec::new();
 
@@ -644,8 +647,6 @@ pub fn plan(
     let mut warnings = desired.warnings.clone();
     let wanted_users =
         desired.plane(Plane::Technician).len() + desired.plane(Plane::Administrator).len();
-    // Room for the disables too; pages never written are never resident.
-    let mut users: Vec<UserEntry> = Vec::with_capacity(wanted_users + nodes.len() / 8 + 16);
     let mut unchanged = 0u64;
     let mut enabled_managed = 0u64;
 
@@ -653,18 +654,19 @@ pub fn plan(
     // The planes are independent: one per core.
     let claim_plane = |plane: Plane| {
         let mut warnings = Vec::new();
-        claim_nodes(
+        let claims = claim_nodes(
             &tree,
             &index,
             &by_key,
             desired,
+            &people_by_object_id,
             current.links.plane(plane),
             plane,
             &targets,
             &mut Vec::new(),
             &mut warnings,
-        )
-        .map(|claims| (claims, warnings))
+        );
+        (claims, warnings)
     };
     let (technicians, administrators) = par::join(
         wanted_users,
@@ -673,7 +675,7 @@ pub fn plan(
     );
     let mut claims: Vec<PlaneClaims> = Vec::with_capacity(2);
     for plane_claims in [technicians, administrators] {
-        let (plane_claims, plane_warnings) = plane_claims?;
+        let (plane_claims, plane_warnings) = plane_claims;
         claims.push(plane_claims);
         warnings.extend(plane_warnings);
     }
@@ -707,60 +709,56 @@ pub fn plan(
         );
         // A batch at a time: first touch each user's values (scattered across the desired
         // state), then compare with the nodes (which lie in order), so the touches overlap.
-        for batch in pairs.chunks(64) {
-            let users: Vec<(usize, DesiredUser<'_>)> = batch
-                .iter()
-                .filter_map(|&(_, owner)| {
-                    let (p, user) = ((owner >> 31) as usize, (owner & !(1 << 31)) as usize);
-                    Some((p, planes[p].get_index(user)?))
-                })
-                .collect();
-            let touched: u8 = users.iter().fold(0, |acc, (_, user)| acc ^ user.touch());
-            std::hint::black_box(touched);
-            for (&(at, owner), (p, wanted)) in batch.iter().zip(users) {
-                let user = (owner & !(1 << 31)) as usize;
-                diffs[p][user] = attribute_diff(
-                    &nodes[at as usize],
-                    wanted,
-                    &desired.pairings[wanted.pairing()],
-                );
+        // Two halves, one per core.
+        let diff_of = |part: &[(u32, u32)]| -> Vec<u8> {
+            let mut out = Vec::with_capacity(part.len());
+            for batch in part.chunks(64) {
+                let users: Vec<Option<DesiredUser<'_>>> = batch
+                    .iter()
+                    .map(|&(_, owner)| {
+                        let (p, user) = ((owner >> 31) as usize, (owner & !(1 << 31)) as usize);
+                        planes[p].get_index(user)
+                    })
+                    .collect();
+                let touched: u8 = users
+                    .iter()
+                    .flatten()
+                    .fold(0, |acc, user| acc ^ user.touch());
+                std::hint::black_box(touched);
+                for (&(at, _), wanted) in batch.iter().zip(users) {
+                    out.push(wanted.map_or(0, |wanted| {
+                        attribute_diff(
+                            &nodes[at as usize],
+                            wanted,
+                            &desired.pairings[wanted.pairing()],
+                        )
+                    }));
+                }
             }
+            out
+        };
+        let cut = pairs.len() / 2;
+        let (first, second) = par::join(
+            pairs.len(),
+            || diff_of(&pairs[..cut]),
+            || diff_of(&pairs[cut..]),
+        );
+        for (&(_, owner), diff) in pairs.iter().zip(first.into_iter().chain(second)) {
+            let (p, user) = ((owner >> 31) as usize, (owner & !(1 << 31)) as usize);
+            diffs[p][user] = diff;
         }
     }
     drop(owner);
 
-    // What the users loop reads of each user's node, gathered first so the reads overlap.
-    let mut matched: [Vec<Option<NodeInfo>>; 2] = [Vec::new(), Vec::new()];
-    let mut node_key_flags: [Vec<(bool, bool)>; 2] = [Vec::new(), Vec::new()];
-    for (plane, plane_claims) in Plane::ALL.into_iter().zip(&claims) {
-        let p = plane as usize;
-        let wanted = desired.plane(plane);
-        matched[p] = plane_claims
-            .outcomes
-            .iter()
-            .map(|outcome| match outcome {
-                Claim::Matched(at) => index.info.get(*at as usize).copied(),
-                _ => None,
-            })
-            .collect();
-        // Whether the node's own e-mail is protected, and whether it is one several directory
-        // users share while the user's is another.
-        if !policy.protected.is_empty() || !shared_keys.is_empty() {
-            node_key_flags[p] = wanted
-                .keys()
-                .zip(&plane_claims.outcomes)
-                .map(|(key, outcome)| match outcome {
-                    Claim::Matched(at) => index.key(*at as usize).map_or((false, false), |k| {
-                        (
-                            policy.protected.contains(k),
-                            k != key.as_str() && shared_keys.contains(k),
-                        )
-                    }),
-                    _ => (false, false),
-                })
-                .collect();
+    // The node each desired user matched, by plane and position.
+    let matched = |p: usize, u: usize| -> Option<&NodeInfo> {
+        match claims[p].outcomes.get(u)? {
+            Claim::Matched(at) => index.info.get(*at as usize),
+            _ => None,
         }
-    }
+    };
+    // Whether the nodes' own e-mails need a look: some are protected, or held.
+    let check_node_keys = !policy.protected.is_empty() || !shared_keys.is_empty();
 
     // Managed nodes nobody claimed: users who are no longer desired in their plane. (Their
     // order is settled below; for equal keys it stays the order of the tree.)
@@ -915,159 +913,229 @@ pub fn plan(
             b.entry.node_id,
         ))
     });
-    let events = plan_order(desired, &matched, &leaving);
-    let labels: Vec<Arc<str>> = desired
-        .pairings
-        .iter()
-        .map(|pairing| Arc::from(pairing.label.as_str()))
-        .collect();
-    let mut leaving = leaving.into_iter();
-    for event in events {
-        let (plane, u) = match event {
-            Event::Leaving => {
-                if let Some(Leaving { entry, action, .. }) = leaving.next() {
-                    users.push(entry);
-                    actions.extend(action);
+    let events = plan_order(desired, |p, u| matched(p, u).map(|info| info.id), &leaving);
+    // The entries of two halves of the events, one half per core, joined in order.
+    let emit = |events: &[Event], leaving: Vec<Leaving>, mut users: Vec<UserEntry>| -> Entries {
+        // Each half shares its own copies of the labels: a million reference counts bumped
+        // from both cores on the same few cache lines would cost more than the copies.
+        let labels: Vec<Arc<str>> = desired
+            .pairings
+            .iter()
+            .map(|pairing| Arc::from(pairing.label.as_str()))
+            .collect();
+        // And of the group paths, for the same reason.
+        let mut paths: FastMap<NodeId, Option<GroupPath>> = FastMap::default();
+        let mut actions: Vec<Action> = Vec::new();
+        let mut warnings: Vec<Warning> = Vec::new();
+        let mut unchanged = 0u64;
+        let mut leaving = leaving.into_iter();
+        for &event in events {
+            let (plane, u) = match event {
+                Event::Leaving => {
+                    if let Some(Leaving { entry, action, .. }) = leaving.next() {
+                        users.push(entry);
+                        actions.extend(action);
+                    }
+                    continue;
                 }
+                Event::Wanted(plane, u) => (plane, u as usize),
+            };
+            let p = plane as usize;
+            let wanted = desired.plane(plane);
+            let (Some(user), Some(outcome)) = (wanted.get_index(u), claims[p].outcomes.get(u))
+            else {
                 continue;
+            };
+            let key = user.key();
+            let pairing = &desired.pairings[user.pairing()];
+            let target = &targets[user.pairing()];
+            let mut entry = UserEntry {
+                email: key.clone(),
+                plane,
+                object_id: Some(user.object_id_shared()),
+                display_name: Some(user.name_shared()),
+                role: Some(user.role()),
+                pairing: Some(Arc::clone(&labels[user.pairing()])),
+                losing_pairings: user.losing().map(|i| Arc::clone(&labels[i])).collect(),
+                node_id: None,
+                current_role: None,
+                current_group: None,
+                current_status: None,
+                actions: Vec::new(),
+                note: None,
+            };
+            let at = match *outcome {
+                Claim::Taken => {
+                    entry.note = Some("node claimed by another directory user".into());
+                    users.push(entry);
+                    continue;
+                }
+                Claim::LinkAndEmailDisagree => {
+                    entry.note = Some("link and e-mail point at different nodes".into());
+                    users.push(entry);
+                    continue;
+                }
+                Claim::Matched(at) => Some(at as usize),
+                Claim::None => None,
+            };
+            let diff = diffs[p].get(u).copied().unwrap_or(0);
+            // Whether the node's own e-mail is protected, and whether it is one several
+            // directory users share while the user's is another.
+            let (node_key_protected, node_key_held) = match at {
+                Some(at) if check_node_keys => index.key(at).map_or((false, false), |k| {
+                    (
+                        policy.protected.contains(k),
+                        k != key.as_str() && shared_keys.contains(k),
+                    )
+                }),
+                _ => (false, false),
+            };
+            if let Some(info) = matched(p, u) {
+                entry.node_id = Some(info.id);
+                entry.current_role = info.role;
+                entry.current_group = info.parent.and_then(|parent| {
+                    paths
+                        .entry(parent)
+                        .or_insert_with(|| tree.group(parent).map(|l| l.path.detached()))
+                        .clone()
+                });
+                entry.current_status = Some(if info.enabled {
+                    Status::Enabled
+                } else {
+                    Status::Disabled
+                });
             }
-            Event::Wanted(plane, u) => (plane, u as usize),
-        };
-        let p = plane as usize;
-        let wanted = desired.plane(plane);
-        let (Some(user), Some(outcome)) = (wanted.get_index(u), claims[p].outcomes.get(u)) else {
-            continue;
-        };
-        let key = user.key();
-        let pairing = &desired.pairings[user.pairing()];
-        let target = &targets[user.pairing()];
-        let mut entry = UserEntry {
-            email: key.clone(),
-            plane,
-            object_id: Some(user.object_id_shared()),
-            display_name: Some(user.name_shared()),
-            role: Some(user.role()),
-            pairing: Some(Arc::clone(&labels[user.pairing()])),
-            losing_pairings: user.losing().map(|i| Arc::clone(&labels[i])).collect(),
-            node_id: None,
-            current_role: None,
-            current_group: None,
-            current_status: None,
-            actions: Vec::new(),
-            note: None,
-        };
-        let at = match *outcome {
-            Claim::Taken => {
-                entry.note = Some("node claimed by another directory user".into());
+
+            // Made only for the users that get an action.
+            let reason = || {
+                format!(
+                    "member of {} (pairing `{}`)",
+                    pairing.group_name, pairing.label
+                )
+            };
+            let user_actions = match (at, matched(p, u)) {
+                (Some(at), Some(info)) => update_node(
+                    &tree, &index, at, info, user, pairing, target, policy, &reason, diff,
+                ),
+                _ => vec![create_user(user, pairing, target, reason())],
+            };
+
+            // A protected e-mail is never modified, and never created either: an operator
+            // protects an address to keep adsync's hands off it entirely.
+            let held_back = match matched(p, u) {
+                Some(info) if info.account_holder => Some(HeldBack::AccountHolder),
+                Some(_) if node_key_protected => Some(HeldBack::Protected),
+                _ => policy
+                    .protected
+                    .contains(key)
+                    .then_some(HeldBack::Protected),
+            };
+            if let Some(why) = held_back {
+                if !user_actions.is_empty() {
+                    warnings.push(Warning {
+                        kind: if why == HeldBack::AccountHolder {
+                            WarningKind::AccountHolder
+                        } else {
+                            WarningKind::Protected
+                        },
+                        message: format!(
+                            "`{key}` is {}; the directory wants {} but adsync leaves it untouched",
+                            why.describe(),
+                            user_actions
+                                .iter()
+                                .map(|a| a.kind.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        email: Some(key.clone()),
+                    });
+                }
+                entry.note = Some(why.describe().to_owned());
                 users.push(entry);
                 continue;
             }
-            Claim::LinkAndEmailDisagree => {
-                entry.note = Some("link and e-mail point at different nodes".into());
-                users.push(entry);
-                continue;
-            }
-            Claim::Matched(at) => Some(at as usize),
-            Claim::None => None,
-        };
-        let diff = diffs[p].get(u).copied().unwrap_or(0);
-        let (node_key_protected, node_key_held) =
-            node_key_flags[p].get(u).copied().unwrap_or((false, false));
-        if let Some(info) = &matched[p][u] {
-            entry.node_id = Some(info.id);
-            entry.current_role = info.role;
-            entry.current_group = info
-                .parent
-                .and_then(|parent| tree.group(parent))
-                .map(|location| location.path.clone());
-            entry.current_status = Some(if info.enabled {
-                Status::Enabled
-            } else {
-                Status::Disabled
-            });
-        }
-
-        // Made only for the users that get an action.
-        let reason = || {
-            format!(
-                "member of {} (pairing `{}`)",
-                pairing.group_name, pairing.label
-            )
-        };
-        let user_actions = match (at, &matched[p][u]) {
-            (Some(at), Some(info)) => update_node(
-                &tree, &index, at, info, user, pairing, target, policy, &reason, diff,
-            ),
-            _ => vec![create_user(user, pairing, target, reason())],
-        };
-
-        // A protected e-mail is never modified, and never created either: an operator
-        // protects an address to keep adsync's hands off it entirely.
-        let held_back = match &matched[p][u] {
-            Some(info) if info.account_holder => Some(HeldBack::AccountHolder),
-            Some(_) if node_key_protected => Some(HeldBack::Protected),
-            _ => policy
-                .protected
-                .contains(key)
-                .then_some(HeldBack::Protected),
-        };
-        if let Some(why) = held_back {
-            if !user_actions.is_empty() {
+            // A node found through a link may carry an e-mail several directory users share;
+            // such nodes are left alone like the users themselves (`DesiredState::held`).
+            if let Some(at) = at
+                && node_key_held
+                && let Some(node_key) = index.key(at)
+            {
                 warnings.push(Warning {
-                    kind: if why == HeldBack::AccountHolder {
-                        WarningKind::AccountHolder
-                    } else {
-                        WarningKind::Protected
-                    },
-                    message: format!(
-                        "`{key}` is {}; the directory wants {} but adsync leaves it untouched",
-                        why.describe(),
-                        user_actions
-                            .iter()
-                            .map(|a| a.kind.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    email: Some(key.clone()),
-                });
+                        kind: WarningKind::DuplicateKey,
+                        message: format!(
+                            "`{key}` is linked to Rescue node {}, whose e-mail `{node_key}` several directory users share; the node is left as it is",
+                            index.info[at].id
+                        ),
+                        email: Some(key.clone()),
+                    });
+                entry.note = Some("the node's e-mail is shared by several directory users".into());
+                users.push(entry);
+                continue;
             }
-            entry.note = Some(why.describe().to_owned());
+            if shared_keys.contains(key.as_str()) {
+                entry.note = Some("several directory users share this key".into());
+                users.push(entry);
+                continue;
+            }
+            if user_actions.is_empty() {
+                unchanged += 1;
+            }
+            entry.actions = user_actions.iter().map(|a| a.id.clone()).collect();
+            actions.extend(user_actions);
             users.push(entry);
-            continue;
         }
-        // A node found through a link may carry an e-mail several directory users share;
-        // such nodes are left alone like the users themselves (`DesiredState::held`).
-        if let Some(at) = at
-            && node_key_held
-            && let Some(node_key) = index.key(at)
-        {
-            warnings.push(Warning {
-                    kind: WarningKind::DuplicateKey,
-                    message: format!(
-                        "`{key}` is linked to Rescue node {}, whose e-mail `{node_key}` several directory users share; the node is left as it is",
-                        index.info[at].id
-                    ),
-                    email: Some(key.clone()),
-                });
-            entry.note = Some("the node's e-mail is shared by several directory users".into());
-            users.push(entry);
-            continue;
+        Entries {
+            users,
+            actions,
+            warnings,
+            unchanged,
         }
-        if shared_keys.contains(key.as_str()) {
-            entry.note = Some("several directory users share this key".into());
-            users.push(entry);
-            continue;
-        }
-        if user_actions.is_empty() {
-            unchanged += 1;
-        }
-        entry.actions = user_actions.iter().map(|a| a.id.clone()).collect();
-        actions.extend(user_actions);
-        users.push(entry);
+    };
+    let cut = events.len() / 2;
+    let leaving_before = events[..cut]
+        .iter()
+        .filter(|event| **event == Event::Leaving)
+        .count();
+    let later_leaving = leaving.split_off(leaving_before.min(leaving.len()));
+    // The first half writes where the whole list ends up; the second is appended.
+    let (first, second) = par::join(
+        events.len(),
+        || emit(&events[..cut], leaving, Vec::with_capacity(events.len())),
+        || {
+            emit(
+                &events[cut..],
+                later_leaving,
+                Vec::with_capacity(events.len() - cut),
+            )
+        },
+    );
+    let mut users = first.users;
+    users.extend(second.users);
+    for part in [first.actions, second.actions] {
+        actions.extend(part);
     }
+    warnings.extend(first.warnings);
+    warnings.extend(second.warnings);
+    unchanged += first.unchanged + second.unchanged;
     drop(claims);
 
-    actions.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+    // Sorted as positions, then moved once: actions are large, and a sort moves each element
+    // many times.
+    // Their keys are gathered first, each with its e-mail's first bytes as a number, so that
+    // most comparisons read no text.
+    let mut order: Vec<_> = actions
+        .iter()
+        .enumerate()
+        .map(|(at, action)| {
+            let key = order_key(action);
+            ((key.0, key.1, key.2, prefix(key.3)), key, at)
+        })
+        .collect();
+    order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let order: Vec<usize> = order.into_iter().map(|(_, _, at)| at).collect();
+    let mut slots: Vec<Option<Action>> = actions.into_iter().map(Some).collect();
+    let mut actions: Vec<Action> = order.iter().filter_map(|&at| slots[at].take()).collect();
+    drop(slots);
     // The node id breaks ties between nodes of one plane that share an e-mail (see `by_key`).
     warnings.sort();
     warnings.dedup();
@@ -1343,66 +1411,6 @@ impl KeyIndex {
     }
 }
 
-/// The links of one plane, looked up by object id: their object ids copied back to back, so a
-/// lookup compares within a few megabytes rather than across the links' own strings; and the
-/// position in the tree of the node each names.
-struct LinkIndex {
-    table: StrTable,
-    text: String,
-    ends: Vec<u32>,
-    /// Per link, the position of its node in the tree, if the tree has it.
-    positions: Vec<u32>,
-}
-
-impl LinkIndex {
-    fn new(tree: &OrgTree<'_>, links: &BTreeMap<String, NodeId>) -> Result<LinkIndex, PlanError> {
-        let mut text = String::with_capacity(links.keys().map(String::len).sum());
-        let mut ends = Vec::with_capacity(links.len());
-        let mut positions = Vec::with_capacity(links.len());
-        for (object_id, node) in links {
-            text.push_str(object_id);
-            ends.push(u32::try_from(text.len()).map_err(|_| PlanError {
-                problems: vec![Problem::TooLarge {
-                    what: "list of links",
-                    count: links.len(),
-                }],
-            })?);
-            // `plan()` checks that positions fit.
-            positions.push(tree.position(*node).map_or(NO_USER, |at| at as u32));
-        }
-        let mut index = LinkIndex {
-            table: StrTable::with_capacity(links.len()),
-            text,
-            ends,
-            positions,
-        };
-        let mut table = std::mem::replace(&mut index.table, StrTable::with_capacity(0));
-        let object_ids: Vec<&str> = (0..index.positions.len())
-            .map(|link| index.object_id(link as u32))
-            .collect();
-        // Each link's object id is distinct (they are map keys), and counted above.
-        let mut values = Vec::with_capacity(object_ids.len());
-        table.insert_many(
-            &object_ids,
-            |link| link as u32,
-            |l| index.object_id(l),
-            &mut values,
-        );
-        index.table = table;
-        Ok(index)
-    }
-
-    fn object_id(&self, link: u32) -> &str {
-        let at = link as usize;
-        let start = if at == 0 {
-            0
-        } else {
-            self.ends[at - 1] as usize
-        };
-        self.text.get(start..self.ends[at] as usize).unwrap_or("")
-    }
-}
-
 /// What became of a desired user's claim on a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Claim {
@@ -1437,12 +1445,13 @@ fn claim_nodes(
     index: &NodeIndex<'_>,
     by_key: &KeyIndex,
     desired: &DesiredState,
+    people_by_object_id: &[(u128, u32)],
     links: &BTreeMap<String, NodeId>,
     plane: Plane,
     targets: &[Target],
     found: &mut Vec<u32>,
     warnings: &mut Vec<Warning>,
-) -> Result<PlaneClaims, PlanError> {
+) -> PlaneClaims {
     let wanted = desired.plane(plane);
     let nodes = index.info.len();
     let in_plane = |at: usize| {
@@ -1450,30 +1459,46 @@ fn claim_nodes(
             .role
             .is_some_and(|role| role.plane() == plane)
     };
-    // Each user's linked node, when the link names a user node of this plane. Every step is
-    // one pass over all the users, so that their lookups overlap (see `StrTable::get_many`).
-    let link_of = LinkIndex::new(tree, links)?;
+    // Each user's linked node, when the link names a user node of this plane: the links (in
+    // object id order) merged with the people in the same order, rather than a table of one
+    // looked up by the other.
+    let mut placement_of = vec![NO_USER; desired.people_len()];
+    for (user, wanted_user) in wanted.iter().enumerate() {
+        // `desired()` bounds the number of users.
+        placement_of[wanted_user.rank()] = user as u32;
+    }
     let mut linked = vec![false; nodes];
-    for &at in &link_of.positions {
+    let mut link_at = vec![NO_USER; wanted.len()];
+    let mut next = 0;
+    for (object_id, node) in links {
+        // `plan()` checks that positions fit.
+        let at = tree.position(*node).map_or(NO_USER, |at| at as u32);
         if let Some(slot) = linked.get_mut(at as usize) {
             *slot = true;
         }
+        let first_bytes = prefix(object_id);
+        let before = |&(bytes, rank): &(u128, u32)| {
+            bytes < first_bytes
+                || (bytes == first_bytes && desired.object_id_of(rank) < object_id.as_str())
+        };
+        while people_by_object_id.get(next).is_some_and(before) {
+            next += 1;
+        }
+        // Every person with this object id (a snapshot may list one twice) has the link.
+        let mut same = next;
+        while let Some(&(bytes, rank)) = people_by_object_id.get(same)
+            && bytes == first_bytes
+            && desired.object_id_of(rank) == object_id.as_str()
+        {
+            if let Some(&user) = placement_of.get(rank as usize)
+                && user != NO_USER
+            {
+                link_at[user as usize] = at;
+            }
+            same += 1;
+        }
     }
-    let object_ids: Vec<&str> = wanted.iter().map(|user| user.object_id()).collect();
-    let mut linked_ids = Vec::with_capacity(object_ids.len());
-    link_of
-        .table
-        .get_many(&object_ids, |l| link_of.object_id(l), &mut linked_ids);
-    drop(object_ids);
-    let mut link_at: Vec<u32> = linked_ids
-        .iter()
-        .map(|link| {
-            link.and_then(|link| link_of.positions.get(link as usize).copied())
-                .unwrap_or(NO_USER)
-        })
-        .collect();
-    drop(linked_ids);
-    drop(link_of);
+    drop(placement_of);
     for at in &mut link_at {
         if *at != NO_USER && !in_plane(*at as usize) {
             *at = NO_USER;
@@ -1579,11 +1604,19 @@ fn claim_nodes(
         };
         outcomes.push(outcome);
     }
-    Ok(PlaneClaims {
+    PlaneClaims {
         outcomes,
         claimed,
         linked,
-    })
+    }
+}
+
+/// What one stretch of the plan's user list produced.
+struct Entries {
+    users: Vec<UserEntry>,
+    actions: Vec<Action>,
+    warnings: Vec<Warning>,
+    unchanged: u64,
 }
 
 /// A managed node nobody claimed, with what the plan says about it.
@@ -1607,7 +1640,7 @@ enum Event {
 /// the few leaving nodes need a comparison of keys, each one binary search.
 fn plan_order(
     desired: &DesiredState,
-    matched: &[Vec<Option<NodeInfo>>; 2],
+    node_of: impl Fn(usize, usize) -> Option<NodeId>,
     leaving: &[Leaving],
 ) -> Vec<Event> {
     let planes = [
@@ -1637,20 +1670,15 @@ fn plan_order(
             let here = planes[p]
                 .get_index(cursor[p])
                 .filter(|user| user.rank() == person);
-            let node = here.and_then(|_| {
-                matched[p]
-                    .get(cursor[p])
-                    .copied()
-                    .flatten()
-                    .map(|info| info.id)
-            });
+            // Wanted only when a leaving node shares the key and plane.
+            let node = || here.and_then(|_| node_of(p, cursor[p]));
             let same_key_and_plane =
                 |at: usize| ranks[at] == (person, true) && leaving[at].entry.plane == plane;
             // Leaving nodes of this key and plane sort by node id around the desired user's.
             while next < leaving.len()
                 && same_key_and_plane(next)
                 && here.is_some()
-                && leaving[next].entry.node_id < node
+                && leaving[next].entry.node_id < node()
             {
                 events.push(Event::Leaving);
                 next += 1;
