@@ -47,43 +47,70 @@ fn the_shape_holds_the_requested_groups_and_people() {
 #[test]
 fn the_plan_is_exactly_the_drift_the_organization_was_made_with() {
     for drift_per_mille in [Shape::REALISTIC_DRIFT, 100] {
-        let org = synthetic::organization(&shape(drift_per_mille));
-        let wanted = desired(&org.directory, &org.config).expect("the configuration resolves");
-        let current = CurrentState {
-            rescue: org.rescue.clone(),
-            links: org.links.clone(),
-        };
-        let made = plan(&wanted, &current, &Policy::from_config(&org.config)).expect("a plan");
-        let drift = &org.drift;
-        let summary = &made.summary;
-        assert!(
-            drift.missing > 0 && drift.moved > 0 && drift.leavers > 0,
-            "{drift:?}"
-        );
-        assert_eq!(summary.create_group, 0);
-        assert_eq!(summary.create_user as usize, drift.missing, "{drift:?}");
-        assert_eq!(summary.move_user as usize, drift.moved, "{drift:?}");
-        assert_eq!(
-            summary.update_user as usize,
-            drift.renamed + drift.email_changed,
-            "{drift:?}"
-        );
-        assert_eq!(summary.enable_user as usize, drift.disabled, "{drift:?}");
-        assert_eq!(
-            summary.set_mobile_license as usize, drift.mobile,
-            "{drift:?}"
-        );
-        assert_eq!(
-            summary.disable_user as usize,
-            drift.leavers + drift.disabled_in_entra,
-            "{drift:?}"
-        );
-        let changed = drift.missing
-            + drift.moved
-            + drift.renamed
-            + drift.email_changed
-            + drift.disabled
-            + drift.mobile;
-        assert_eq!(summary.unchanged as usize, drift.placements - changed);
+        assert_plan_is_the_drift(&shape(drift_per_mille));
     }
+}
+
+/// Above the size at which the planner splits its passes between two cores (and makes its user
+/// list in several stretches), the plan is still exactly the drift, in the documented order,
+/// and the same every time.
+#[test]
+fn a_plan_large_enough_to_use_both_cores_is_still_exactly_the_drift() {
+    let mut shape = Shape::new(200, 500);
+    shape.drift_per_mille = 40;
+    let made = assert_plan_is_the_drift(&shape);
+    assert!(made.users.len() > 40_000, "{}", made.users.len());
+    let order =
+        |user: &adsync_core::plan::UserEntry| (user.email.clone(), user.plane, user.node_id);
+    assert!(
+        made.users
+            .windows(2)
+            .all(|pair| order(&pair[0]) <= order(&pair[1])),
+        "the user list is in key, plane, node order"
+    );
+    let again = assert_plan_is_the_drift(&shape);
+    assert_eq!(made, again, "equal inputs give equal plans");
+}
+
+/// Plans `shape`'s organization and checks that the plan is exactly its drift.
+fn assert_plan_is_the_drift(shape: &Shape) -> adsync_core::plan::Plan {
+    let org = synthetic::organization(shape);
+    let wanted = desired(&org.directory, &org.config).expect("the configuration resolves");
+    let current = CurrentState {
+        rescue: org.rescue.clone(),
+        links: org.links.clone(),
+    };
+    let made = plan(&wanted, &current, &Policy::from_config(&org.config)).expect("a plan");
+    let drift = &org.drift;
+    let summary = &made.summary;
+    assert!(
+        drift.missing > 0 && drift.moved > 0 && drift.leavers > 0,
+        "{drift:?}"
+    );
+    assert_eq!(summary.create_group, 0);
+    assert_eq!(summary.create_user as usize, drift.missing, "{drift:?}");
+    assert_eq!(summary.move_user as usize, drift.moved, "{drift:?}");
+    assert_eq!(
+        summary.update_user as usize,
+        drift.renamed + drift.email_changed,
+        "{drift:?}"
+    );
+    assert_eq!(summary.enable_user as usize, drift.disabled, "{drift:?}");
+    assert_eq!(
+        summary.set_mobile_license as usize, drift.mobile,
+        "{drift:?}"
+    );
+    assert_eq!(
+        summary.disable_user as usize,
+        drift.leavers + drift.disabled_in_entra,
+        "{drift:?}"
+    );
+    let changed = drift.missing
+        + drift.moved
+        + drift.renamed
+        + drift.email_changed
+        + drift.disabled
+        + drift.mobile;
+    assert_eq!(summary.unchanged as usize, drift.placements - changed);
+    made
 }

@@ -679,6 +679,8 @@ pub fn plan(
         claims.push(plane_claims);
         warnings.extend(plane_warnings);
     }
+    drop(by_key);
+    drop(people_by_object_id);
     // How each claimed node's synced attributes differ, in the order the nodes lie in memory.
     let mut owner = vec![NO_USER; nodes.len()];
     for (p, plane_claims) in claims.iter().enumerate() {
@@ -914,9 +916,9 @@ pub fn plan(
         ))
     });
     let events = plan_order(desired, |p, u| matched(p, u).map(|info| info.id), &leaving);
-    // The entries of two halves of the events, one half per core, joined in order.
+    // The entries of a stretch of the events, appended to `users`.
     let emit = |events: &[Event], leaving: Vec<Leaving>, mut users: Vec<UserEntry>| -> Entries {
-        // Each half shares its own copies of the labels: a million reference counts bumped
+        // Each stretch shares its own copies of the labels: a million reference counts bumped
         // from both cores on the same few cache lines would cost more than the copies.
         let labels: Vec<Arc<str>> = desired
             .pairings
@@ -1091,36 +1093,43 @@ pub fn plan(
             unchanged,
         }
     };
-    let cut = events.len() / 2;
-    let leaving_before = events[..cut]
-        .iter()
-        .filter(|event| **event == Event::Leaving)
-        .count();
-    let later_leaving = leaving.split_off(leaving_before.min(leaving.len()));
-    // The first half writes where the whole list ends up; the second is appended.
-    let (first, second) = par::join(
-        events.len(),
-        || emit(&events[..cut], leaving, Vec::with_capacity(events.len())),
-        || {
-            emit(
-                &events[cut..],
-                later_leaving,
-                Vec::with_capacity(events.len() - cut),
-            )
-        },
-    );
-    let mut users = first.users;
-    users.extend(second.users);
-    for part in [first.actions, second.actions] {
-        actions.extend(part);
+    // In pairs of stretches, one of each pair per core; each pair's entries are appended as it
+    // ends, so no more than one stretch's worth of entries is ever held twice.
+    let stretch = (events.len() / 8).max(par::SPLIT_AT / 2).max(1);
+    let mut users: Vec<UserEntry> = Vec::with_capacity(events.len());
+    let mut leaving = leaving.into_iter();
+    let mut take_leaving = |part: &[Event]| -> Vec<Leaving> {
+        let count = part
+            .iter()
+            .filter(|event| **event == Event::Leaving)
+            .count();
+        leaving.by_ref().take(count).collect()
+    };
+    let mut stretches = events.chunks(stretch);
+    while let Some(first) = stretches.next() {
+        let second = stretches.next().unwrap_or_default();
+        let (first_leaving, second_leaving) = (take_leaving(first), take_leaving(second));
+        let so_far = std::mem::take(&mut users);
+        let (first, second) = par::join(
+            first.len() + second.len(),
+            || emit(first, first_leaving, so_far),
+            || emit(second, second_leaving, Vec::with_capacity(second.len())),
+        );
+        users = first.users;
+        users.extend(second.users);
+        for part in [first.actions, second.actions] {
+            actions.extend(part);
+        }
+        warnings.extend(first.warnings);
+        warnings.extend(second.warnings);
+        unchanged += first.unchanged + second.unchanged;
     }
-    warnings.extend(first.warnings);
-    warnings.extend(second.warnings);
-    unchanged += first.unchanged + second.unchanged;
+    // The node tables are done with.
+    drop(index);
     drop(claims);
 
-    // Sorted as positions, then moved once: actions are large, and a sort moves each element
-    // many times.
+    // Sorted as positions, then moved in place: actions are large, and a sort moves each
+    // element many times.
     // Their keys are gathered first, each with its e-mail's first bytes as a number, so that
     // most comparisons read no text.
     let mut order: Vec<_> = actions
@@ -1133,9 +1142,7 @@ pub fn plan(
         .collect();
     order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     let order: Vec<usize> = order.into_iter().map(|(_, _, at)| at).collect();
-    let mut slots: Vec<Option<Action>> = actions.into_iter().map(Some).collect();
-    let mut actions: Vec<Action> = order.iter().filter_map(|&at| slots[at].take()).collect();
-    drop(slots);
+    permute(&mut actions, &order);
     // The node id breaks ties between nodes of one plane that share an e-mail (see `by_key`).
     warnings.sort();
     warnings.dedup();
@@ -1608,6 +1615,25 @@ fn claim_nodes(
         outcomes,
         claimed,
         linked,
+    }
+}
+
+/// Puts `items[order[k]]` at `k`, in place: each cycle of the permutation is followed once,
+/// so every item moves at most once and no second list is needed. `order` must be a
+/// permutation of the positions.
+fn permute<T>(items: &mut [T], order: &[usize]) {
+    let mut done = vec![false; items.len()];
+    for start in 0..items.len() {
+        let mut at = start;
+        while !done[at] {
+            done[at] = true;
+            let from = order[at];
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
     }
 }
 
@@ -2138,6 +2164,22 @@ fn make_ids_unique(actions: &mut [Action], users: &mut [UserEntry]) {
                 }
             }
             action.id = unique;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_puts_each_item_where_the_order_says() {
+        let orders: [&[usize]; 5] = [&[], &[0], &[2, 0, 1], &[1, 0, 3, 2, 4], &[4, 3, 2, 1, 0]];
+        for order in orders {
+            let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
+            permute(&mut items, order);
+            let expected: Vec<usize> = order.iter().map(|&from| from * 10).collect();
+            assert_eq!(items, expected, "order {order:?}");
         }
     }
 }
