@@ -731,6 +731,7 @@ pub fn plan(
                     out.push(wanted.map_or(0, |wanted| {
                         attribute_diff(
                             &nodes[at as usize],
+                            index.key(at as usize),
                             wanted,
                             &desired.pairings[wanted.pairing()],
                         )
@@ -1965,15 +1966,21 @@ fn attribute_values<'a>(
     }
 }
 
-/// Which of the pairing's synced attributes of `node` differ from what `user` wants.
-fn attribute_diff(node: &RescueNode, user: DesiredUser<'_>, pairing: &ResolvedPairing) -> u8 {
+/// Which of the pairing's synced attributes of `node` differ from what `user` wants;
+/// `node_key` is the node's e-mail as a key (see [`NodeIndex::key`]).
+fn attribute_diff(
+    node: &RescueNode,
+    node_key: Option<&str>,
+    user: DesiredUser<'_>,
+    pairing: &ResolvedPairing,
+) -> u8 {
     let mut diff = 0;
     for &attribute in &pairing.attributes {
         let (wanted, have) = attribute_values(attribute, node, user);
         let Some(wanted) = wanted else { continue };
         let differs = match attribute {
             // E-mails compare as keys: case and padding are not a change.
-            Attribute::Email => UserKey::normalize(have).as_deref() != Some(user.key().as_str()),
+            Attribute::Email => node_key != Some(user.key().as_str()),
             _ => wanted != have,
         };
         if differs {
