@@ -984,7 +984,13 @@ pub fn plan(
             let diff = diffs[p].get(u).copied().unwrap_or(0);
             // Whether the node's own e-mail is protected, and whether it is one several
             // directory users share while the user's is another.
+            // Most nodes carry the user's own e-mail, known without reading the node's.
             let (node_key_protected, node_key_held) = match at {
+                Some(_)
+                    if check_node_keys && !claims[p].other_key.get(u).copied().unwrap_or(true) =>
+                {
+                    (policy.protected.contains(key.as_str()), false)
+                }
                 Some(at) if check_node_keys => index.key(at).map_or((false, false), |k| {
                     (
                         policy.protected.contains(k),
@@ -1440,6 +1446,9 @@ struct PlaneClaims {
     claimed: Vec<bool>,
     /// Nodes a link of the plane names, by [`NodeInfo::canon`].
     linked: Vec<bool>,
+    /// Per desired user, whether the node it would have carries another e-mail than the
+    /// user's (a node found through a link).
+    other_key: Vec<bool>,
 }
 
 /// Decides, in key order, which node each desired user of `plane` gets: the linked node, else
@@ -1616,6 +1625,7 @@ fn claim_nodes(
         outcomes,
         claimed,
         linked,
+        other_key,
     }
 }
 
