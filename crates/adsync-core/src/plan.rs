@@ -932,7 +932,22 @@ pub fn plan(
         let mut warnings: Vec<Warning> = Vec::new();
         let mut unchanged = 0u64;
         let mut leaving = leaving.into_iter();
-        for &event in events {
+        // Each matched node's record lies elsewhere in memory: read a few events ahead, so
+        // that its cache miss overlaps with the work on the events before it.
+        const AHEAD: usize = 8;
+        let touch = |event: Option<&Event>| -> u64 {
+            match event {
+                Some(&Event::Wanted(plane, u)) => matched(plane as usize, u as usize)
+                    .map_or(0, |info| info.id.0 ^ u64::from(info.enabled)),
+                _ => 0,
+            }
+        };
+        let mut touched = events
+            .iter()
+            .take(AHEAD)
+            .fold(0, |acc, e| acc ^ touch(Some(e)));
+        for (at_event, &event) in events.iter().enumerate() {
+            touched ^= touch(events.get(at_event + AHEAD));
             let (plane, u) = match event {
                 Event::Leaving => {
                     if let Some(Leaving { entry, action, .. }) = leaving.next() {
@@ -1093,6 +1108,7 @@ pub fn plan(
             actions.extend(user_actions);
             users.push(entry);
         }
+        std::hint::black_box(touched);
         Entries {
             users,
             actions,
