@@ -875,19 +875,7 @@ pub fn plan(
             if why == HeldBack::AccountHolder {
                 continue;
             }
-            warnings.push(Warning {
-                kind: if why == HeldBack::AccountHolder {
-                    WarningKind::AccountHolder
-                } else {
-                    WarningKind::Protected
-                },
-                message: format!(
-                    "`{key}` is {}; the directory wants {} but adsync leaves it untouched",
-                    why.describe(),
-                    action.kind.as_str()
-                ),
-                email: Some(key.clone()),
-            });
+            warnings.push(why.warning(&key, action.kind.as_str()));
             leaving.push(Leaving {
                 entry: UserEntry {
                     note: Some(why.describe().to_owned()),
@@ -1056,23 +1044,12 @@ pub fn plan(
             };
             if let Some(why) = held_back {
                 if !user_actions.is_empty() {
-                    warnings.push(Warning {
-                        kind: if why == HeldBack::AccountHolder {
-                            WarningKind::AccountHolder
-                        } else {
-                            WarningKind::Protected
-                        },
-                        message: format!(
-                            "`{key}` is {}; the directory wants {} but adsync leaves it untouched",
-                            why.describe(),
-                            user_actions
-                                .iter()
-                                .map(|a| a.kind.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        email: Some(key.clone()),
-                    });
+                    let wanted = user_actions
+                        .iter()
+                        .map(|a| a.kind.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    warnings.push(why.warning(key, &wanted));
                 }
                 entry.note = Some(why.describe().to_owned());
                 users.push(entry);
@@ -1266,6 +1243,21 @@ enum HeldBack {
 }
 
 impl HeldBack {
+    /// The warning for `key`, which the directory wants changed (`wanted`, the action kinds).
+    fn warning(self, key: &UserKey, wanted: &str) -> Warning {
+        Warning {
+            kind: match self {
+                HeldBack::AccountHolder => WarningKind::AccountHolder,
+                HeldBack::Protected => WarningKind::Protected,
+            },
+            message: format!(
+                "`{key}` is {}; the directory wants {wanted} but adsync leaves it untouched",
+                self.describe(),
+            ),
+            email: Some(key.clone()),
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             HeldBack::Protected => "protected (sync.protected)",
