@@ -1130,16 +1130,26 @@ pub fn plan(
 
     // Sorted as positions, then moved in place: actions are large, and a sort moves each
     // element many times.
-    // Their keys are gathered first, each with its e-mail's first bytes as a number, so that
-    // most comparisons read no text.
+    // Their keys are gathered first, the destination as its rank among the few distinct ones
+    // and the e-mail's first bytes as a number, so that most comparisons read no text.
+    let distinct: FastSet<&str> = actions.iter().map(|action| order_key(action).2).collect();
+    let mut paths: Vec<&str> = distinct.into_iter().collect();
+    paths.sort_unstable();
+    let path_rank: FastMap<&str, usize> = paths
+        .iter()
+        .enumerate()
+        .map(|(rank, path)| (*path, rank))
+        .collect();
     let mut order: Vec<_> = actions
         .iter()
         .enumerate()
         .map(|(at, action)| {
             let key = order_key(action);
-            ((key.0, key.1, key.2, prefix(key.3)), key, at)
+            let rank = path_rank.get(key.2).copied().unwrap_or(usize::MAX);
+            ((key.0, key.1, rank, prefix(key.3)), key, at)
         })
         .collect();
+    drop(path_rank);
     order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     let order: Vec<usize> = order.into_iter().map(|(_, _, at)| at).collect();
     permute(&mut actions, &order);
