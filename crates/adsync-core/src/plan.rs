@@ -765,134 +765,153 @@ pub fn plan(
 
     // Managed nodes nobody claimed: users who are no longer desired in their plane. (Their
     // order is settled below; for equal keys it stays the order of the tree.)
-    let mut leaving: Vec<Leaving> = Vec::new();
-    for (at, node) in nodes.iter().enumerate() {
-        let info = &index.info[at];
-        let Some(role) = info.role else {
-            continue;
-        };
-        let plane = role.plane();
-        let p = plane as usize;
-        let plane_claims = &claims[p];
-        let canon = info.canon as usize;
-        let in_managed_group = info
-            .parent
-            .is_some_and(|parent| managed_groups[p].contains(&parent));
-        if !in_managed_group && !plane_claims.linked[canon] {
-            continue;
-        }
-        let key = index.key(at);
-        let held = held_back(&index, at, key.unwrap_or(""), policy);
-        if info.enabled && held.is_none() {
-            enabled_managed += 1;
-        }
-        if plane_claims.claimed[canon] {
-            continue;
-        }
-        let Some(key) = key else { continue };
-        if shared_keys.contains(key) {
-            continue;
-        }
-        let mobile_on = info.mobile == Some(true);
-        let kind = if info.enabled {
-            ActionKind::DisableUser
-        } else if mobile_on {
-            ActionKind::SetMobileLicense
-        } else {
-            continue;
-        };
-        let Some(key) = UserKey::new(key) else {
-            continue;
-        };
-        let directory = desired.directory_entry(key.as_str());
-        let reason = match directory {
-            Some(entry) if !entry.enabled() => "account disabled in Entra ID".to_owned(),
-            _ => match plane {
-                Plane::Technician => "no longer in any paired technician group".to_owned(),
-                Plane::Administrator => "no longer in any paired administrator group".to_owned(),
-            },
-        };
-        let object_id = directory.map(|d| d.object_id().to_owned());
-        let mut action = if kind == ActionKind::DisableUser {
-            // An add-on state the read did not report is released too: SPEC §5 frees the
-            // licence of every disabled user, and `false` is what setUser writes anyway.
-            let release = node.mobile != Some(false);
-            user_action(
-                ActionKind::DisableUser,
-                role,
-                &key,
-                node.id,
-                object_id,
-                reason,
-                Precondition {
-                    status: Some(Status::Enabled),
-                    parent: node.parent,
-                    mobile: Some(mobile_on),
-                    ..Precondition::default()
-                },
-            )
-            .with_mobile(release.then_some(false))
-        } else {
-            user_action(
-                ActionKind::SetMobileLicense,
-                role,
-                &key,
-                node.id,
-                object_id,
-                format!("{reason}; releasing the mobile add-on of a disabled user"),
-                Precondition {
-                    status: Some(Status::Disabled),
-                    mobile: Some(true),
-                    ..Precondition::default()
-                },
-            )
-            .with_mobile(Some(false))
-        };
-        action.from = tree.parent_location(node).map(|l| l.path.clone());
-        action.container = tree.parent_location(node).map(|l| l.container);
-        let entry = UserEntry {
-            email: key.clone(),
-            plane,
-            object_id: directory.map(|d| d.object_id_shared()),
-            display_name: directory.map(|d| Arc::from(d.display_name())),
-            role: None,
-            pairing: None,
-            losing_pairings: Vec::new(),
-            node_id: Some(node.id),
-            current_role: Some(role),
-            current_group: action.from.clone(),
-            current_status: Some(if node.is_enabled() {
-                Status::Enabled
-            } else {
-                Status::Disabled
-            }),
-            actions: Vec::new(),
-            note: None,
-        };
-        if let Some(why) = held {
-            // The account holder sits in Master Administrators whatever the directory says;
-            // that it is in no paired group is normal, not worth a warning.
-            if why == HeldBack::AccountHolder {
+    // In two halves of the tree, one per core, joined in order.
+    let scan = |first: usize, part: &[RescueNode]| {
+        let mut leaving: Vec<Leaving> = Vec::new();
+        let mut warnings: Vec<Warning> = Vec::new();
+        let mut enabled_managed = 0u64;
+        for (at, node) in part.iter().enumerate().map(|(i, node)| (first + i, node)) {
+            let info = &index.info[at];
+            let Some(role) = info.role else {
+                continue;
+            };
+            let plane = role.plane();
+            let p = plane as usize;
+            let plane_claims = &claims[p];
+            let canon = info.canon as usize;
+            let in_managed_group = info
+                .parent
+                .is_some_and(|parent| managed_groups[p].contains(&parent));
+            if !in_managed_group && !plane_claims.linked[canon] {
                 continue;
             }
-            warnings.push(why.warning(&key, action.kind.as_str()));
+            let key = index.key(at);
+            let held = held_back(&index, at, key.unwrap_or(""), policy);
+            if info.enabled && held.is_none() {
+                enabled_managed += 1;
+            }
+            if plane_claims.claimed[canon] {
+                continue;
+            }
+            let Some(key) = key else { continue };
+            if shared_keys.contains(key) {
+                continue;
+            }
+            let mobile_on = info.mobile == Some(true);
+            let kind = if info.enabled {
+                ActionKind::DisableUser
+            } else if mobile_on {
+                ActionKind::SetMobileLicense
+            } else {
+                continue;
+            };
+            let Some(key) = UserKey::new(key) else {
+                continue;
+            };
+            let directory = desired.directory_entry(key.as_str());
+            let reason = match directory {
+                Some(entry) if !entry.enabled() => "account disabled in Entra ID".to_owned(),
+                _ => match plane {
+                    Plane::Technician => "no longer in any paired technician group".to_owned(),
+                    Plane::Administrator => {
+                        "no longer in any paired administrator group".to_owned()
+                    }
+                },
+            };
+            let object_id = directory.map(|d| d.object_id().to_owned());
+            let mut action = if kind == ActionKind::DisableUser {
+                // An add-on state the read did not report is released too: SPEC §5 frees the
+                // licence of every disabled user, and `false` is what setUser writes anyway.
+                let release = node.mobile != Some(false);
+                user_action(
+                    ActionKind::DisableUser,
+                    role,
+                    &key,
+                    node.id,
+                    object_id,
+                    reason,
+                    Precondition {
+                        status: Some(Status::Enabled),
+                        parent: node.parent,
+                        mobile: Some(mobile_on),
+                        ..Precondition::default()
+                    },
+                )
+                .with_mobile(release.then_some(false))
+            } else {
+                user_action(
+                    ActionKind::SetMobileLicense,
+                    role,
+                    &key,
+                    node.id,
+                    object_id,
+                    format!("{reason}; releasing the mobile add-on of a disabled user"),
+                    Precondition {
+                        status: Some(Status::Disabled),
+                        mobile: Some(true),
+                        ..Precondition::default()
+                    },
+                )
+                .with_mobile(Some(false))
+            };
+            action.from = tree.parent_location(node).map(|l| l.path.clone());
+            action.container = tree.parent_location(node).map(|l| l.container);
+            let entry = UserEntry {
+                email: key.clone(),
+                plane,
+                object_id: directory.map(|d| d.object_id_shared()),
+                display_name: directory.map(|d| Arc::from(d.display_name())),
+                role: None,
+                pairing: None,
+                losing_pairings: Vec::new(),
+                node_id: Some(node.id),
+                current_role: Some(role),
+                current_group: action.from.clone(),
+                current_status: Some(if node.is_enabled() {
+                    Status::Enabled
+                } else {
+                    Status::Disabled
+                }),
+                actions: Vec::new(),
+                note: None,
+            };
+            if let Some(why) = held {
+                // The account holder sits in Master Administrators whatever the directory says;
+                // that it is in no paired group is normal, not worth a warning.
+                if why == HeldBack::AccountHolder {
+                    continue;
+                }
+                warnings.push(why.warning(&key, action.kind.as_str()));
+                leaving.push(Leaving {
+                    entry: UserEntry {
+                        note: Some(why.describe().to_owned()),
+                        ..entry
+                    },
+                    action: None,
+                });
+                continue;
+            }
             leaving.push(Leaving {
                 entry: UserEntry {
-                    note: Some(why.describe().to_owned()),
+                    actions: vec![action.id.clone()],
                     ..entry
                 },
-                action: None,
+                action: Some(action),
             });
-            continue;
         }
-        leaving.push(Leaving {
-            entry: UserEntry {
-                actions: vec![action.id.clone()],
-                ..entry
-            },
-            action: Some(action),
-        });
-    }
+        (leaving, warnings, enabled_managed)
+    };
+    let cut = nodes.len() / 2;
+    let (low, high) = par::join(
+        nodes.len(),
+        || scan(0, &nodes[..cut]),
+        || scan(cut, &nodes[cut..]),
+    );
+    let mut leaving = low.0;
+    leaving.extend(high.0);
+    warnings.extend(low.1);
+    warnings.extend(high.1);
+    enabled_managed += low.2 + high.2;
 
     // The entries come out in plan order (key, plane, node id) as they are made, rather than
     // sorted afterwards: the desired users of both planes in key order, the leaving ones merged
