@@ -183,9 +183,49 @@ fn regions_have_their_base_urls() {
     }
 }
 
-/// Collects every log line written while it is the default subscriber.
+/// Collects every log line the test thread writes (see [`capture_logs`]).
 #[derive(Clone, Default)]
 struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+thread_local! {
+    /// Where the log lines of this thread go, when a test captures them.
+    static CAPTURE: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes a log line to the capture of the thread that logs it, if any.
+struct Routed;
+
+impl std::io::Write for Routed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|capture| match &mut *capture.borrow_mut() {
+            Some(logs) => logs.write(buf),
+            None => Ok(buf.len()),
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures, from now on, every log line at every level that this thread writes.
+///
+/// A process-wide subscriber routes the lines by thread, rather than a subscriber set as this
+/// thread's default: `tracing` caches whether a log statement is wanted when another test's
+/// thread first reaches it, and a thread-scoped subscriber could then miss lines at random.
+fn capture_logs() -> Logs {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(|| Routed)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+    });
+    let logs = Logs::default();
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(logs.clone()));
+    logs
+}
 
 impl std::io::Write for Logs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -203,13 +243,7 @@ impl std::io::Write for Logs {
 
 #[tokio::test]
 async fn logs_at_every_level_show_no_secret() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = capture_logs();
 
     // Signing in, a renewal, retries, an ambiguous create checked by a read, and a failed
     // create rolled back: every path that logs.
