@@ -1667,8 +1667,8 @@ fn claim_nodes(
 }
 
 /// Puts `items[order[k]]` at `k`, in place: each cycle of the permutation is followed once,
-/// so every item moves at most once and no second list is needed. `order` must be a
-/// permutation of the positions.
+/// one swap per item, so no second list is needed. `order` must be a permutation of the
+/// positions.
 fn permute<T>(items: &mut [T], order: &[usize]) {
     let mut done = vec![false; items.len()];
     for start in 0..items.len() {
