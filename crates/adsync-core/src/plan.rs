@@ -1,6 +1,7 @@
 //! The plan: plain data describing every change, and `plan()`, the pure function that computes it.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Attribute, Budget, Config};
 use crate::desired::{
-    DesiredState, DesiredUser, Destination, ResolvedPairing, SsoidSource, prefix,
+    DesiredState, DesiredUser, Destination, IdKey, ResolvedPairing, SsoidSource, prefix,
 };
 use crate::error::{PlanError, Problem};
 use crate::hash::{FastMap, FastSet, StrTable};
@@ -726,6 +727,18 @@ pub fn plan(
                     .iter()
                     .flatten()
                     .fold(0, |acc, user| acc ^ user.touch());
+                // And the nodes' texts, each its own allocation.
+                let first = |text: Option<&str>| {
+                    text.and_then(|text| text.as_bytes().first().copied())
+                        .unwrap_or(0)
+                };
+                let touched = batch.iter().fold(touched, |acc, &(at, _)| {
+                    let node = &nodes[at as usize];
+                    acc ^ first(Some(&node.name))
+                        ^ first(node.nick.as_deref())
+                        ^ first(node.description.as_deref())
+                        ^ first(node.ssoid.as_deref())
+                });
                 std::hint::black_box(touched);
                 for (&(at, _), wanted) in batch.iter().zip(users) {
                     out.push(wanted.map_or(0, |wanted| {
@@ -939,22 +952,22 @@ pub fn plan(
         let mut warnings: Vec<Warning> = Vec::new();
         let mut unchanged = 0u64;
         let mut leaving = leaving.into_iter();
-        // Each matched node's record lies elsewhere in memory: read a few events ahead, so
-        // that its cache miss overlaps with the work on the events before it.
-        const AHEAD: usize = 8;
-        let touch = |event: Option<&Event>| -> u64 {
-            match event {
-                Some(&Event::Wanted(plane, u)) => matched(plane as usize, u as usize)
-                    .map_or(0, |info| info.id.0 ^ u64::from(info.enabled)),
-                _ => 0,
-            }
+        // Each matched node's record lies elsewhere in memory: read a batch of them at a time,
+        // one batch ahead, in a loop of nothing else, so that their cache misses overlap with
+        // each other rather than come one by one between the events.
+        let touch = |batch: &[Event]| -> u64 {
+            batch.iter().fold(0, |acc, event| match *event {
+                Event::Wanted(plane, u) => matched(plane as usize, u as usize)
+                    .map_or(acc, |info| acc ^ info.id.0 ^ u64::from(info.enabled)),
+                Event::Leaving => acc,
+            })
         };
-        let mut touched = events
-            .iter()
-            .take(AHEAD)
-            .fold(0, |acc, e| acc ^ touch(Some(e)));
+        let mut touched = touch(events.get(..TOUCH_BATCH).unwrap_or(events));
         for (at_event, &event) in events.iter().enumerate() {
-            touched ^= touch(events.get(at_event + AHEAD));
+            if at_event % TOUCH_BATCH == 0 {
+                let ahead = events.get(at_event + TOUCH_BATCH..).unwrap_or_default();
+                touched ^= touch(ahead.get(..TOUCH_BATCH).unwrap_or(ahead));
+            }
             let (plane, u) = match event {
                 Event::Leaving => {
                     if let Some(Leaving { entry, action, .. }) = leaving.next() {
@@ -1316,6 +1329,10 @@ fn node_key(node: &RescueNode) -> Option<Cow<'_, str>> {
 /// "None" in the per-node and per-user tables.
 const NO_USER: u32 = u32::MAX;
 
+/// How many records a pass reads ahead at once where they lie scattered in memory: enough
+/// cache misses in flight to hide most of their latency.
+const TOUCH_BATCH: usize = 32;
+
 /// What the planner reads of every node, side by side.
 #[derive(Clone, Copy, Debug)]
 struct NodeInfo {
@@ -1349,7 +1366,17 @@ impl<'a> NodeIndex<'a> {
         let mut keys = String::with_capacity(email_bytes);
         let mut key_ends = Vec::with_capacity(nodes.len() + 1);
         key_ends.push(0);
+        let mut touched = 0u8;
         for (at, node) in nodes.iter().enumerate() {
+            // The e-mails lie elsewhere in memory: read a batch of them ahead, in a loop of
+            // nothing else, so that their cache misses overlap.
+            if at % TOUCH_BATCH == 0 {
+                let ahead = nodes.get(at + TOUCH_BATCH..).unwrap_or_default();
+                touched ^= ahead.iter().take(TOUCH_BATCH).fold(0, |acc, node| {
+                    let email = node.email.as_deref().unwrap_or("");
+                    acc ^ email.as_bytes().first().copied().unwrap_or(0)
+                });
+            }
             let role = node.node_type.user_role();
             if role.is_some()
                 && let Some(key) = node_key(node)
@@ -1373,6 +1400,7 @@ impl<'a> NodeIndex<'a> {
                 account_holder: node.account_holder,
             });
         }
+        std::hint::black_box(touched);
         Ok(NodeIndex {
             nodes,
             info,
@@ -1499,7 +1527,7 @@ fn claim_nodes(
     index: &NodeIndex<'_>,
     by_key: &KeyIndex,
     desired: &DesiredState,
-    people_by_object_id: &[(u128, u32)],
+    people_by_object_id: &[(IdKey, u32)],
     links: &BTreeMap<String, NodeId>,
     plane: Plane,
     targets: &[Target],
@@ -1530,19 +1558,20 @@ fn claim_nodes(
         if let Some(slot) = linked.get_mut(at as usize) {
             *slot = true;
         }
-        let first_bytes = prefix(object_id);
-        let before = |&(bytes, rank): &(u128, u32)| {
-            bytes < first_bytes
-                || (bytes == first_bytes && desired.object_id_of(rank) < object_id.as_str())
+        let id = IdKey::new(object_id);
+        let order = |&(key, rank): &(IdKey, u32)| {
+            key.cmp_with(&id, || (desired.object_id_of(rank), object_id.as_str()))
         };
-        while people_by_object_id.get(next).is_some_and(before) {
+        while people_by_object_id
+            .get(next)
+            .is_some_and(|person| order(person) == Ordering::Less)
+        {
             next += 1;
         }
         // Every person with this object id (a snapshot may list one twice) has the link.
         let mut same = next;
-        while let Some(&(bytes, rank)) = people_by_object_id.get(same)
-            && bytes == first_bytes
-            && desired.object_id_of(rank) == object_id.as_str()
+        while let Some(&(key, rank)) = people_by_object_id.get(same)
+            && order(&(key, rank)) == Ordering::Equal
         {
             if let Some(&user) = placement_of.get(rank as usize)
                 && user != NO_USER
