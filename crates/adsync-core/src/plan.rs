@@ -1887,8 +1887,6 @@ fn resolve_destination(
 
 /// The node a desired user has: the linked one (`link`, a position), else the one with its
 /// e-mail; of several with its e-mail, the one already in its destination, else the lowest id.
-/// The node a desired user has: the linked one (`link`, a position), else the one with its
-/// e-mail; of several with its e-mail, the one already in its destination, else the lowest id.
 #[expect(
     clippy::too_many_arguments,
     reason = "the tables and buffers of the plan, passed down rather than rebuilt"
