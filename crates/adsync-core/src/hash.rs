@@ -213,6 +213,90 @@ impl StrTable {
     }
 }
 
+/// An open-addressing table from `u64` ids to `u32` positions, built in batches like
+/// [`StrTable::insert_many`]: a table of hundreds of thousands of ids is larger than the caches,
+/// and a `HashMap` filled one id at a time waits for one cache miss (or two) per id.
+#[derive(Debug)]
+pub(crate) struct IdTable {
+    /// `(id, position)`; `position == EMPTY` marks a free slot.
+    slots: Vec<(u64, u32)>,
+    /// How far the index is shifted: the slot comes from the hash's high bits.
+    shift: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl IdTable {
+    /// A table for `entries` ids, at most three-quarters full.
+    pub(crate) fn with_capacity(entries: usize) -> IdTable {
+        let size = (entries.max(4).saturating_mul(4) / 3 + 1).next_power_of_two();
+        IdTable {
+            slots: vec![(0, EMPTY); size],
+            shift: 64 - size.trailing_zeros(),
+        }
+    }
+
+    fn slot(&self, id: u64) -> usize {
+        // Fibonacci hashing: ids that follow each other (as a directory's often do) land far
+        // apart, and the high bits of the product carry every bit of the id.
+        ((id ^ (id >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// The position stored for `id`.
+    pub(crate) fn get(&self, id: u64) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut at = self.slot(id);
+        loop {
+            let (held, position) = self.slots[at];
+            if position == EMPTY {
+                return None;
+            }
+            if held == id {
+                return Some(position);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Stores `ids[i]` with position `i` unless the id is stored already (the first one stays),
+    /// and appends the position each id has to `out`. Positions must be below `u32::MAX`.
+    pub(crate) fn insert_many(&mut self, ids: impl Iterator<Item = u64>, out: &mut Vec<u32>) {
+        const BATCH: usize = 32;
+        let mask = self.slots.len() - 1;
+        let mut batch = [(0u64, 0usize); BATCH];
+        let mut ids = ids.peekable();
+        while ids.peek().is_some() {
+            // Each id's slot is read first, in a loop of nothing else, so that the batch's
+            // cache misses overlap.
+            let mut len = 0;
+            let mut touched = 0u64;
+            for id in ids.by_ref().take(BATCH) {
+                let at = self.slot(id);
+                touched ^= self.slots[at].0;
+                batch[len] = (id, at);
+                len += 1;
+            }
+            std::hint::black_box(touched);
+            for &(id, mut at) in &batch[..len] {
+                let position = out.len() as u32;
+                loop {
+                    let slot = &mut self.slots[at];
+                    if slot.1 == EMPTY {
+                        *slot = (id, position);
+                        out.push(position);
+                        break;
+                    }
+                    if slot.0 == id {
+                        out.push(slot.1);
+                        break;
+                    }
+                    at = (at + 1) & mask;
+                }
+            }
+        }
+    }
+}
+
 /// A `HashMap` with [`FxHasher`].
 pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
@@ -262,5 +346,26 @@ mod tests {
             table.get("nobody@contoso.com", |v| &words[v as usize]),
             None
         );
+    }
+
+    #[test]
+    fn the_id_table_keeps_the_first_position_of_each_id() {
+        // Sequential ids, ids that differ only in their high half, zero and the largest id, and
+        // repeats: more than a batch, and enough to fill the table three-quarters.
+        let mut ids: Vec<u64> = (0..3000).map(|i| 7_000_000 + i).collect();
+        ids.extend((0..100).map(|i| i << 40));
+        ids.extend([0, u64::MAX, 7_000_005, u64::MAX, 1 << 40]);
+        let mut table = IdTable::with_capacity(ids.len());
+        let mut first = Vec::new();
+        table.insert_many(ids.iter().copied(), &mut first);
+        assert_eq!(first.len(), ids.len());
+        for (at, &id) in ids.iter().enumerate() {
+            let earliest = ids.iter().position(|&other| other == id).unwrap() as u32;
+            assert_eq!(first[at], earliest, "id {id}");
+            assert_eq!(table.get(id), Some(earliest), "id {id}");
+        }
+        assert_eq!(table.get(6_999_999), None);
+        assert_eq!(table.get(1 << 50), None);
+        assert_eq!(IdTable::with_capacity(0).get(0), None);
     }
 }

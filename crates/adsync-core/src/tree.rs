@@ -1,7 +1,9 @@
 //! An index over a Rescue snapshot: nodes by id, children, and for every group its container and
 //! path. Built once per plan; everything that walks the organization tree goes through it.
 
-use crate::hash::FastMap;
+use std::sync::OnceLock;
+
+use crate::hash::{FastMap, IdTable};
 
 use crate::model::{Container, GroupPath, NodeId, NodeType, RescueNode, RescueSnapshot};
 
@@ -18,37 +20,97 @@ pub struct GroupLocation {
 #[derive(Debug)]
 pub struct OrgTree<'a> {
     nodes: &'a [RescueNode],
-    by_id: FastMap<NodeId, usize>,
+    by_id: IdTable,
     /// Per node, the position of the first node listed with its id.
     first: Vec<u32>,
-    children: FastMap<NodeId, Vec<usize>>,
+    /// Per parent, the positions of its group nodes, in listing order: what the walk from the
+    /// containers needs, without reading the hundreds of thousands of user nodes.
+    group_children: FastMap<NodeId, Vec<u32>>,
+    /// Every node's children, made on first use: the planner needs them only for the
+    /// empty-group guard, `adsync tree` for the whole tree.
+    children: OnceLock<Children>,
     groups: FastMap<NodeId, GroupLocation>,
     by_path: FastMap<(Container, String), NodeId>,
     containers: FastMap<Container, NodeId>,
+}
+
+/// The children of every parent as one flat list: parent number `n`'s are
+/// `list[starts[n]..starts[n + 1]]`, in listing order. A few thousand parents hold hundreds of
+/// thousands of nodes: one list rather than a growing one per parent.
+#[derive(Debug)]
+struct Children {
+    parents: FastMap<NodeId, u32>,
+    starts: Vec<u32>,
+    list: Vec<u32>,
+}
+
+impl Children {
+    fn new(nodes: &[RescueNode]) -> Children {
+        let mut parents: FastMap<NodeId, u32> = FastMap::default();
+        let mut parent_of: Vec<u32> = Vec::with_capacity(nodes.len());
+        let mut counts: Vec<u32> = Vec::new();
+        for node in nodes {
+            let number = node.parent.map_or(u32::MAX, |parent| {
+                *parents.entry(parent).or_insert_with(|| {
+                    counts.push(0);
+                    (counts.len() - 1) as u32
+                })
+            });
+            if let Some(count) = counts.get_mut(number as usize) {
+                *count += 1;
+            }
+            parent_of.push(number);
+        }
+        let mut starts = Vec::with_capacity(counts.len() + 1);
+        let mut total = 0u32;
+        starts.push(0);
+        for count in &counts {
+            total += count;
+            starts.push(total);
+        }
+        let mut fill = starts.clone();
+        let mut list = vec![0u32; total as usize];
+        for (at, &number) in parent_of.iter().enumerate() {
+            if let Some(slot) = fill.get_mut(number as usize) {
+                list[*slot as usize] = at as u32;
+                *slot += 1;
+            }
+        }
+        Children {
+            parents,
+            starts,
+            list,
+        }
+    }
+
+    fn of(&self, id: NodeId) -> &[u32] {
+        let Some(&number) = self.parents.get(&id) else {
+            return &[];
+        };
+        let (start, end) = (
+            self.starts[number as usize],
+            self.starts[number as usize + 1],
+        );
+        &self.list[start as usize..end as usize]
+    }
 }
 
 impl<'a> OrgTree<'a> {
     /// Indexes `snapshot`. Nodes whose parent is missing, and cycles, are kept but sit in no
     /// container.
     pub fn new(snapshot: &'a RescueSnapshot) -> OrgTree<'a> {
+        // Positions from `u32::MAX` on are not indexed; `plan()` refuses such trees.
         let nodes = snapshot.nodes.as_slice();
-        let mut by_id: FastMap<NodeId, usize> = FastMap::default();
-        by_id.reserve(nodes.len());
-        let mut children: FastMap<NodeId, Vec<usize>> = FastMap::default();
+        let nodes = &nodes[..nodes.len().min(u32::MAX as usize)];
+        let mut by_id = IdTable::with_capacity(nodes.len());
         let mut first = Vec::with_capacity(nodes.len());
-        for (index, node) in nodes.iter().enumerate() {
-            let at = *by_id.entry(node.id).or_insert(index);
-            // Positions past `u32::MAX` are left as they are; `plan()` refuses such trees.
-            first.push(u32::try_from(at).unwrap_or(u32::MAX));
-            if let Some(parent) = node.parent {
-                children.entry(parent).or_default().push(index);
-            }
-        }
+        by_id.insert_many(nodes.iter().map(|node| node.id.0), &mut first);
         let mut tree = OrgTree {
             nodes,
             by_id,
             first,
-            children,
+            group_children: FastMap::default(),
+            children: OnceLock::new(),
             groups: FastMap::default(),
             by_path: FastMap::default(),
             containers: FastMap::default(),
@@ -58,15 +120,25 @@ impl<'a> OrgTree<'a> {
     }
 
     fn locate_groups(&mut self) {
-        let mut stack: Vec<(NodeId, Container, GroupPath)> = Vec::new();
-        for node in self.nodes {
+        // One pass in listing order: the containers, and the group nodes under each parent.
+        for (at, node) in self.nodes.iter().enumerate() {
             if let Some(container) = node.node_type.container() {
                 // A well-formed tree has one container of each kind. Should there be several, the
                 // lowest id wins, so the choice does not depend on the order of the snapshot.
                 let chosen = self.containers.entry(container).or_insert(node.id);
                 *chosen = (*chosen).min(node.id);
+            } else if matches!(
+                node.node_type,
+                NodeType::TechnicianGroup | NodeType::AdministratorGroup
+            ) && let Some(parent) = node.parent
+            {
+                self.group_children
+                    .entry(parent)
+                    .or_default()
+                    .push(at as u32);
             }
         }
+        let mut stack: Vec<(NodeId, Container, GroupPath)> = Vec::new();
         let mut roots: Vec<(NodeId, Container)> =
             self.containers.iter().map(|(&c, &id)| (id, c)).collect();
         roots.sort_unstable();
@@ -89,11 +161,11 @@ impl<'a> OrgTree<'a> {
                     path: path.clone(),
                 },
             );
-            let Some(children) = self.children.get(&id) else {
+            let Some(children) = self.group_children.get(&id) else {
                 continue;
             };
             for &child in children {
-                let node = &self.nodes[child];
+                let node = &self.nodes[child as usize];
                 let is_group = matches!(
                     (container, &node.node_type),
                     (Container::Technicians, NodeType::TechnicianGroup)
@@ -114,7 +186,7 @@ impl<'a> OrgTree<'a> {
     /// The position in [`Self::nodes`] of the node with `id` (the first one listed, should
     /// several share it).
     pub fn position(&self, id: NodeId) -> Option<usize> {
-        self.by_id.get(&id).copied()
+        self.by_id.get(id.0).map(|at| at as usize)
     }
 
     /// The position of the first node listed with the id of the node at `at` (`at` itself unless
@@ -125,16 +197,16 @@ impl<'a> OrgTree<'a> {
 
     /// The node with `id`.
     pub fn get(&self, id: NodeId) -> Option<&'a RescueNode> {
-        self.by_id.get(&id).map(|&index| &self.nodes[index])
+        self.by_id.get(id.0).map(|at| &self.nodes[at as usize])
     }
 
     /// The direct children of `id`.
     pub fn children(&self, id: NodeId) -> impl Iterator<Item = &'a RescueNode> + '_ {
         self.children
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .map(|&index| &self.nodes[index])
+            .get_or_init(|| Children::new(self.nodes))
+            .of(id)
+            .iter()
+            .map(|&at| &self.nodes[at as usize])
     }
 
     /// The node id of a container.
@@ -155,5 +227,82 @@ impl<'a> OrgTree<'a> {
     /// The location of the group a user node sits in.
     pub fn parent_location(&self, node: &RescueNode) -> Option<&GroupLocation> {
         node.parent.and_then(|parent| self.groups.get(&parent))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: u64, parent: u64, name: &str) -> RescueNode {
+        let mut node = RescueNode::group(id, Some(parent), NodeType::Technician, name);
+        node.email = Some(format!("{name}@contoso.com"));
+        node
+    }
+
+    /// A small organization listed out of order: users before their groups, siblings apart, a
+    /// group below a user (never located), a cycle, an orphan and an id listed twice.
+    fn snapshot() -> RescueSnapshot {
+        RescueSnapshot {
+            nodes: vec![
+                user(100, 11, "ann"),
+                RescueNode::group(1, None, NodeType::Root, "Org"),
+                user(101, 10, "bob"),
+                RescueNode::group(3, Some(1), NodeType::Technicians, "Technicians"),
+                RescueNode::group(11, Some(10), NodeType::TechnicianGroup, "L2"),
+                user(102, 11, "cy"),
+                RescueNode::group(10, Some(3), NodeType::TechnicianGroup, "Helpdesk"),
+                RescueNode::group(12, Some(100), NodeType::TechnicianGroup, "Under a user"),
+                RescueNode::group(20, Some(21), NodeType::TechnicianGroup, "Loop A"),
+                RescueNode::group(21, Some(20), NodeType::TechnicianGroup, "Loop B"),
+                user(103, 99, "orphan"),
+                user(101, 11, "bob again"),
+                RescueNode::group(2, Some(1), NodeType::Administrators, "Administrators"),
+            ],
+        }
+    }
+
+    #[test]
+    fn children_come_in_listing_order_and_groups_get_their_paths() {
+        let snapshot = snapshot();
+        let tree = OrgTree::new(&snapshot);
+        let names = |id: u64| -> Vec<&str> {
+            tree.children(NodeId(id))
+                .map(|node| node.name.as_str())
+                .collect()
+        };
+        assert_eq!(names(11), ["ann", "cy", "bob again"]);
+        assert_eq!(names(10), ["bob", "L2"]);
+        assert_eq!(names(1), ["Technicians", "Administrators"]);
+        assert_eq!(names(100), ["Under a user"]);
+        assert!(names(101).is_empty());
+        assert!(names(404).is_empty());
+
+        let path = |id: u64| tree.group(NodeId(id)).map(|at| at.path.as_str().to_owned());
+        assert_eq!(path(10).as_deref(), Some("Helpdesk"));
+        assert_eq!(path(11).as_deref(), Some("Helpdesk/L2"));
+        assert_eq!(path(3).as_deref(), Some(""));
+        // Below a user, in a cycle, or a user itself: no location.
+        for id in [12, 20, 21, 100] {
+            assert_eq!(path(id), None, "node {id}");
+        }
+        assert_eq!(
+            tree.find_group(Container::Technicians, &GroupPath::parse("helpdesk/l2")),
+            Some(NodeId(11))
+        );
+        assert_eq!(tree.container(Container::Administrators), Some(NodeId(2)));
+        assert_eq!(tree.container(Container::MasterAdministrators), None);
+    }
+
+    #[test]
+    fn an_id_listed_twice_resolves_to_its_first_node() {
+        let snapshot = snapshot();
+        let tree = OrgTree::new(&snapshot);
+        assert_eq!(tree.position(NodeId(101)), Some(2));
+        assert_eq!(tree.get(NodeId(101)).map(|n| n.name.as_str()), Some("bob"));
+        assert_eq!(tree.first_with_id(11), Some(2));
+        assert_eq!(tree.first_with_id(5), Some(5));
+        assert_eq!(tree.position(NodeId(104)), None);
+        assert_eq!(tree.position(NodeId(0)), None);
     }
 }
