@@ -224,6 +224,7 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
     let mut plan_times = Vec::with_capacity(runs);
     let mut desired_cpu = Vec::with_capacity(runs);
     let mut plan_cpu = Vec::with_capacity(runs);
+    let mut settle_times = Vec::with_capacity(runs);
     let mut rss = Value::Null;
     let mut figures = Value::Null;
     for run in 0..runs {
@@ -233,6 +234,7 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         let users = directory.users.len();
         let memberships: usize = directory.groups.iter().map(|g| g.members.len()).sum();
         let rss_directory = status_mib("VmRSS");
+        let settled_directory = settle();
         let (started, cpu) = (Instant::now(), thread_cpu());
         let wanted = desired(&directory, &config).map_err(|e| e.to_string())?;
         desired_times.push(millis(started.elapsed()));
@@ -248,6 +250,7 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         let current = CurrentState { rescue, links };
         let policy = Policy::from_config(&config);
         let rss_rescue = status_mib("VmRSS");
+        settle_times.push(round2(settled_directory + settle()));
         let (started, cpu) = (Instant::now(), thread_cpu());
         let made = plan(&wanted, &current, &policy).map_err(|e| e.to_string())?;
         plan_times.push(millis(started.elapsed()));
@@ -290,6 +293,8 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         "plan_ms_runs": plan_times,
         "desired_cpu_ms_runs": desired_cpu,
         "plan_cpu_ms_runs": plan_cpu,
+        "settle_ms": median(settle_times.clone()),
+        "settle_ms_runs": settle_times,
         "peak_rss_mb": peak_rss_mb,
         "rss_mb_after": rss,
     });
@@ -297,6 +302,32 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         json.extend(figures);
     }
     Ok(json)
+}
+
+/// Lets the allocator finish the bookkeeping that freeing the previous step's data left it,
+/// so that the next timed step pays for its own work only; returns the milliseconds it took.
+///
+/// glibc's `free` files small chunks away cheaply and sorts them out later, at most 10,000 per
+/// later allocation: after the directory (millions of small strings) is dropped, the first
+/// tens of thousands of allocations of whatever runs next pay for it, 50 to 90 ms here. In
+/// `adsync plan` that is the Rescue read, which allocates far more than that; in this
+/// benchmark it would be `plan()`, so the time is reported apart as `settle_ms`.
+fn settle() -> f64 {
+    let started = Instant::now();
+    let mut quiet = 0;
+    for _ in 0..100_000 {
+        let one = Instant::now();
+        drop(std::hint::black_box(Vec::<u8>::with_capacity(64 << 10)));
+        quiet = if one.elapsed() < Duration::from_micros(20) {
+            quiet + 1
+        } else {
+            0
+        };
+        if quiet == 16 {
+            break;
+        }
+    }
+    millis(started.elapsed())
 }
 
 /// `plan-one`: one size, in this process.
