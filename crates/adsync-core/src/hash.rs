@@ -258,6 +258,26 @@ impl IdTable {
         }
     }
 
+    /// The positions stored for `ids`, in order, appended to `out`; a batch at a time, each
+    /// batch's slots read first so that their cache misses overlap (as in
+    /// [`StrTable::get_many`]).
+    pub(crate) fn get_many(&self, ids: impl Iterator<Item = u64>, out: &mut Vec<Option<u32>>) {
+        const BATCH: usize = 32;
+        let mut batch = [0u64; BATCH];
+        let mut ids = ids.peekable();
+        while ids.peek().is_some() {
+            let mut len = 0;
+            let mut touched = 0u64;
+            for id in ids.by_ref().take(BATCH) {
+                touched ^= self.slots[self.slot(id)].0;
+                batch[len] = id;
+                len += 1;
+            }
+            std::hint::black_box(touched);
+            out.extend(batch[..len].iter().map(|&id| self.get(id)));
+        }
+    }
+
     /// Stores `ids[i]` with position `i` unless the id is stored already (the first one stays),
     /// and appends the position each id has to `out`. Positions must be below `u32::MAX`.
     pub(crate) fn insert_many(&mut self, ids: impl Iterator<Item = u64>, out: &mut Vec<u32>) {
@@ -364,6 +384,12 @@ mod tests {
             assert_eq!(first[at], earliest, "id {id}");
             assert_eq!(table.get(id), Some(earliest), "id {id}");
         }
+        let mut found = Vec::new();
+        table.get_many(
+            [7_000_005, 6_999_999, u64::MAX, 3 << 40].into_iter(),
+            &mut found,
+        );
+        assert_eq!(found, [Some(5), None, Some(3101), Some(3003)]);
         assert_eq!(table.get(6_999_999), None);
         assert_eq!(table.get(1 << 50), None);
         assert_eq!(IdTable::with_capacity(0).get(0), None);

@@ -1551,10 +1551,11 @@ fn claim_nodes(
     }
     let mut linked = vec![false; nodes];
     let mut link_at = vec![NO_USER; wanted.len()];
+    let mut positions = Vec::with_capacity(links.len());
+    tree.positions(links.values().copied(), &mut positions);
     let mut next = 0;
-    for (object_id, node) in links {
-        // `plan()` checks that positions fit.
-        let at = tree.position(*node).map_or(NO_USER, |at| at as u32);
+    for ((object_id, _), at) in links.iter().zip(positions) {
+        let at = at.unwrap_or(NO_USER);
         if let Some(slot) = linked.get_mut(at as usize) {
             *slot = true;
         }
@@ -1611,15 +1612,37 @@ fn claim_nodes(
         })
         .collect();
     drop(link_at);
-    let canon: Vec<u32> = chosen
-        .iter()
-        .map(|&at| {
+    // Each chosen node's first position and key lie at random in the node tables: read a batch
+    // of them at a time, one batch ahead, so that their cache misses overlap.
+    let touch = |batch: &[u32]| -> u64 {
+        batch.iter().fold(0, |acc, &at| {
+            let first = index
+                .key(at as usize)
+                .and_then(|key| key.as_bytes().first().copied())
+                .unwrap_or(0);
+            let canon = index.info.get(at as usize).map_or(0, |info| info.canon);
+            acc ^ u64::from(first) ^ u64::from(canon)
+        })
+    };
+    let mut touched = touch(chosen.get(..TOUCH_BATCH).unwrap_or(&chosen));
+    let mut canon: Vec<u32> = Vec::with_capacity(chosen.len());
+    // Whether the node's e-mail is not the user's (a node found through a link).
+    let mut other_key: Vec<bool> = Vec::with_capacity(chosen.len());
+    for (user, key) in wanted.keys().enumerate() {
+        if user % TOUCH_BATCH == 0 {
+            let ahead = chosen.get(user + TOUCH_BATCH..).unwrap_or_default();
+            touched ^= touch(ahead.get(..TOUCH_BATCH).unwrap_or(ahead));
+        }
+        let at = chosen[user];
+        canon.push(
             index
                 .info
                 .get(at as usize)
-                .map_or(NO_USER, |info| info.canon)
-        })
-        .collect();
+                .map_or(NO_USER, |info| info.canon),
+        );
+        other_key.push(at != NO_USER && index.key(at as usize) != Some(key.as_str()));
+    }
+    std::hint::black_box(touched);
     // Whether a link of another directory user names the node.
     let linked_to_another: Vec<bool> = canon
         .iter()
@@ -1635,12 +1658,6 @@ fn claim_nodes(
         })
         .collect();
     drop(link_owner);
-    // Whether the node's e-mail is not the user's (a node found through a link).
-    let other_key: Vec<bool> = wanted
-        .keys()
-        .zip(&chosen)
-        .map(|(key, &at)| at != NO_USER && index.key(at as usize) != Some(key.as_str()))
-        .collect();
 
     let mut claimed = vec![false; nodes];
     let claim = |claimed: &mut Vec<bool>, at: usize| {

@@ -189,6 +189,12 @@ impl<'a> OrgTree<'a> {
         self.by_id.get(id.0).map(|at| at as usize)
     }
 
+    /// The positions of `ids`, as [`Self::position`] gives them, appended to `out`: for many
+    /// ids at once, faster than one at a time.
+    pub(crate) fn positions(&self, ids: impl Iterator<Item = NodeId>, out: &mut Vec<Option<u32>>) {
+        self.by_id.get_many(ids.map(|id| id.0), out);
+    }
+
     /// The position of the first node listed with the id of the node at `at` (`at` itself unless
     /// ids repeat).
     pub(crate) fn first_with_id(&self, at: usize) -> Option<usize> {
