@@ -538,16 +538,11 @@ pub fn plan(
             }],
         });
     }
-    // The tree's index on one core; the compact tables of the nodes and their keys on the other.
+    // The tree's index on one core; the compact tables of the nodes on the other.
     let (tree_and_people, prepared) = par::join(
         current.rescue.nodes.len(),
         || (OrgTree::new(&current.rescue), desired.people_by_object_id()),
-        || {
-            NodeIndex::new(&current.rescue.nodes).map(|index| {
-                let by_key = KeyIndex::new(&index);
-                (index, by_key)
-            })
-        },
+        || NodeIndex::new(&current.rescue.nodes),
     );
     let (tree, people_by_object_id) = tree_and_people;
     let mut problems = Vec::new();
@@ -640,8 +635,9 @@ pub fn plan(
     // and reads a node itself only where an action needs its values: with 400,000 nodes, each
     // random visit to one costs more than all the bookkeeping (SPEC §12).
     let nodes = tree.nodes();
-    let (mut index, by_key) = prepared?;
+    let mut index = prepared?;
     index.set_canon(&tree);
+    let by_key = KeyIndex::new(&index);
 
     // Keys several directory users share, looked up for every user and node below.
     let shared_keys: FastSet<&str> = desired.held.iter().map(UserKey::as_str).collect();
@@ -1425,48 +1421,68 @@ impl<'a> NodeIndex<'a> {
     }
 }
 
-/// User nodes by key and plane: the table gives, for a key, the first node listed with it;
-/// per plane, its nodes are chained from there through `heads` and `next`.
+/// User nodes by key and plane: the tables give, for a key, the first node listed with it;
+/// per plane, its nodes are chained from there through `heads` and `next`. The keys are split
+/// between two tables by the parity of their length, so that each core fills one.
 struct KeyIndex {
-    table: StrTable,
+    tables: [StrTable; 2],
     /// Per first node of a key, and plane: the last node listed with the key.
     heads: Vec<[u32; 2]>,
     next: Vec<u32>,
 }
 
 impl KeyIndex {
+    fn table_of(key: &str) -> usize {
+        key.len() & 1
+    }
+
     fn new(index: &NodeIndex<'_>) -> KeyIndex {
         let nodes = index.info.len();
-        let mut table = StrTable::with_capacity(nodes);
-        let mut heads: Vec<[u32; 2]> = vec![[NO_USER; 2]; nodes];
-        let mut next = vec![NO_USER; nodes];
-        let mut keyed: Vec<u32> = Vec::with_capacity(nodes);
-        let mut keys: Vec<&str> = Vec::with_capacity(nodes);
+        // The keyed nodes of each table, in listing order, and their keys.
+        let mut keyed: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+        let mut keys: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
         for at in 0..nodes {
             if index.info[at].role.is_some()
                 && let Some(key) = index.key(at)
             {
+                let table = KeyIndex::table_of(key);
                 // `plan()` checks that positions fit.
-                keyed.push(at as u32);
-                keys.push(key);
+                keyed[table].push(at as u32);
+                keys[table].push(key);
             }
         }
-        let mut firsts = Vec::with_capacity(keyed.len());
-        table.insert_many(
-            &keys,
-            |i| keyed[i],
-            |first| index.key(first as usize).unwrap_or(""),
-            &mut firsts,
-        );
-        for (&at, &first) in keyed.iter().zip(&firsts) {
-            let Some(role) = index.info[at as usize].role else {
-                continue;
-            };
-            let head = &mut heads[first as usize][role.plane() as usize];
-            next[at as usize] = *head;
-            *head = at;
+        let fill = |table: usize| {
+            let (keyed, keys) = (&keyed[table], &keys[table]);
+            let mut filled = StrTable::with_capacity(keyed.len());
+            let mut firsts = Vec::with_capacity(keyed.len());
+            filled.insert_many(
+                keys,
+                |i| keyed[i],
+                |first| index.key(first as usize).unwrap_or(""),
+                &mut firsts,
+            );
+            (filled, firsts)
+        };
+        let ((even, even_firsts), (odd, odd_firsts)) = par::join(nodes, || fill(0), || fill(1));
+        // A key's nodes are all in one table, in listing order: chaining one table after the
+        // other chains each key's nodes in listing order.
+        let mut heads: Vec<[u32; 2]> = vec![[NO_USER; 2]; nodes];
+        let mut next = vec![NO_USER; nodes];
+        for (keyed, firsts) in keyed.iter().zip([&even_firsts, &odd_firsts]) {
+            for (&at, &first) in keyed.iter().zip(firsts) {
+                let Some(role) = index.info[at as usize].role else {
+                    continue;
+                };
+                let head = &mut heads[first as usize][role.plane() as usize];
+                next[at as usize] = *head;
+                *head = at;
+            }
         }
-        KeyIndex { table, heads, next }
+        KeyIndex {
+            tables: [even, odd],
+            heads,
+            next,
+        }
     }
 
     /// Fills `found` with the positions of the nodes of `plane` whose e-mail is `key`, in id
@@ -1474,7 +1490,7 @@ impl KeyIndex {
     fn find(&self, index: &NodeIndex<'_>, plane: Plane, key: &str, found: &mut Vec<u32>) -> bool {
         found.clear();
         let key_of = |first: u32| index.key(first as usize).unwrap_or("");
-        let Some(first) = self.table.get(key, key_of) else {
+        let Some(first) = self.tables[KeyIndex::table_of(key)].get(key, key_of) else {
             return false;
         };
         let mut at = self.heads[first as usize][plane as usize];
