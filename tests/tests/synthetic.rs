@@ -3,6 +3,7 @@
 //! with, so the benchmark plans the changes it claims to.
 
 use adsync_core::desired::desired;
+use adsync_core::model::Plane;
 use adsync_core::plan::{CurrentState, Policy, plan};
 use adsync_tests::synthetic::{self, Shape};
 
@@ -81,6 +82,20 @@ fn assert_plan_is_the_drift(shape: &Shape) -> adsync_core::plan::Plan {
         links: org.links.clone(),
     };
     let made = plan(&wanted, &current, &Policy::from_config(&org.config)).expect("a plan");
+    // Every desired user has its entry in the user list, once.
+    let desired_users =
+        wanted.plane(Plane::Technician).len() + wanted.plane(Plane::Administrator).len();
+    let entries: std::collections::BTreeSet<_> = made
+        .users
+        .iter()
+        .filter(|user| user.role.is_some())
+        .map(|user| (user.email.clone(), user.plane))
+        .collect();
+    assert_eq!(entries.len(), desired_users);
+    assert_eq!(
+        made.users.iter().filter(|user| user.role.is_some()).count(),
+        desired_users
+    );
     let drift = &org.drift;
     let summary = &made.summary;
     assert!(
