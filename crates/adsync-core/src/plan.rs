@@ -541,7 +541,16 @@ pub fn plan(
     // The tree's index on one core; the compact tables of the nodes on the other.
     let (tree_and_people, prepared) = par::join(
         current.rescue.nodes.len(),
-        || (OrgTree::new(&current.rescue), desired.people_by_object_id()),
+        || {
+            // The people in object id order serve only to merge the links with.
+            let people =
+                if current.links.technician.is_empty() && current.links.administrator.is_empty() {
+                    Vec::new()
+                } else {
+                    desired.people_by_object_id()
+                };
+            (OrgTree::new(&current.rescue), people)
+        },
         || NodeIndex::new(&current.rescue.nodes),
     );
     let (tree, people_by_object_id) = tree_and_people;
