@@ -804,7 +804,7 @@ pub fn plan(
                 continue;
             }
             let key = index.key(at);
-            let held = held_back(&index, at, key.unwrap_or(""), policy);
+            let held = held_back(&index, at, policy);
             if info.enabled && held.is_none() {
                 enabled_managed += 1;
             }
@@ -1333,11 +1333,12 @@ impl HeldBack {
     }
 }
 
-fn held_back(index: &NodeIndex<'_>, at: usize, key: &str, policy: &Policy) -> Option<HeldBack> {
+fn held_back(index: &NodeIndex<'_>, at: usize, policy: &Policy) -> Option<HeldBack> {
     if index.info[at].account_holder {
         Some(HeldBack::AccountHolder)
-    } else if policy.protected.contains(key)
-        || index.key(at).is_some_and(|k| policy.protected.contains(k))
+    } else if index
+        .key(at)
+        .is_some_and(|key| policy.protected.contains(key))
     {
         Some(HeldBack::Protected)
     } else {
