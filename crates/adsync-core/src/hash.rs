@@ -237,25 +237,27 @@ impl IdTable {
     }
 
     fn slot(&self, id: u64) -> usize {
-        // Fibonacci hashing: ids that follow each other (as a directory's often do) land far
-        // apart, and the high bits of the product carry every bit of the id.
+        // Fibonacci hashing: ids that follow each other (as Rescue's node ids often do) land
+        // far apart, and the high bits of the product carry every bit of the id.
         ((id ^ (id >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// From slot `at` on, the slot that holds `id`, or else the free slot where it would go.
+    fn probe(&self, id: u64, mut at: usize) -> usize {
+        let mask = self.slots.len() - 1;
+        loop {
+            let (held, position) = self.slots[at];
+            if position == EMPTY || held == id {
+                return at;
+            }
+            at = (at + 1) & mask;
+        }
     }
 
     /// The position stored for `id`.
     pub(crate) fn get(&self, id: u64) -> Option<u32> {
-        let mask = self.slots.len() - 1;
-        let mut at = self.slot(id);
-        loop {
-            let (held, position) = self.slots[at];
-            if position == EMPTY {
-                return None;
-            }
-            if held == id {
-                return Some(position);
-            }
-            at = (at + 1) & mask;
-        }
+        let (_, position) = self.slots[self.probe(id, self.slot(id))];
+        (position != EMPTY).then_some(position)
     }
 
     /// The positions stored for `ids`, in order, appended to `out`; a batch at a time, each
@@ -282,7 +284,6 @@ impl IdTable {
     /// and appends the position each id has to `out`. Positions must be below `u32::MAX`.
     pub(crate) fn insert_many(&mut self, ids: impl Iterator<Item = u64>, out: &mut Vec<u32>) {
         const BATCH: usize = 32;
-        let mask = self.slots.len() - 1;
         let mut batch = [(0u64, 0usize); BATCH];
         let mut ids = ids.peekable();
         while ids.peek().is_some() {
@@ -297,21 +298,12 @@ impl IdTable {
                 len += 1;
             }
             std::hint::black_box(touched);
-            for &(id, mut at) in &batch[..len] {
-                let position = out.len() as u32;
-                loop {
-                    let slot = &mut self.slots[at];
-                    if slot.1 == EMPTY {
-                        *slot = (id, position);
-                        out.push(position);
-                        break;
-                    }
-                    if slot.0 == id {
-                        out.push(slot.1);
-                        break;
-                    }
-                    at = (at + 1) & mask;
+            for &(id, at) in &batch[..len] {
+                let slot = self.probe(id, at);
+                if self.slots[slot].1 == EMPTY {
+                    self.slots[slot] = (id, out.len() as u32);
                 }
+                out.push(self.slots[slot].1);
             }
         }
     }

@@ -26,73 +26,12 @@ pub struct OrgTree<'a> {
     /// Per parent, the positions of its group nodes, in listing order: what the walk from the
     /// containers needs, without reading the hundreds of thousands of user nodes.
     group_children: FastMap<NodeId, Vec<u32>>,
-    /// Every node's children, made on first use: the planner needs them only for the
-    /// empty-group guard, `adsync tree` for the whole tree.
-    children: OnceLock<Children>,
+    /// Every parent's children, in listing order, made on first use: the planner needs them
+    /// only for the empty-group guard, `adsync tree` for the whole tree.
+    children: OnceLock<FastMap<NodeId, Vec<u32>>>,
     groups: FastMap<NodeId, GroupLocation>,
     by_path: FastMap<(Container, String), NodeId>,
     containers: FastMap<Container, NodeId>,
-}
-
-/// The children of every parent as one flat list: parent number `n`'s are
-/// `list[starts[n]..starts[n + 1]]`, in listing order. A few thousand parents hold hundreds of
-/// thousands of nodes: one list rather than a growing one per parent.
-#[derive(Debug)]
-struct Children {
-    parents: FastMap<NodeId, u32>,
-    starts: Vec<u32>,
-    list: Vec<u32>,
-}
-
-impl Children {
-    fn new(nodes: &[RescueNode]) -> Children {
-        let mut parents: FastMap<NodeId, u32> = FastMap::default();
-        let mut parent_of: Vec<u32> = Vec::with_capacity(nodes.len());
-        let mut counts: Vec<u32> = Vec::new();
-        for node in nodes {
-            let number = node.parent.map_or(u32::MAX, |parent| {
-                *parents.entry(parent).or_insert_with(|| {
-                    counts.push(0);
-                    (counts.len() - 1) as u32
-                })
-            });
-            if let Some(count) = counts.get_mut(number as usize) {
-                *count += 1;
-            }
-            parent_of.push(number);
-        }
-        let mut starts = Vec::with_capacity(counts.len() + 1);
-        let mut total = 0u32;
-        starts.push(0);
-        for count in &counts {
-            total += count;
-            starts.push(total);
-        }
-        let mut fill = starts.clone();
-        let mut list = vec![0u32; total as usize];
-        for (at, &number) in parent_of.iter().enumerate() {
-            if let Some(slot) = fill.get_mut(number as usize) {
-                list[*slot as usize] = at as u32;
-                *slot += 1;
-            }
-        }
-        Children {
-            parents,
-            starts,
-            list,
-        }
-    }
-
-    fn of(&self, id: NodeId) -> &[u32] {
-        let Some(&number) = self.parents.get(&id) else {
-            return &[];
-        };
-        let (start, end) = (
-            self.starts[number as usize],
-            self.starts[number as usize + 1],
-        );
-        &self.list[start as usize..end as usize]
-    }
 }
 
 impl<'a> OrgTree<'a> {
@@ -209,9 +148,18 @@ impl<'a> OrgTree<'a> {
     /// The direct children of `id`.
     pub fn children(&self, id: NodeId) -> impl Iterator<Item = &'a RescueNode> + '_ {
         self.children
-            .get_or_init(|| Children::new(self.nodes))
-            .of(id)
-            .iter()
+            .get_or_init(|| {
+                let mut children: FastMap<NodeId, Vec<u32>> = FastMap::default();
+                for (at, node) in self.nodes.iter().enumerate() {
+                    if let Some(parent) = node.parent {
+                        children.entry(parent).or_default().push(at as u32);
+                    }
+                }
+                children
+            })
+            .get(&id)
+            .into_iter()
+            .flatten()
             .map(|&at| &self.nodes[at as usize])
     }
 
