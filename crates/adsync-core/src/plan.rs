@@ -728,21 +728,17 @@ pub fn plan(
                         planes[p].get_index(user)
                     })
                     .collect();
-                let touched: u8 = users
+                let touched = users
                     .iter()
                     .flatten()
-                    .fold(0, |acc, user| acc ^ user.touch());
+                    .fold(0, |acc, user| acc ^ u64::from(user.touch()));
                 // And the nodes' texts, each its own allocation.
-                let first = |text: Option<&str>| {
-                    text.and_then(|text| text.as_bytes().first().copied())
-                        .unwrap_or(0)
-                };
                 let touched = batch.iter().fold(touched, |acc, &(at, _)| {
                     let node = &nodes[at as usize];
-                    acc ^ first(Some(&node.name))
-                        ^ first(node.nick.as_deref())
-                        ^ first(node.description.as_deref())
-                        ^ first(node.ssoid.as_deref())
+                    acc ^ first_byte(Some(&node.name))
+                        ^ first_byte(node.nick.as_deref())
+                        ^ first_byte(node.description.as_deref())
+                        ^ first_byte(node.ssoid.as_deref())
                 });
                 std::hint::black_box(touched);
                 for (&(at, _), wanted) in batch.iter().zip(users) {
@@ -957,22 +953,13 @@ pub fn plan(
         let mut warnings: Vec<Warning> = Vec::new();
         let mut unchanged = 0u64;
         let mut leaving = leaving.into_iter();
-        // Each matched node's record lies elsewhere in memory: read a batch of them at a time,
-        // one batch ahead, in a loop of nothing else, so that their cache misses overlap with
-        // each other rather than come one by one between the events.
-        let touch = |batch: &[Event]| -> u64 {
-            batch.iter().fold(0, |acc, event| match *event {
-                Event::Wanted(plane, u) => matched(plane as usize, u as usize)
-                    .map_or(acc, |info| acc ^ info.id.0 ^ u64::from(info.enabled)),
-                Event::Leaving => acc,
-            })
-        };
-        let mut touched = touch(events.get(..TOUCH_BATCH).unwrap_or(events));
         for (at_event, &event) in events.iter().enumerate() {
-            if at_event % TOUCH_BATCH == 0 {
-                let ahead = events.get(at_event + TOUCH_BATCH..).unwrap_or_default();
-                touched ^= touch(ahead.get(..TOUCH_BATCH).unwrap_or(ahead));
-            }
+            // Each matched node's record lies elsewhere in memory.
+            read_ahead(events, at_event, |event| match *event {
+                Event::Wanted(plane, u) => matched(plane as usize, u as usize)
+                    .map_or(0, |info| info.id.0 ^ u64::from(info.enabled)),
+                Event::Leaving => 0,
+            });
             let (plane, u) = match event {
                 Event::Leaving => {
                     if let Some(Leaving { entry, action, .. }) = leaving.next() {
@@ -1122,7 +1109,6 @@ pub fn plan(
             actions.extend(user_actions);
             users.push(entry);
         }
-        std::hint::black_box(touched);
         Entries {
             users,
             actions,
@@ -1359,6 +1345,26 @@ const NO_USER: u32 = u32::MAX;
 /// cache misses in flight to hide most of their latency.
 const TOUCH_BATCH: usize = 32;
 
+/// Called before item `at` of a pass over `items` whose records lie scattered in memory: every
+/// [`TOUCH_BATCH`] items, reads what `touch` reads of the next batch (the first call, of the
+/// first two) in a loop of nothing else, so that their cache misses overlap with each other and
+/// are over when the pass gets there, rather than come one by one between the items.
+fn read_ahead<T>(items: &[T], at: usize, touch: impl Fn(&T) -> u64) {
+    if !at.is_multiple_of(TOUCH_BATCH) {
+        return;
+    }
+    let from = if at == 0 { 0 } else { at + TOUCH_BATCH };
+    let ahead = items.get(from..).unwrap_or_default();
+    let ahead = &ahead[..ahead.len().min(at + 2 * TOUCH_BATCH - from)];
+    std::hint::black_box(ahead.iter().fold(0, |acc, item| acc ^ touch(item)));
+}
+
+/// The first byte of `text` (0 for none or empty): what reading a text ahead reads of it.
+fn first_byte(text: Option<&str>) -> u64 {
+    text.and_then(|text| text.as_bytes().first().copied())
+        .map_or(0, u64::from)
+}
+
 /// What the planner reads of every node, side by side.
 #[derive(Clone, Copy, Debug)]
 struct NodeInfo {
@@ -1392,17 +1398,9 @@ impl<'a> NodeIndex<'a> {
         let mut keys = String::with_capacity(email_bytes);
         let mut key_ends = Vec::with_capacity(nodes.len() + 1);
         key_ends.push(0);
-        let mut touched = 0u8;
         for (at, node) in nodes.iter().enumerate() {
-            // The e-mails lie elsewhere in memory: read a batch of them ahead, in a loop of
-            // nothing else, so that their cache misses overlap.
-            if at % TOUCH_BATCH == 0 {
-                let ahead = nodes.get(at + TOUCH_BATCH..).unwrap_or_default();
-                touched ^= ahead.iter().take(TOUCH_BATCH).fold(0, |acc, node| {
-                    let email = node.email.as_deref().unwrap_or("");
-                    acc ^ email.as_bytes().first().copied().unwrap_or(0)
-                });
-            }
+            // The e-mails lie elsewhere in memory.
+            read_ahead(nodes, at, |node| first_byte(node.email.as_deref()));
             let role = node.node_type.user_role();
             if role.is_some()
                 && let Some(key) = node_key(node)
@@ -1426,7 +1424,6 @@ impl<'a> NodeIndex<'a> {
                 account_holder: node.account_holder,
             });
         }
-        std::hint::black_box(touched);
         Ok(NodeIndex {
             nodes,
             info,
@@ -1658,27 +1655,15 @@ fn claim_nodes(
         })
         .collect();
     drop(link_at);
-    // Each chosen node's first position and key lie at random in the node tables: read a batch
-    // of them at a time, one batch ahead, so that their cache misses overlap.
-    let touch = |batch: &[u32]| -> u64 {
-        batch.iter().fold(0, |acc, &at| {
-            let first = index
-                .key(at as usize)
-                .and_then(|key| key.as_bytes().first().copied())
-                .unwrap_or(0);
-            let canon = index.info.get(at as usize).map_or(0, |info| info.canon);
-            acc ^ u64::from(first) ^ u64::from(canon)
-        })
-    };
-    let mut touched = touch(chosen.get(..TOUCH_BATCH).unwrap_or(&chosen));
     let mut canon: Vec<u32> = Vec::with_capacity(chosen.len());
     // Whether the node's e-mail is not the user's (a node found through a link).
     let mut other_key: Vec<bool> = Vec::with_capacity(chosen.len());
     for (user, key) in wanted.keys().enumerate() {
-        if user % TOUCH_BATCH == 0 {
-            let ahead = chosen.get(user + TOUCH_BATCH..).unwrap_or_default();
-            touched ^= touch(ahead.get(..TOUCH_BATCH).unwrap_or(ahead));
-        }
+        // Each chosen node's first position and key lie at random in the node tables.
+        read_ahead(&chosen, user, |&at| {
+            let canon = index.info.get(at as usize).map_or(0, |info| info.canon);
+            first_byte(index.key(at as usize)) ^ u64::from(canon)
+        });
         let at = chosen[user];
         canon.push(
             index
@@ -1688,7 +1673,6 @@ fn claim_nodes(
         );
         other_key.push(at != NO_USER && index.key(at as usize) != Some(key.as_str()));
     }
-    std::hint::black_box(touched);
     // Whether a link of another directory user names the node.
     let linked_to_another: Vec<bool> = canon
         .iter()
