@@ -175,6 +175,42 @@ fn status_mib(field: &str) -> Option<f64> {
     Some(round2(kib / 1024.0))
 }
 
+/// What `/proc/self/stat` counts for the whole process, every thread included (Linux only).
+#[derive(Clone, Copy, Debug)]
+struct ProcessCounters {
+    /// Minor page faults: mostly first writes to fresh memory, which the kernel must zero.
+    minor_faults: u64,
+    /// CPU time in user and system mode, in clock ticks (1/100 s on Linux).
+    user_ticks: u64,
+    system_ticks: u64,
+}
+
+impl ProcessCounters {
+    fn now() -> Option<ProcessCounters> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The command name, in parentheses, may hold spaces: the fields start after it.
+        let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+        let field = |at: usize| fields.get(at)?.parse::<u64>().ok();
+        Some(ProcessCounters {
+            minor_faults: field(7)?,
+            user_ticks: field(11)?,
+            system_ticks: field(12)?,
+        })
+    }
+
+    /// What was counted from `start` to `end`: faults, CPU ms (user + system), system CPU ms.
+    fn between(start: Option<Self>, end: Option<Self>) -> Option<(f64, f64, f64)> {
+        let (start, end) = (start?, end?);
+        let ticks = |to: u64, from: u64| to.saturating_sub(from) as f64 * 10.0;
+        let system = ticks(end.system_ticks, start.system_ticks);
+        Some((
+            end.minor_faults.saturating_sub(start.minor_faults) as f64,
+            ticks(end.user_ticks, start.user_ticks) + system,
+            system,
+        ))
+    }
+}
+
 /// Time this thread has spent on a CPU (Linux: `/proc/thread-self/schedstat`). Beside the wall
 /// time it shows how much of a measurement was waiting for a core on a busy machine.
 fn thread_cpu() -> Option<Duration> {
@@ -225,6 +261,15 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
     let mut desired_cpu = Vec::with_capacity(runs);
     let mut plan_cpu = Vec::with_capacity(runs);
     let mut settle_times = Vec::with_capacity(runs);
+    // Faults, process CPU and its system part, per step.
+    let mut counted: [[Vec<f64>; 3]; 2] = Default::default();
+    let mut count = |step: usize, figures: Option<(f64, f64, f64)>| {
+        if let Some((faults, cpu, system)) = figures {
+            for (list, value) in counted[step].iter_mut().zip([faults, cpu, system]) {
+                list.push(value);
+            }
+        }
+    };
     let mut rss = Value::Null;
     let mut figures = Value::Null;
     for run in 0..runs {
@@ -235,10 +280,15 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         let memberships: usize = directory.groups.iter().map(|g| g.members.len()).sum();
         let rss_directory = status_mib("VmRSS");
         let settled_directory = settle();
+        let counters = ProcessCounters::now();
         let (started, cpu) = (Instant::now(), thread_cpu());
         let wanted = desired(&directory, &config).map_err(|e| e.to_string())?;
         desired_times.push(millis(started.elapsed()));
         desired_cpu.extend(cpu_millis(cpu, thread_cpu()));
+        count(
+            0,
+            ProcessCounters::between(counters, ProcessCounters::now()),
+        );
         let rss_desired = status_mib("VmRSS");
         drop(directory);
         let RescueSide {
@@ -251,10 +301,15 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         let policy = Policy::from_config(&config);
         let rss_rescue = status_mib("VmRSS");
         settle_times.push(round2(settled_directory + settle()));
+        let counters = ProcessCounters::now();
         let (started, cpu) = (Instant::now(), thread_cpu());
         let made = plan(&wanted, &current, &policy).map_err(|e| e.to_string())?;
         plan_times.push(millis(started.elapsed()));
         plan_cpu.extend(cpu_millis(cpu, thread_cpu()));
+        count(
+            1,
+            ProcessCounters::between(counters, ProcessCounters::now()),
+        );
         if run == 0 {
             rss = json!({
                 "directory": rss_directory,
@@ -293,6 +348,14 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         "plan_ms_runs": plan_times,
         "desired_cpu_ms_runs": desired_cpu,
         "plan_cpu_ms_runs": plan_cpu,
+        // Both cores: the CPU time of every thread, in 10 ms ticks, and the minor page faults
+        // (fresh pages, 4 KiB each).
+        "desired_process_cpu_ms": median(counted[0][1].clone()),
+        "desired_system_cpu_ms": median(counted[0][2].clone()),
+        "desired_minor_faults": median(counted[0][0].clone()),
+        "plan_process_cpu_ms": median(counted[1][1].clone()),
+        "plan_system_cpu_ms": median(counted[1][2].clone()),
+        "plan_minor_faults": median(counted[1][0].clone()),
         "settle_ms": median(settle_times.clone()),
         "settle_ms_runs": settle_times,
         "peak_rss_mb": peak_rss_mb,
