@@ -187,7 +187,11 @@ struct ProcessCounters {
 
 impl ProcessCounters {
     fn now() -> Option<ProcessCounters> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        ProcessCounters::parse(&std::fs::read_to_string("/proc/self/stat").ok()?)
+    }
+
+    /// The counters in a `/proc/<pid>/stat` line.
+    fn parse(stat: &str) -> Option<ProcessCounters> {
         // The command name, in parentheses, may hold spaces: the fields start after it.
         let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
         let field = |at: usize| fields.get(at)?.parse::<u64>().ok();
@@ -779,4 +783,31 @@ async fn apply_scenario(options: &Options) -> Result<String, String> {
         "failures": failures,
     });
     Ok(line.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_counters_are_read_after_a_command_name_with_spaces_and_parentheses() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+        // utime stime ...
+        let stat = "4242 (adsync (bench) 2) R 1 4242 4242 0 -1 4194304 51482 0 3 0 122 9 0 0 20";
+        let counters = ProcessCounters::parse(stat).expect("a valid line");
+        assert_eq!(counters.minor_faults, 51482);
+        assert_eq!(counters.user_ticks, 122);
+        assert_eq!(counters.system_ticks, 9);
+        let later = ProcessCounters {
+            minor_faults: 61482,
+            user_ticks: 150,
+            system_ticks: 11,
+        };
+        assert_eq!(
+            ProcessCounters::between(Some(counters), Some(later)),
+            Some((10000.0, 300.0, 20.0))
+        );
+        assert!(ProcessCounters::parse("4242 (cut short) R 1").is_none());
+        assert!(ProcessCounters::between(None, Some(later)).is_none());
+    }
 }
