@@ -202,16 +202,32 @@ impl ProcessCounters {
         })
     }
 
-    /// What was counted from `start` to `end`: faults, CPU ms (user + system), system CPU ms.
-    fn between(start: Option<Self>, end: Option<Self>) -> Option<(f64, f64, f64)> {
+    /// What the process spent from `start` to `end`.
+    fn between(start: Option<Self>, end: Option<Self>) -> Option<StepCost> {
         let (start, end) = (start?, end?);
         let ticks = |to: u64, from: u64| to.saturating_sub(from) as f64 * 10.0;
-        let system = ticks(end.system_ticks, start.system_ticks);
-        Some((
-            end.minor_faults.saturating_sub(start.minor_faults) as f64,
-            ticks(end.user_ticks, start.user_ticks) + system,
-            system,
-        ))
+        let system_cpu_ms = ticks(end.system_ticks, start.system_ticks);
+        Some(StepCost {
+            minor_faults: end.minor_faults.saturating_sub(start.minor_faults) as f64,
+            cpu_ms: ticks(end.user_ticks, start.user_ticks) + system_cpu_ms,
+            system_cpu_ms,
+        })
+    }
+}
+
+/// What one timed step cost the whole process, both cores included.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct StepCost {
+    minor_faults: f64,
+    /// User and system CPU time.
+    cpu_ms: f64,
+    system_cpu_ms: f64,
+}
+
+impl StepCost {
+    /// The median of one figure over several runs.
+    fn median(costs: &[StepCost], figure: impl Fn(&StepCost) -> f64) -> f64 {
+        median(costs.iter().map(figure).collect())
     }
 }
 
@@ -265,15 +281,8 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
     let mut desired_cpu = Vec::with_capacity(runs);
     let mut plan_cpu = Vec::with_capacity(runs);
     let mut settle_times = Vec::with_capacity(runs);
-    // Faults, process CPU and its system part, per step.
-    let mut counted: [[Vec<f64>; 3]; 2] = Default::default();
-    let mut count = |step: usize, figures: Option<(f64, f64, f64)>| {
-        if let Some((faults, cpu, system)) = figures {
-            for (list, value) in counted[step].iter_mut().zip([faults, cpu, system]) {
-                list.push(value);
-            }
-        }
-    };
+    let mut desired_costs = Vec::with_capacity(runs);
+    let mut plan_costs = Vec::with_capacity(runs);
     let mut rss = Value::Null;
     let mut figures = Value::Null;
     for run in 0..runs {
@@ -289,10 +298,7 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         let wanted = desired(&directory, &config).map_err(|e| e.to_string())?;
         desired_times.push(millis(started.elapsed()));
         desired_cpu.extend(cpu_millis(cpu, thread_cpu()));
-        count(
-            0,
-            ProcessCounters::between(counters, ProcessCounters::now()),
-        );
+        desired_costs.extend(ProcessCounters::between(counters, ProcessCounters::now()));
         let rss_desired = status_mib("VmRSS");
         drop(directory);
         let RescueSide {
@@ -310,10 +316,7 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         let made = plan(&wanted, &current, &policy).map_err(|e| e.to_string())?;
         plan_times.push(millis(started.elapsed()));
         plan_cpu.extend(cpu_millis(cpu, thread_cpu()));
-        count(
-            1,
-            ProcessCounters::between(counters, ProcessCounters::now()),
-        );
+        plan_costs.extend(ProcessCounters::between(counters, ProcessCounters::now()));
         if run == 0 {
             rss = json!({
                 "directory": rss_directory,
@@ -354,12 +357,12 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
         "plan_cpu_ms_runs": plan_cpu,
         // Both cores: the CPU time of every thread, in 10 ms ticks, and the minor page faults
         // (fresh pages, 4 KiB each).
-        "desired_process_cpu_ms": median(counted[0][1].clone()),
-        "desired_system_cpu_ms": median(counted[0][2].clone()),
-        "desired_minor_faults": median(counted[0][0].clone()),
-        "plan_process_cpu_ms": median(counted[1][1].clone()),
-        "plan_system_cpu_ms": median(counted[1][2].clone()),
-        "plan_minor_faults": median(counted[1][0].clone()),
+        "desired_process_cpu_ms": StepCost::median(&desired_costs, |cost| cost.cpu_ms),
+        "desired_system_cpu_ms": StepCost::median(&desired_costs, |cost| cost.system_cpu_ms),
+        "desired_minor_faults": StepCost::median(&desired_costs, |cost| cost.minor_faults),
+        "plan_process_cpu_ms": StepCost::median(&plan_costs, |cost| cost.cpu_ms),
+        "plan_system_cpu_ms": StepCost::median(&plan_costs, |cost| cost.system_cpu_ms),
+        "plan_minor_faults": StepCost::median(&plan_costs, |cost| cost.minor_faults),
         "settle_ms": median(settle_times.clone()),
         "settle_ms_runs": settle_times,
         "peak_rss_mb": peak_rss_mb,
@@ -805,7 +808,11 @@ mod tests {
         };
         assert_eq!(
             ProcessCounters::between(Some(counters), Some(later)),
-            Some((10000.0, 300.0, 20.0))
+            Some(StepCost {
+                minor_faults: 10000.0,
+                cpu_ms: 300.0,
+                system_cpu_ms: 20.0,
+            })
         );
         assert!(ProcessCounters::parse("4242 (cut short) R 1").is_none());
         assert!(ProcessCounters::between(None, Some(later)).is_none());
