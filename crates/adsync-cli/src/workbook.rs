@@ -1,8 +1,11 @@
 //! The dry-run workbook (SPEC §8): Summary, Changes, Users, Warnings and Pairings sheets, rendered
 //! from the same `Plan` that `apply` runs, through a row model that tests can read.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
+use adsync_core::model::UserKey;
 use adsync_core::plan::{Action, ActionKind, Plan};
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
@@ -87,8 +90,15 @@ fn changes(plan: &Plan) -> Sheet {
         .to_vec(),
     ];
     let mut kinds = Vec::new();
+    // Each user's name in the directory: the first entry for the e-mail that has one.
+    let mut names: HashMap<UserKey, Arc<str>> = HashMap::new();
+    for user in &plan.users {
+        if let Some(name) = user.display_name {
+            names.entry(user.email).or_insert(name);
+        }
+    }
     for action in &plan.actions {
-        rows.push(change_row(plan, action));
+        rows.push(change_row(&names, action));
         kinds.push(Some(action.kind));
     }
     Sheet {
@@ -98,16 +108,13 @@ fn changes(plan: &Plan) -> Sheet {
     }
 }
 
-fn change_row(plan: &Plan, action: &Action) -> Vec<String> {
+fn change_row(names: &HashMap<UserKey, Arc<str>>, action: &Action) -> Vec<String> {
     let name = match (&action.user, &action.email) {
         (Some(user), _) => user.name.clone(),
-        (None, Some(email)) => plan
-            .users
-            .iter()
-            .find(|u| &u.email == email && u.display_name.is_some())
-            .and_then(|u| u.display_name.as_deref())
-            .unwrap_or_default()
-            .to_owned(),
+        (None, Some(email)) => names
+            .get(email)
+            .map(|name| name.to_string())
+            .unwrap_or_default(),
         (None, None) => action
             .to
             .as_ref()

@@ -18,7 +18,7 @@ use crate::error::{PlanError, Problem};
 use crate::hash::{FastMap, StrTable};
 use crate::model::{Container, DirectorySnapshot, GroupPath, Plane, Role, UserKey, trim};
 use crate::par;
-use crate::plan::{Warning, WarningKind};
+use crate::plan::{UserEntry, Warning, WarningKind};
 
 /// What the directory wants, per plane.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +31,13 @@ pub struct DesiredState {
     pub held: BTreeSet<UserKey>,
     /// Non-fatal problems.
     pub warnings: Vec<Warning>,
+    /// The people and placements, shared with the plans made from this state.
+    records: Arc<Records>,
+}
+
+/// The compact part of a [`DesiredState`]: what plans keep of it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Records {
     /// Every keyed directory user, in key order (the first one listed, for a key held twice).
     people: Vec<Person>,
     /// The text of every person, one after the other (see [`Person::bounds`]).
@@ -44,15 +51,29 @@ pub struct DesiredState {
 /// A keyed directory user: what plans need of it once the directory snapshot is gone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Person {
-    key: UserKey,
-    /// The object id and the name a plan shows (the display name trimmed, or the key), shared
-    /// with the plan's entries rather than copied into each.
-    object_id: Arc<str>,
-    name: Arc<str>,
-    /// Offsets into [`DesiredState::text`]: display name (as given), nick (given name, trimmed),
-    /// description (job title, trimmed), userPrincipalName (trimmed), back to back.
-    bounds: [u32; 5],
+    /// Offsets into [`Records::text`] of the person's texts, back to back: see [`Field`].
+    bounds: [u32; Field::COUNT + 1],
     enabled: bool,
+}
+
+/// A person's texts, in the order they lie in [`Records::text`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    /// The identity key (normalised).
+    Key,
+    ObjectId,
+    /// The display name, as given.
+    DisplayName,
+    /// The given name, trimmed.
+    Nick,
+    /// The job title, trimmed.
+    Description,
+    /// The userPrincipalName, trimmed (empty when no pairing takes the SSO ID from it).
+    Upn,
+}
+
+impl Field {
+    const COUNT: usize = 6;
 }
 
 /// A person desired in a plane.
@@ -65,12 +86,64 @@ struct Placement {
     role: Role,
 }
 
+impl Records {
+    fn field(&self, person: &Person, field: Field) -> &str {
+        let at = field as usize;
+        let (start, end) = (person.bounds[at] as usize, person.bounds[at + 1] as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    fn key(&self, person: &Person) -> &str {
+        self.field(person, Field::Key)
+    }
+
+    /// The name a plan shows: the display name trimmed, or the key when that is empty.
+    fn name(&self, person: &Person) -> &str {
+        match trim(self.field(person, Field::DisplayName)) {
+            "" => self.key(person),
+            name => name,
+        }
+    }
+
+    /// The plan entry of the desired user at `index` of `plane`, as far as the directory
+    /// decides it: key, object id, name, role, and the winning and losing pairings' `labels`.
+    pub(crate) fn entry(&self, plane: Plane, index: usize, labels: &[Arc<str>]) -> UserEntry {
+        let placement = &self.planes[plane as usize][index];
+        let person = &self.people[placement.person as usize];
+        let start = placement.losing_start as usize;
+        let losing = &self.losing[start..start + placement.losing_len as usize];
+        UserEntry {
+            email: UserKey::from_normalized(self.key(person)),
+            plane,
+            object_id: Some(Arc::from(self.field(person, Field::ObjectId))),
+            display_name: Some(Arc::from(self.name(person))),
+            role: Some(placement.role),
+            pairing: Some(Arc::clone(&labels[placement.pairing as usize])),
+            losing_pairings: losing
+                .iter()
+                .map(|&pairing| Arc::clone(&labels[pairing as usize]))
+                .collect(),
+            node_id: None,
+            current_role: None,
+            current_group: None,
+            current_status: None,
+            actions: Vec::new(),
+            note: None,
+        }
+    }
+}
+
 impl DesiredState {
+    /// The records plans share.
+    pub(crate) fn records(&self) -> &Arc<Records> {
+        &self.records
+    }
+
     /// The desired users of `plane`, in key order.
     pub fn plane(&self, plane: Plane) -> PlaneUsers<'_> {
         PlaneUsers {
             state: self,
-            placements: &self.planes[plane as usize],
+            placements: &self.records.planes[plane as usize],
         }
     }
 
@@ -78,18 +151,19 @@ impl DesiredState {
     /// share it).
     pub fn directory_entry(&self, key: &str) -> Option<DirectoryEntry<'_>> {
         let at = self
+            .records
             .people
-            .binary_search_by(|person| person.key.as_str().cmp(key))
+            .binary_search_by(|person| self.records.key(person).cmp(key))
             .ok()?;
         Some(DirectoryEntry {
             state: self,
-            person: &self.people[at],
+            person: &self.records.people[at],
         })
     }
 
     /// Every keyed directory user, in key order.
     pub fn directory(&self) -> impl ExactSizeIterator<Item = DirectoryEntry<'_>> + '_ {
-        self.people.iter().map(|person| DirectoryEntry {
+        self.records.people.iter().map(|person| DirectoryEntry {
             state: self,
             person,
         })
@@ -98,8 +172,9 @@ impl DesiredState {
     /// How many keyed directory users sort before `key`, and whether the next one is `key`.
     pub(crate) fn rank_of(&self, key: &str) -> (usize, bool) {
         match self
+            .records
             .people
-            .binary_search_by(|person| person.key.as_str().cmp(key))
+            .binary_search_by(|person| self.records.key(person).cmp(key))
         {
             Ok(at) => (at, true),
             Err(at) => (at, false),
@@ -111,11 +186,15 @@ impl DesiredState {
     /// to 40 bytes (Entra's are 36), where reading each person's would be a cache miss apiece.
     pub(crate) fn people_by_object_id(&self) -> Vec<(IdKey, u32)> {
         let mut order: Vec<(IdKey, u32)> = self
+            .records
             .people
             .iter()
             .enumerate()
             // `desired()` bounds the number of people.
-            .map(|(rank, person)| (IdKey::new(&person.object_id), rank as u32))
+            .map(|(rank, person)| {
+                let id = self.records.field(person, Field::ObjectId);
+                (IdKey::new(id), rank as u32)
+            })
             .collect();
         order.sort_unstable_by(|a, b| {
             a.0.cmp_with(&b.0, || (self.object_id_of(a.1), self.object_id_of(b.1)))
@@ -126,22 +205,15 @@ impl DesiredState {
 
     /// The object id of the keyed directory user of rank `rank`.
     pub(crate) fn object_id_of(&self, rank: u32) -> &str {
-        self.people
+        self.records
+            .people
             .get(rank as usize)
-            .map_or("", |person| &person.object_id)
+            .map_or("", |person| self.records.field(person, Field::ObjectId))
     }
 
     /// How many keyed directory users there are.
     pub(crate) fn people_len(&self) -> usize {
-        self.people.len()
-    }
-
-    fn field(&self, person: &Person, field: usize) -> &str {
-        let (start, end) = (
-            person.bounds[field] as usize,
-            person.bounds[field + 1] as usize,
-        );
-        self.text.get(start..end).unwrap_or("")
+        self.records.people.len()
     }
 }
 
@@ -171,23 +243,23 @@ impl<'a> PlaneUsers<'a> {
             .map(move |placement| DesiredUser { state, placement })
     }
 
-    /// Their keys, in order.
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &'a UserKey> + 'a {
-        let state = self.state;
+    /// Their keys (normalised, as [`UserKey`]s are), in order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
+        let records = &*self.state.records;
         self.placements
             .iter()
-            .map(move |placement| &state.people[placement.person as usize].key)
+            .map(move |placement| records.key(&records.people[placement.person as usize]))
     }
 
     /// The user with `key`.
     pub fn get(&self, key: &str) -> Option<DesiredUser<'a>> {
         let state = self.state;
+        let records = &*state.records;
         let at = self
             .placements
             .binary_search_by(|placement| {
-                state.people[placement.person as usize]
-                    .key
-                    .as_str()
+                records
+                    .key(&records.people[placement.person as usize])
                     .cmp(key)
             })
             .ok()?;
@@ -220,12 +292,17 @@ pub struct DesiredUser<'a> {
 
 impl<'a> DesiredUser<'a> {
     fn person(&self) -> &'a Person {
-        &self.state.people[self.placement.person as usize]
+        &self.state.records.people[self.placement.person as usize]
     }
 
-    /// Identity key.
-    pub fn key(&self) -> &'a UserKey {
-        &self.person().key
+    /// Identity key (normalised, as [`UserKey`]s are).
+    pub fn key(&self) -> &'a str {
+        self.state.records.key(self.person())
+    }
+
+    /// [`Self::key`] as a [`UserKey`].
+    pub fn user_key(&self) -> UserKey {
+        UserKey::from_normalized(self.key())
     }
 
     /// The user's rank among the keyed directory users (their key order).
@@ -235,12 +312,7 @@ impl<'a> DesiredUser<'a> {
 
     /// Entra object id.
     pub fn object_id(&self) -> &'a str {
-        &self.person().object_id
-    }
-
-    /// [`Self::object_id`], shared.
-    pub(crate) fn object_id_shared(&self) -> Arc<str> {
-        Arc::clone(&self.person().object_id)
+        self.state.records.field(self.person(), Field::ObjectId)
     }
 
     /// Role in this plane.
@@ -258,6 +330,7 @@ impl<'a> DesiredUser<'a> {
         let start = self.placement.losing_start as usize;
         let end = start + self.placement.losing_len as usize;
         self.state
+            .records
             .losing
             .get(start..end)
             .unwrap_or_default()
@@ -267,25 +340,20 @@ impl<'a> DesiredUser<'a> {
 
     /// name <- displayName (trimmed; the key when it is empty).
     pub fn name(&self) -> &'a str {
-        &self.person().name
-    }
-
-    /// [`Self::name`], shared.
-    pub(crate) fn name_shared(&self) -> Arc<str> {
-        Arc::clone(&self.person().name)
+        self.state.records.name(self.person())
     }
 
     /// nick <- givenName (trimmed).
     pub fn nick(&self) -> &'a str {
-        self.state.field(self.person(), 1)
+        self.state.records.field(self.person(), Field::Nick)
     }
 
     /// SSO ID per the winning pairing's settings; `None` when it sets no SSO source.
     pub fn ssoid(&self) -> Option<&'a str> {
         let pairing = self.state.pairings.get(self.pairing())?;
         Some(match pairing.ssoid_from? {
-            SsoidSource::Upn => self.state.field(self.person(), 3),
-            SsoidSource::Email => self.key().as_str(),
+            SsoidSource::Upn => self.state.records.field(self.person(), Field::Upn),
+            SsoidSource::Email => self.key(),
         })
     }
 
@@ -293,21 +361,19 @@ impl<'a> DesiredUser<'a> {
     /// a batch of users gets to them.
     pub(crate) fn touch(&self) -> u8 {
         let person = self.person();
-        let text = self.state.text.as_bytes();
-        let first = |field: usize| {
-            text.get(person.bounds[field] as usize)
+        let text = self.state.records.text.as_bytes();
+        let first = |field: Field| {
+            text.get(person.bounds[field as usize] as usize)
                 .copied()
                 .unwrap_or(0)
         };
-        first(0)
-            ^ first(2)
-            ^ person.key.as_str().as_bytes().first().copied().unwrap_or(0)
-            ^ person.name.as_bytes().first().copied().unwrap_or(0)
+        // The texts lie back to back: the first and last cover them.
+        first(Field::Key) ^ first(Field::Description)
     }
 
     /// description <- jobTitle (trimmed).
     pub fn description(&self) -> &'a str {
-        self.state.field(self.person(), 2)
+        self.state.records.field(self.person(), Field::Description)
     }
 }
 
@@ -319,24 +385,19 @@ pub struct DirectoryEntry<'a> {
 }
 
 impl<'a> DirectoryEntry<'a> {
-    /// Identity key.
-    pub fn key(&self) -> &'a UserKey {
-        &self.person.key
+    /// Identity key (normalised, as [`UserKey`]s are).
+    pub fn key(&self) -> &'a str {
+        self.state.records.key(self.person)
     }
 
     /// Entra object id.
     pub fn object_id(&self) -> &'a str {
-        &self.person.object_id
-    }
-
-    /// [`Self::object_id`], shared.
-    pub(crate) fn object_id_shared(&self) -> Arc<str> {
-        Arc::clone(&self.person.object_id)
+        self.state.records.field(self.person, Field::ObjectId)
     }
 
     /// displayName, as the directory gives it.
     pub fn display_name(&self) -> &'a str {
-        self.state.field(self.person, 0)
+        self.state.records.field(self.person, Field::DisplayName)
     }
 
     /// accountEnabled.
@@ -390,7 +451,7 @@ struct DirectoryMap<'a>(&'a DesiredState);
 
 impl Serialize for DirectoryMap<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.people.len()))?;
+        let mut map = serializer.serialize_map(Some(self.0.records.people.len()))?;
         for entry in self.0.directory() {
             map.serialize_entry(entry.key(), &entry)?;
         }
@@ -943,9 +1004,11 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             text: String::with_capacity(
                 mine.iter()
                     .map(|&user| {
-                        let user = &users[user as usize];
+                        let (key_of, user) = (key_of(user), &users[user as usize]);
                         let optional = |text: &Option<String>| text.as_ref().map_or(0, String::len);
-                        user.display_name.len()
+                        key_of.len()
+                            + user.id.len()
+                            + user.display_name.len()
                             + optional(&user.given_name)
                             + optional(&user.job_title)
                             + if keep_upn { user.upn.len() } else { 0 }
@@ -981,25 +1044,25 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             }
             let at = user as usize;
             let record = &users[at];
-            let Some(key) = UserKey::new(key_of(user)) else {
+            let key = key_of(user);
+            if key.is_empty() {
                 continue;
-            };
-            let fields = [
-                record.display_name.as_str(),
+            }
+            // In the order of `Field`.
+            let fields: [&str; Field::COUNT] = [
+                key,
+                &record.id,
+                &record.display_name,
                 trim(record.given_name.as_deref().unwrap_or("")),
                 trim(record.job_title.as_deref().unwrap_or("")),
                 if keep_upn { trim(&record.upn) } else { "" },
             ];
-            let mut bounds = [0u32; 5];
+            let mut bounds = [0u32; Field::COUNT + 1];
             bounds[0] = offset(text)?;
             for (field, value) in fields.iter().enumerate() {
                 text.push_str(value);
                 bounds[field + 1] = offset(text)?;
             }
-            let name = match trim(&record.display_name) {
-                "" => key.shared(),
-                trimmed => Arc::from(trimmed),
-            };
             for (plane, placements) in planes.iter_mut().enumerate() {
                 let pairing = hot[at].winner[plane];
                 if pairing == NONE {
@@ -1015,9 +1078,6 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
                 });
             }
             people.push(Person {
-                object_id: Arc::from(record.id.as_str()),
-                name,
-                key,
                 bounds,
                 enabled: record.account_enabled,
             });
@@ -1057,10 +1117,12 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         pairings: resolved,
         held,
         warnings,
-        people,
-        text,
-        planes,
-        losing,
+        records: Arc::new(Records {
+            people,
+            text,
+            planes,
+            losing,
+        }),
     })
 }
 

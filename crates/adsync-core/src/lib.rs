@@ -20,3 +20,4 @@ pub mod plan;
 pub mod scope;
 pub mod secret;
 pub mod tree;
+mod user_list;

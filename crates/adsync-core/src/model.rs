@@ -38,6 +38,16 @@ impl UserKey {
         }))
     }
 
+    /// The key whose normalised text is `text`, as `desired()` keeps it.
+    pub(crate) fn from_normalized(text: &str) -> UserKey {
+        debug_assert_eq!(
+            UserKey::normalize(text).as_deref(),
+            Some(text),
+            "not a normalised key"
+        );
+        UserKey(Arc::from(text))
+    }
+
     /// The normalised text of `raw` without allocating when `raw` is already normalised (as
     /// Rescue's e-mails and most directory mails are); `None` when nothing is left after
     /// trimming. Equal to `UserKey::new(raw)`'s text.
@@ -64,11 +74,6 @@ impl UserKey {
     /// The normalised text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// The text, shared.
-    pub(crate) fn shared(&self) -> Arc<str> {
-        Arc::clone(&self.0)
     }
 
     /// Whether the key looks like an e-mail address (`local@domain.tld`, no spaces).
@@ -157,12 +162,6 @@ impl GroupPath {
     pub fn from_segments<'a>(segments: impl IntoIterator<Item = &'a str>) -> GroupPath {
         let parts: Vec<&str> = segments.into_iter().map(str::trim).collect();
         GroupPath(Arc::from(parts.join("/")))
-    }
-
-    /// The same path in a text of its own, so that its clones count references apart from
-    /// this one's (the planner gives each core its own).
-    pub(crate) fn detached(&self) -> GroupPath {
-        GroupPath(Arc::from(&*self.0))
     }
 
     /// The container itself.

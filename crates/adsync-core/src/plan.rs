@@ -19,6 +19,8 @@ use crate::model::{
 };
 use crate::par;
 use crate::tree::OrgTree;
+pub use crate::user_list::{Iter as UserIter, UserList};
+use crate::user_list::{Matched, Rows};
 
 /// The version of the plan JSON format. Additive changes only within a major version.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -41,7 +43,7 @@ pub struct Plan {
     /// Every pairing with what it resolved to.
     pub pairings: Vec<PairingSummary>,
     /// Every user in scope: who wins them, who loses, and what happens.
-    pub users: Vec<UserEntry>,
+    pub users: UserList,
 }
 
 impl Plan {
@@ -399,10 +401,7 @@ pub struct PairingSummary {
     pub attributes: Vec<Attribute>,
 }
 
-/// One user in scope, for `explain` and reports.
-///
-/// A plan holds one per user in scope, hundreds of thousands at SPEC §12's sizes, so the texts
-/// they repeat (object ids, names, pairing labels) are shared (`Arc<str>`), not copied.
+/// One user in scope, for `explain` and reports, as [`UserList`] gives it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserEntry {
     /// Identity key.
@@ -873,7 +872,7 @@ pub fn plan(
             let entry = UserEntry {
                 email: key.clone(),
                 plane,
-                object_id: directory.map(|d| d.object_id_shared()),
+                object_id: directory.map(|d| Arc::from(d.object_id())),
                 display_name: directory.map(|d| Arc::from(d.display_name())),
                 role: None,
                 pairing: None,
@@ -938,17 +937,16 @@ pub fn plan(
         ))
     });
     let events = plan_order(desired, |p, u| matched(p, u).map(|info| info.id), &leaving);
-    // The entries of a stretch of the events, appended to `users`.
-    let emit = |events: &[Event], leaving: Vec<Leaving>, mut users: Vec<UserEntry>| -> Entries {
-        // Each stretch shares its own copies of the labels: a million reference counts bumped
-        // from both cores on the same few cache lines would cost more than the copies.
-        let labels: Vec<Arc<str>> = desired
-            .pairings
-            .iter()
-            .map(|pairing| Arc::from(pairing.label.as_str()))
-            .collect();
-        // And of the group paths, for the same reason.
-        let mut paths: FastMap<NodeId, Option<GroupPath>> = FastMap::default();
+    let labels: Vec<Arc<str>> = desired
+        .pairings
+        .iter()
+        .map(|pairing| Arc::from(pairing.label.as_str()))
+        .collect();
+    // The entries of a half of the events. A desired user whose node needs nothing becomes
+    // a compact row (see `UserList`); the others are made whole here.
+    let emit = |events: &[Event], leaving: Vec<Leaving>, capacity: usize| -> Entries {
+        let records = desired.records();
+        let mut users = Rows::with_capacity(capacity);
         let mut actions: Vec<Action> = Vec::new();
         let mut warnings: Vec<Warning> = Vec::new();
         let mut unchanged = 0u64;
@@ -963,7 +961,7 @@ pub fn plan(
             let (plane, u) = match event {
                 Event::Leaving => {
                     if let Some(Leaving { entry, action, .. }) = leaving.next() {
-                        users.push(entry);
+                        users.push_full(entry);
                         actions.extend(action);
                     }
                     continue;
@@ -979,30 +977,37 @@ pub fn plan(
             let key = user.key();
             let pairing = &desired.pairings[user.pairing()];
             let target = &targets[user.pairing()];
-            let mut entry = UserEntry {
-                email: key.clone(),
-                plane,
-                object_id: Some(user.object_id_shared()),
-                display_name: Some(user.name_shared()),
-                role: Some(user.role()),
-                pairing: Some(Arc::clone(&labels[user.pairing()])),
-                losing_pairings: user.losing().map(|i| Arc::clone(&labels[i])).collect(),
-                node_id: None,
-                current_role: None,
-                current_group: None,
-                current_status: None,
-                actions: Vec::new(),
-                note: None,
+            let info = matched(p, u);
+            // The whole entry, for the users that are not a compact row.
+            let whole = |note: Option<&str>| {
+                let mut entry = records.entry(plane, u, &labels);
+                if let Some(info) = info {
+                    entry.node_id = Some(info.id);
+                    entry.current_role = info.role;
+                    entry.current_group = info
+                        .parent
+                        .and_then(|parent| tree.group(parent).map(|l| l.path.clone()));
+                    entry.current_status = Some(if info.enabled {
+                        Status::Enabled
+                    } else {
+                        Status::Disabled
+                    });
+                }
+                entry.note = note.map(str::to_owned);
+                entry
             };
             let at = match *outcome {
                 Claim::Taken => {
+                    // The user's claim lost: no node is shown.
+                    let mut entry = records.entry(plane, u, &labels);
                     entry.note = Some("node claimed by another directory user".into());
-                    users.push(entry);
+                    users.push_full(entry);
                     continue;
                 }
                 Claim::LinkAndEmailDisagree => {
+                    let mut entry = records.entry(plane, u, &labels);
                     entry.note = Some("link and e-mail point at different nodes".into());
-                    users.push(entry);
+                    users.push_full(entry);
                     continue;
                 }
                 Claim::Matched(at) => Some(at as usize),
@@ -1016,31 +1021,16 @@ pub fn plan(
                 Some(_)
                     if check_node_keys && !claims[p].other_key.get(u).copied().unwrap_or(true) =>
                 {
-                    (policy.protected.contains(key.as_str()), false)
+                    (policy.protected.contains(key), false)
                 }
                 Some(at) if check_node_keys => index.key(at).map_or((false, false), |k| {
                     (
                         policy.protected.contains(k),
-                        k != key.as_str() && shared_keys.contains(k),
+                        k != key && shared_keys.contains(k),
                     )
                 }),
                 _ => (false, false),
             };
-            if let Some(info) = matched(p, u) {
-                entry.node_id = Some(info.id);
-                entry.current_role = info.role;
-                entry.current_group = info.parent.and_then(|parent| {
-                    paths
-                        .entry(parent)
-                        .or_insert_with(|| tree.group(parent).map(|l| l.path.detached()))
-                        .clone()
-                });
-                entry.current_status = Some(if info.enabled {
-                    Status::Enabled
-                } else {
-                    Status::Disabled
-                });
-            }
 
             // Made only for the users that get an action.
             let reason = || {
@@ -1049,7 +1039,7 @@ pub fn plan(
                     pairing.group_name, pairing.label
                 )
             };
-            let user_actions = match (at, matched(p, u)) {
+            let user_actions = match (at, info) {
                 (Some(at), Some(info)) => update_node(
                     &tree, &index, at, info, user, pairing, target, policy, &reason, diff,
                 ),
@@ -1058,7 +1048,7 @@ pub fn plan(
 
             // A protected e-mail is never modified, and never created either: an operator
             // protects an address to keep adsync's hands off it entirely.
-            let held_back = match matched(p, u) {
+            let held_back = match info {
                 Some(info) if info.account_holder => Some(HeldBack::AccountHolder),
                 Some(_) if node_key_protected => Some(HeldBack::Protected),
                 _ => policy
@@ -1073,10 +1063,9 @@ pub fn plan(
                         .map(|a| a.kind.as_str())
                         .collect::<Vec<_>>()
                         .join(", ");
-                    warnings.push(why.warning(key, &wanted));
+                    warnings.push(why.warning(&user.user_key(), &wanted));
                 }
-                entry.note = Some(why.describe().to_owned());
-                users.push(entry);
+                users.push_full(whole(Some(why.describe())));
                 continue;
             }
             // A node found through a link may carry an e-mail several directory users share;
@@ -1091,23 +1080,36 @@ pub fn plan(
                             "`{key}` is linked to Rescue node {}, whose e-mail `{node_key}` several directory users share; the node is left as it is",
                             index.info[at].id
                         ),
-                        email: Some(key.clone()),
+                        email: Some(user.user_key()),
                     });
-                entry.note = Some("the node's e-mail is shared by several directory users".into());
-                users.push(entry);
+                users.push_full(whole(Some(
+                    "the node's e-mail is shared by several directory users",
+                )));
                 continue;
             }
-            if shared_keys.contains(key.as_str()) {
-                entry.note = Some("several directory users share this key".into());
-                users.push(entry);
+            if shared_keys.contains(key) {
+                users.push_full(whole(Some("several directory users share this key")));
                 continue;
             }
             if user_actions.is_empty() {
                 unchanged += 1;
+                if let Some(info) = info {
+                    users.push_matched(Matched {
+                        node: info.id,
+                        parent: info.parent,
+                        // `desired()` bounds the number of users.
+                        index: u as u32,
+                        plane,
+                        role: info.role,
+                        enabled: info.enabled,
+                    });
+                    continue;
+                }
             }
+            let mut entry = whole(None);
             entry.actions = user_actions.iter().map(|a| a.id.clone()).collect();
             actions.extend(user_actions);
-            users.push(entry);
+            users.push_full(entry);
         }
         Entries {
             users,
@@ -1116,57 +1118,26 @@ pub fn plan(
             unchanged,
         }
     };
-    // In pairs of stretches, one of each pair per core. Each stretch's entries go into a buffer
-    // that an earlier stretch used (its memory already touched); the second core appends the
-    // previous pair's entries to `users` while both make the next pair's, so the 70 MB of fresh
-    // memory `users` grows into is written beside the other core's work, not on this one's path.
-    // Sixteen stretches: besides `users`, four stretches' entries are held at a time.
-    let stretch = (events.len() / 16).max(par::SPLIT_AT / 2).max(1);
-    let mut users: Vec<UserEntry> = Vec::with_capacity(events.len());
-    let mut leaving = leaving.into_iter();
-    let mut take_leaving = |part: &[Event]| -> Vec<Leaving> {
-        let count = part
-            .iter()
-            .filter(|event| **event == Event::Leaving)
-            .count();
-        leaving.by_ref().take(count).collect()
-    };
-    let mut pending: Vec<Vec<UserEntry>> = Vec::new();
-    let mut buffers: Vec<Vec<UserEntry>> = Vec::new();
-    let mut stretches = events.chunks(stretch);
-    while let Some(first) = stretches.next() {
-        let second = stretches.next().unwrap_or_default();
-        let (first_leaving, second_leaving) = (take_leaving(first), take_leaving(second));
-        let (first_buffer, second_buffer) = (
-            buffers.pop().unwrap_or_default(),
-            buffers.pop().unwrap_or_default(),
-        );
-        let mut so_far = std::mem::take(&mut users);
-        let mut earlier = std::mem::take(&mut pending);
-        let (first, (second, so_far, earlier)) = par::join(
-            first.len() + second.len(),
-            || emit(first, first_leaving, first_buffer),
-            || {
-                for entries in &mut earlier {
-                    so_far.append(entries);
-                }
-                (emit(second, second_leaving, second_buffer), so_far, earlier)
-            },
-        );
-        users = so_far;
-        buffers = earlier;
-        pending = vec![first.users, second.users];
-        for part in [first.actions, second.actions] {
-            actions.extend(part);
-        }
-        warnings.extend(first.warnings);
-        warnings.extend(second.warnings);
-        unchanged += first.unchanged + second.unchanged;
+    // Two halves, one per core, joined in order: the first half's rows have room for both.
+    let cut = events.len() / 2;
+    let (first_events, second_events) = events.split_at(cut);
+    let first_leaving = first_events
+        .iter()
+        .filter(|event| **event == Event::Leaving)
+        .count();
+    let second_leaving = leaving.split_off(first_leaving);
+    let (first, second) = par::join(
+        events.len(),
+        || emit(first_events, leaving, events.len()),
+        || emit(second_events, second_leaving, 0),
+    );
+    let mut users = Rows::with_capacity(0);
+    for part in [first, second] {
+        users.append(part.users);
+        actions.extend(part.actions);
+        warnings.extend(part.warnings);
+        unchanged += part.unchanged;
     }
-    for mut entries in pending {
-        users.append(&mut entries);
-    }
-    drop(buffers);
     // The node tables are done with.
     drop(index);
     drop(claims);
@@ -1200,7 +1171,7 @@ pub fn plan(
     warnings.sort();
     warnings.dedup();
 
-    make_ids_unique(&mut actions, &mut users);
+    make_ids_unique(&mut actions, users.full_mut());
     let summary = Summary::count(&actions, unchanged);
     let mut guards = Vec::new();
     guards.extend(budget_guard(
@@ -1285,7 +1256,14 @@ pub fn plan(
                 attributes: pairing.attributes.iter().copied().collect(),
             })
             .collect(),
-        users,
+        users: UserList::new(
+            users,
+            Arc::clone(desired.records()),
+            labels,
+            tree.groups()
+                .map(|(id, location)| (id, location.path.clone()))
+                .collect(),
+        ),
     })
 }
 
@@ -1671,7 +1649,7 @@ fn claim_nodes(
                 .get(at as usize)
                 .map_or(NO_USER, |info| info.canon),
         );
-        other_key.push(at != NO_USER && index.key(at as usize) != Some(key.as_str()));
+        other_key.push(at != NO_USER && index.key(at as usize) != Some(key));
     }
     // Whether a link of another directory user names the node.
     let linked_to_another: Vec<bool> = canon
@@ -1707,10 +1685,10 @@ fn claim_nodes(
                     "Rescue node {} is claimed by two directory users (a recorded link and an e-mail disagree); `{key}` is left alone",
                     index.info[at].id
                 ),
-                email: Some(key.clone()),
+                email: Some(UserKey::from_normalized(key)),
             });
             Claim::Taken
-        } else if other_key[user] && by_key.find(index, plane, key.as_str(), found) {
+        } else if other_key[user] && by_key.find(index, plane, key, found) {
             // The recorded link and the e-mail point at two different nodes of the plane: the
             // person's new e-mail is already held by another node. Giving the linked node that
             // e-mail would be refused by Rescue, and which node is the person's is a guess, so
@@ -1725,7 +1703,7 @@ fn claim_nodes(
                     index.info[at].id,
                     found.iter().map(|&n| index.info[n as usize].id.to_string()).collect::<Vec<_>>().join(", ")
                 ),
-                email: Some(key.clone()),
+                email: Some(UserKey::from_normalized(key)),
             });
             Claim::LinkAndEmailDisagree
         } else {
@@ -1761,9 +1739,9 @@ fn permute<T>(items: &mut [T], order: &[usize]) {
     }
 }
 
-/// What one stretch of the plan's user list produced.
+/// What one half of the plan's user list produced.
 struct Entries {
-    users: Vec<UserEntry>,
+    users: Rows,
     actions: Vec<Action>,
     warnings: Vec<Warning>,
     unchanged: u64,
@@ -1951,7 +1929,7 @@ fn find_node(
     if link != NO_USER {
         return Some(link as usize);
     }
-    by_key.find(index, plane, user.key().as_str(), found);
+    by_key.find(index, plane, user.key(), found);
     match found.as_slice() {
         [] => None,
         [one] => Some(*one as usize),
@@ -1972,7 +1950,7 @@ fn find_node(
                     several.iter().map(|at| info(at).id.to_string()).collect::<Vec<_>>().join(", "),
                     chosen.map_or_else(String::new, |at| info(&at).id.to_string())
                 ),
-                email: Some(user.key().clone()),
+                email: Some(user.user_key()),
             });
             chosen.map(|at| at as usize)
         }
@@ -1989,12 +1967,12 @@ fn create_user(
         id: format!(
             "create_user:{}:{}",
             user.role().plane().as_str(),
-            user.key().as_str()
+            user.key()
         ),
         kind: ActionKind::CreateUser,
         role: Some(user.role()),
         from_role: None,
-        email: Some(user.key().clone()),
+        email: Some(user.user_key()),
         object_id: Some(user.object_id().to_owned()),
         node_id: None,
         container: Some(target.container),
@@ -2006,7 +1984,7 @@ fn create_user(
         user: Some(NewUser {
             name: user.name().to_owned(),
             nick: user.nick().to_owned(),
-            email: user.key().as_str().to_owned(),
+            email: user.key().to_owned(),
             ssoid: user.ssoid().unwrap_or_default().to_owned(),
             description: user.description().to_owned(),
             mobile: pairing.mobile_license,
@@ -2075,10 +2053,7 @@ fn attribute_values<'a>(
     match attribute {
         Attribute::Name => (Some(user.name()), node.name.as_str()),
         Attribute::Nick => (Some(user.nick()), node.nick.as_deref().unwrap_or("")),
-        Attribute::Email => (
-            Some(user.key().as_str()),
-            node.email.as_deref().unwrap_or(""),
-        ),
+        Attribute::Email => (Some(user.key()), node.email.as_deref().unwrap_or("")),
         Attribute::Ssoid => (user.ssoid(), node.ssoid.as_deref().unwrap_or("")),
         Attribute::Description => (
             Some(user.description()),
@@ -2101,7 +2076,7 @@ fn attribute_diff(
         let Some(wanted) = wanted else { continue };
         let differs = match attribute {
             // E-mails compare as keys: case and padding are not a change.
-            Attribute::Email => node_key != Some(user.key().as_str()),
+            Attribute::Email => node_key != Some(user.key()),
             _ => wanted != have,
         };
         if differs {
@@ -2138,7 +2113,7 @@ fn update_node(
             let mut action = user_action(
                 ActionKind::MoveUser,
                 user.role(),
-                user.key(),
+                &user.user_key(),
                 info.id,
                 Some(user.object_id().to_owned()),
                 reason(),
@@ -2178,7 +2153,7 @@ fn update_node(
             let mut action = user_action(
                 ActionKind::UpdateUser,
                 user.role(),
-                user.key(),
+                &user.user_key(),
                 info.id,
                 Some(user.object_id().to_owned()),
                 reason(),
@@ -2195,7 +2170,7 @@ fn update_node(
         actions.push(user_action(
             ActionKind::EnableUser,
             user.role(),
-            user.key(),
+            &user.user_key(),
             info.id,
             Some(user.object_id().to_owned()),
             reason(),
@@ -2211,7 +2186,7 @@ fn update_node(
             user_action(
                 ActionKind::SetMobileLicense,
                 user.role(),
-                user.key(),
+                &user.user_key(),
                 info.id,
                 Some(user.object_id().to_owned()),
                 format!(

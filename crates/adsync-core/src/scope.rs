@@ -69,7 +69,9 @@ pub fn detail_request(
         }
     }
     for plane in crate::model::Plane::ALL {
-        scope.keys.extend(desired.plane(plane).keys().cloned());
+        scope
+            .keys
+            .extend(desired.plane(plane).keys().map(UserKey::from_normalized));
     }
     scope.linked.extend(links.technician.values().copied());
     scope.linked.extend(links.administrator.values().copied());

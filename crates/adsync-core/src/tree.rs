@@ -173,6 +173,11 @@ impl<'a> OrgTree<'a> {
         self.groups.get(&id)
     }
 
+    /// Every located group (containers included), in no particular order.
+    pub fn groups(&self) -> impl Iterator<Item = (NodeId, &GroupLocation)> + '_ {
+        self.groups.iter().map(|(&id, location)| (id, location))
+    }
+
     /// The group at `path` below `container` (names compared ignoring case).
     pub fn find_group(&self, container: Container, path: &GroupPath) -> Option<NodeId> {
         self.by_path.get(&(container, path.folded())).copied()

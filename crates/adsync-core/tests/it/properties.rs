@@ -1232,7 +1232,7 @@ proptest! {
         let desired = desired(&world.directory, &world.config).map_err(|e| TestCaseError::fail(e.to_string()))?;
         for plane in Plane::ALL {
             let keys: BTreeSet<String> =
-                desired.plane(plane).keys().map(|k| k.as_str().to_owned()).collect();
+                desired.plane(plane).keys().map(str::to_owned).collect();
             prop_assert_eq!(&keys, &facts.wanted[plane_index(plane)], "wanted keys of {:?}", plane);
         }
         let nodes: BTreeMap<NodeId, &RescueNode> =

@@ -109,3 +109,44 @@ fn scenarios_converge_in_memory() {
     }
     assert!(converged >= 20, "only {converged} scenarios converged");
 }
+
+/// A plan's user list keeps the users who need nothing as compact rows and makes them whole
+/// when read: written out and read back, every scenario's plan is the same plan, entry for
+/// entry, and reading by index, forwards and backwards all give the same entries.
+#[test]
+fn plans_read_back_as_they_were_written() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios");
+    let mut unchanged_users = 0;
+    for entry in std::fs::read_dir(&root).expect("fixtures/scenarios exists") {
+        let dir = entry.expect("a readable entry").path();
+        let Ok(made) = check(&load(&dir)) else {
+            continue;
+        };
+        let json = serde_json::to_string(&made).expect("a plan serializes");
+        let read: Plan = serde_json::from_str(&json).expect("a plan reads back");
+        assert_eq!(read, made, "{}", dir.display());
+        assert_eq!(
+            serde_json::to_string(&read).expect("a plan serializes"),
+            json,
+            "{}",
+            dir.display()
+        );
+        let forwards: Vec<_> = made.users.iter().collect();
+        let by_index: Vec<_> = (0..made.users.len())
+            .map(|at| made.users.get(at).expect("an entry at every index"))
+            .collect();
+        let mut backwards: Vec<_> = made.users.iter().rev().collect();
+        backwards.reverse();
+        assert_eq!(forwards, by_index, "{}", dir.display());
+        assert_eq!(forwards, backwards, "{}", dir.display());
+        assert_eq!(made.users.get(made.users.len()), None);
+        unchanged_users += forwards
+            .iter()
+            .filter(|user| user.role.is_some() && user.node_id.is_some() && user.actions.is_empty())
+            .count();
+    }
+    assert!(
+        unchanged_users >= 10,
+        "the scenarios hold only {unchanged_users} matched users who need nothing"
+    );
+}
