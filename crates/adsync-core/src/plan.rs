@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Attribute, Budget, Config};
 use crate::desired::{
-    DesiredState, DesiredUser, Destination, IdKey, ResolvedPairing, SsoidSource, prefix,
+    DesiredState, DesiredUser, Destination, IdKey, PlaneUsers, ResolvedPairing, SsoidSource, prefix,
 };
 use crate::error::{PlanError, Problem};
 use crate::hash::{FastMap, FastSet, StrTable};
@@ -645,7 +645,6 @@ pub fn plan(
     let nodes = tree.nodes();
     let mut index = prepared?;
     index.set_canon(&tree);
-    let by_key = KeyIndex::new(&index);
 
     // Keys several directory users share, looked up for every user and node below.
     let shared_keys: FastSet<&str> = desired.held.iter().map(UserKey::as_str).collect();
@@ -662,13 +661,11 @@ pub fn plan(
         let claims = claim_nodes(
             &tree,
             &index,
-            &by_key,
             desired,
             &people_by_object_id,
             current.links.plane(plane),
             plane,
             &targets,
-            &mut Vec::new(),
             &mut warnings,
         );
         (claims, warnings)
@@ -684,7 +681,6 @@ pub fn plan(
         claims.push(plane_claims);
         warnings.extend(plane_warnings);
     }
-    drop(by_key);
     drop(people_by_object_id);
     // How each claimed node's synced attributes differ, in the order the nodes lie in memory.
     let mut owner = vec![NO_USER; nodes.len()];
@@ -1426,88 +1422,88 @@ impl<'a> NodeIndex<'a> {
     }
 }
 
-/// User nodes by key and plane: the tables give, for a key, the first node listed with it;
-/// per plane, its nodes are chained from there through `heads` and `next`. The keys are split
-/// between two tables by the parity of their length, so that each core fills one.
-struct KeyIndex {
-    tables: [StrTable; 2],
-    /// Per first node of a key, and plane: the last node listed with the key.
-    heads: Vec<[u32; 2]>,
-    next: Vec<u32>,
+/// The nodes of one plane that carry the keys of some of its desired users: a table of those
+/// keys (small enough for the caches when, as usual, links find most nodes), filled from one pass
+/// over the nodes in listing order. A table of every node's key would cost a cache miss per node
+/// to build and is mostly not needed.
+struct NodesByKey {
+    /// Desired user `u`'s nodes are `nodes[starts[u]..starts[u + 1]]` (none when it was not
+    /// looked up).
+    starts: Vec<u32>,
+    /// The positions of the nodes, by user in key order, then in id order, then in listing
+    /// order.
+    nodes: Vec<u32>,
 }
 
-impl KeyIndex {
-    fn table_of(key: &str) -> usize {
-        key.len() & 1
-    }
-
-    fn new(index: &NodeIndex<'_>) -> KeyIndex {
-        let nodes = index.info.len();
-        // The keyed nodes of each table, in listing order, and their keys.
-        let mut keyed: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
-        let mut keys: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
-        for at in 0..nodes {
-            if index.info[at].role.is_some()
-                && let Some(key) = index.key(at)
-            {
-                let table = KeyIndex::table_of(key);
+impl NodesByKey {
+    fn new(
+        index: &NodeIndex<'_>,
+        wanted: &PlaneUsers<'_>,
+        plane: Plane,
+        looked_up: impl Fn(usize) -> bool,
+    ) -> NodesByKey {
+        // `desired()` bounds the number of users.
+        let users: Vec<u32> = (0..wanted.len() as u32)
+            .filter(|&user| looked_up(user as usize))
+            .collect();
+        let keys: Vec<&str> = users
+            .iter()
+            .map(|&user| wanted.get_index(user as usize).map_or("", |u| u.key()))
+            .collect();
+        let mut table = StrTable::with_capacity(keys.len());
+        let mut slots = Vec::with_capacity(keys.len());
+        // A plane's keys are distinct: each slot is its own user's.
+        table.insert_many(
+            &keys,
+            |slot| slot as u32,
+            |slot| keys[slot as usize],
+            &mut slots,
+        );
+        // (slot, node id, position) for every node of the plane with a looked-up key.
+        let mut hits: Vec<(u32, NodeId, u32)> = Vec::new();
+        for (at, info) in index.info.iter().enumerate() {
+            if info.role.is_none_or(|role| role.plane() != plane) {
+                continue;
+            }
+            let Some(key) = index.key(at) else { continue };
+            if let Some(slot) = table.get(key, |slot| keys[slot as usize]) {
                 // `plan()` checks that positions fit.
-                keyed[table].push(at as u32);
-                keys[table].push(key);
+                hits.push((slot, info.id, at as u32));
             }
         }
-        let fill = |table: usize| {
-            let (keyed, keys) = (&keyed[table], &keys[table]);
-            let mut filled = StrTable::with_capacity(keyed.len());
-            let mut firsts = Vec::with_capacity(keyed.len());
-            filled.insert_many(
-                keys,
-                |i| keyed[i],
-                |first| index.key(first as usize).unwrap_or(""),
-                &mut firsts,
-            );
-            (filled, firsts)
-        };
-        let ((even, even_firsts), (odd, odd_firsts)) = par::join(nodes, || fill(0), || fill(1));
-        // A key's nodes are all in one table, in listing order: chaining one table after the
-        // other chains each key's nodes in listing order.
-        let mut heads: Vec<[u32; 2]> = vec![[NO_USER; 2]; nodes];
-        let mut next = vec![NO_USER; nodes];
-        for (keyed, firsts) in keyed.iter().zip([&even_firsts, &odd_firsts]) {
-            for (&at, &first) in keyed.iter().zip(firsts) {
-                let Some(role) = index.info[at as usize].role else {
-                    continue;
-                };
-                let head = &mut heads[first as usize][role.plane() as usize];
-                next[at as usize] = *head;
-                *head = at;
+        // By user, then id, then listing order.
+        hits.sort_unstable();
+        // Slots follow the users' order, so the hits are in the users' order too.
+        let mut starts = Vec::with_capacity(wanted.len() + 1);
+        let mut next = 0;
+        let mut slot = 0;
+        for user in 0..wanted.len() {
+            starts.push(next as u32);
+            if users
+                .get(slot)
+                .is_some_and(|&looked_up| looked_up as usize == user)
+            {
+                while hits
+                    .get(next)
+                    .is_some_and(|&(hit, _, _)| hit as usize == slot)
+                {
+                    next += 1;
+                }
+                slot += 1;
             }
         }
-        KeyIndex {
-            tables: [even, odd],
-            heads,
-            next,
+        starts.push(next as u32);
+        NodesByKey {
+            starts,
+            nodes: hits.into_iter().map(|(_, _, at)| at).collect(),
         }
     }
 
-    /// Fills `found` with the positions of the nodes of `plane` whose e-mail is `key`, in id
-    /// order (then in the order the snapshot lists them); whether there are any.
-    fn find(&self, index: &NodeIndex<'_>, plane: Plane, key: &str, found: &mut Vec<u32>) -> bool {
-        found.clear();
-        let key_of = |first: u32| index.key(first as usize).unwrap_or("");
-        let Some(first) = self.tables[KeyIndex::table_of(key)].get(key, key_of) else {
-            return false;
-        };
-        let mut at = self.heads[first as usize][plane as usize];
-        while at != NO_USER {
-            found.push(at);
-            at = self.next.get(at as usize).copied().unwrap_or(NO_USER);
-        }
-        found.reverse();
-        if found.len() > 1 {
-            found.sort_by_key(|&at| index.info[at as usize].id);
-        }
-        !found.is_empty()
+    /// The positions of the nodes carrying the e-mail of desired user `user`, in id order (then
+    /// listing order); none when the user was not looked up.
+    fn nodes(&self, user: usize) -> &[u32] {
+        let (start, end) = (self.starts[user] as usize, self.starts[user + 1] as usize);
+        &self.nodes[start..end]
     }
 }
 
@@ -1546,13 +1542,11 @@ struct PlaneClaims {
 fn claim_nodes(
     tree: &OrgTree<'_>,
     index: &NodeIndex<'_>,
-    by_key: &KeyIndex,
     desired: &DesiredState,
     people_by_object_id: &[(IdKey, u32)],
     links: &BTreeMap<String, NodeId>,
     plane: Plane,
     targets: &[Target],
-    found: &mut Vec<u32>,
     warnings: &mut Vec<Warning>,
 ) -> PlaneClaims {
     let wanted = desired.plane(plane);
@@ -1621,26 +1615,44 @@ fn claim_nodes(
         }
     }
 
+    // Whether the linked node's e-mail is not the user's. (A node found by e-mail has the
+    // user's.) Each linked node's key lies at random in the node tables.
+    let other_key: Vec<bool> = wanted
+        .keys()
+        .enumerate()
+        .map(|(user, key)| {
+            read_ahead(&link_at, user, |&at| first_byte(index.key(at as usize)));
+            let at = link_at[user];
+            at != NO_USER && index.key(at as usize) != Some(key)
+        })
+        .collect();
+    // The nodes of the plane that carry the e-mail of a user without a link, or of a user whose
+    // linked node carries another (see `Claim::LinkAndEmailDisagree`).
+    let by_key = NodesByKey::new(index, &wanted, plane, |user| {
+        link_at[user] == NO_USER || other_key[user]
+    });
+
     // The node each user would have, claims aside; and what the claims need to know of it.
     let chosen: Vec<u32> = wanted
         .iter()
-        .zip(&link_at)
-        .map(|(user, &link)| {
+        .enumerate()
+        .map(|(at, user)| {
             let target = &targets[user.pairing()];
-            find_node(index, by_key, plane, user, link, found, target, warnings)
+            let found = by_key.nodes(at);
+            find_node(index, plane, user, link_at[at], found, target, warnings)
                 // `plan()` checks that positions fit.
                 .map_or(NO_USER, |at| at as u32)
         })
         .collect();
     drop(link_at);
     let mut canon: Vec<u32> = Vec::with_capacity(chosen.len());
-    // Whether the node's e-mail is not the user's (a node found through a link).
-    let mut other_key: Vec<bool> = Vec::with_capacity(chosen.len());
-    for (user, key) in wanted.keys().enumerate() {
-        // Each chosen node's first position and key lie at random in the node tables.
+    for user in 0..chosen.len() {
+        // Each chosen node's first position lies at random in the node table.
         read_ahead(&chosen, user, |&at| {
-            let canon = index.info.get(at as usize).map_or(0, |info| info.canon);
-            first_byte(index.key(at as usize)) ^ u64::from(canon)
+            index
+                .info
+                .get(at as usize)
+                .map_or(0, |info| u64::from(info.canon))
         });
         let at = chosen[user];
         canon.push(
@@ -1649,7 +1661,6 @@ fn claim_nodes(
                 .get(at as usize)
                 .map_or(NO_USER, |info| info.canon),
         );
-        other_key.push(at != NO_USER && index.key(at as usize) != Some(key));
     }
     // Whether a link of another directory user names the node.
     let linked_to_another: Vec<bool> = canon
@@ -1688,12 +1699,13 @@ fn claim_nodes(
                 email: Some(UserKey::from_normalized(key)),
             });
             Claim::Taken
-        } else if other_key[user] && by_key.find(index, plane, key, found) {
+        } else if other_key[user] && !by_key.nodes(user).is_empty() {
+            let found = by_key.nodes(user);
             // The recorded link and the e-mail point at two different nodes of the plane: the
             // person's new e-mail is already held by another node. Giving the linked node that
             // e-mail would be refused by Rescue, and which node is the person's is a guess, so
             // neither is touched (nor disabled as unclaimed) until someone resolves it.
-            for &holder in found.iter() {
+            for &holder in found {
                 claim(&mut claimed, holder as usize);
             }
             warnings.push(Warning {
@@ -1911,26 +1923,21 @@ fn resolve_destination(
 }
 
 /// The node a desired user has: the linked one (`link`, a position), else the one with its
-/// e-mail; of several with its e-mail, the one already in its destination, else the lowest id.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the tables and buffers of the plan, passed down rather than rebuilt"
-)]
+/// e-mail (`found`, the nodes carrying it); of several, the one already in its destination, else
+/// the lowest id.
 fn find_node(
     index: &NodeIndex<'_>,
-    by_key: &KeyIndex,
     plane: Plane,
     user: DesiredUser<'_>,
     link: u32,
-    found: &mut Vec<u32>,
+    found: &[u32],
     target: &Target,
     warnings: &mut Vec<Warning>,
 ) -> Option<usize> {
     if link != NO_USER {
         return Some(link as usize);
     }
-    by_key.find(index, plane, user.key(), found);
-    match found.as_slice() {
+    match found {
         [] => None,
         [one] => Some(*one as usize),
         several => {
