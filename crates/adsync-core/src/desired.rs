@@ -661,7 +661,15 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     let mut ids = String::with_capacity(users.iter().map(|user| user.id.len()).sum());
     let mut id_ends: Vec<u32> = Vec::with_capacity(users.len());
     let mut hot: Vec<Hot> = Vec::with_capacity(users.len());
+    // The length of every user's other texts, read here where the records are read in order:
+    // with the keys and ids, an upper bound of the people's text.
+    let mut other_text = 0usize;
     for user in users {
+        let optional = |text: &Option<String>| text.as_ref().map_or(0, String::len);
+        other_text += user.display_name.len()
+            + optional(&user.given_name)
+            + optional(&user.job_title)
+            + user.upn.len();
         let raw = if use_upn {
             Some(user.upn.as_str())
         } else {
@@ -947,6 +955,7 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
 
     drop(user_index);
     drop(id_ends);
+    let id_bytes = ids.len();
     drop(ids);
 
     // The people, in key order: one per key (the first user listed, for a key held twice).
@@ -998,28 +1007,17 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         .any(|pairing| pairing.ssoid_from == Some(SsoidSource::Upn));
     // Two halves of the people, one per core, joined in order: each half's text offsets and
     // person numbers are shifted by what the first half holds.
+    // Each half's buffers are sized for all the people (the text by an upper bound), so the
+    // second half joins the first without a reallocation: memory reserved and not written
+    // costs nothing.
+    let text_bound = key_text.len() + id_bytes + other_text;
     let build = |part: std::ops::Range<usize>| -> Result<Half, PlanError> {
         let mine = &people_users[part.clone()];
+        let all = people_users.len();
         let mut half = Half {
-            text: String::with_capacity(
-                mine.iter()
-                    .map(|&user| {
-                        let (key_of, user) = (key_of(user), &users[user as usize]);
-                        let optional = |text: &Option<String>| text.as_ref().map_or(0, String::len);
-                        key_of.len()
-                            + user.id.len()
-                            + user.display_name.len()
-                            + optional(&user.given_name)
-                            + optional(&user.job_title)
-                            + if keep_upn { user.upn.len() } else { 0 }
-                    })
-                    .sum(),
-            ),
-            people: Vec::with_capacity(mine.len()),
-            planes: [
-                Vec::with_capacity(mine.len()),
-                Vec::with_capacity(mine.len()),
-            ],
+            text: String::with_capacity(text_bound),
+            people: Vec::with_capacity(all),
+            planes: [Vec::with_capacity(all), Vec::with_capacity(all)],
         };
         let Half {
             text,
