@@ -764,12 +764,6 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut resolved = Vec::with_capacity(config.pairings.len());
-    let mut unknown_members: BTreeSet<&str> = BTreeSet::new();
-    let mut members: Vec<u32> = Vec::new();
-    // Priority: the first pairing that holds a user wins the plane; the later ones lose.
-    let mut losing_pairs: [Vec<(u32, u32)>; 2] = [Vec::new(), Vec::new()];
-    let mut warned: Vec<bool> = vec![false; users.len()];
-    let mut warned_shared: BTreeSet<&str> = BTreeSet::new();
 
     // Each pairing's group, then the users of every group they reach, resolved to indexes on
     // both cores (the lookups are most of the cost of a million memberships); the priority pass
@@ -831,47 +825,102 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     }
     drop(needed);
 
+    // Priority, pairing by pairing in priority order: the first pairing that holds a user wins
+    // the plane, the later ones lose. What becomes of a user depends on its own memberships
+    // only, so the users are cut in two by index, one half per core: each half walks every
+    // pairing's members (plain numbers by now) and keeps those in its range.
+    let walk = |range: std::ops::Range<u32>, hot: &mut [Hot]| -> Walk<'_> {
+        let mut walk = Walk {
+            members: vec![0; config.pairings.len()],
+            losing: [Vec::new(), Vec::new()],
+            skipped: Vec::new(),
+            unknown: BTreeSet::new(),
+        };
+        let mut flagged = vec![false; hot.len()];
+        for (pairing_index, pairing) in config.pairings.iter().enumerate() {
+            let Some(group) = pairing_groups[pairing_index] else {
+                continue;
+            };
+            let stamp = pairing_index as u32;
+            let plane = pairing.role.plane() as usize;
+            let mut members = 0;
+            // Expand members (transitively when nested groups are on), de-duplicated.
+            let mut stack = vec![group];
+            let mut visited_groups: BTreeSet<usize> = BTreeSet::new();
+            while let Some(current) = stack.pop() {
+                if !visited_groups.insert(current) {
+                    continue;
+                }
+                let group = &directory.groups[current];
+                for (position, &user) in group_users[current].iter().enumerate() {
+                    if user == NONE {
+                        // Not a user of either half: the first one notes it.
+                        if range.start == 0 {
+                            walk.unknown.insert(group.members[position].as_str());
+                        }
+                        continue;
+                    }
+                    if !range.contains(&user) {
+                        continue;
+                    }
+                    let at = (user - range.start) as usize;
+                    let state = &mut hot[at];
+                    if state.stamp == stamp {
+                        continue;
+                    }
+                    state.stamp = stamp;
+                    members += 1;
+                    match state.standing {
+                        Standing::NoKey | Standing::SharedKey => {
+                            if !std::mem::replace(&mut flagged[at], true) {
+                                walk.skipped.push(user);
+                            }
+                            continue;
+                        }
+                        Standing::Disabled => continue,
+                        Standing::Keyed => {}
+                    }
+                    let winner = &mut state.winner[plane];
+                    if *winner == NONE {
+                        *winner = stamp;
+                    } else {
+                        walk.losing[plane].push((user, stamp));
+                    }
+                }
+                if nested {
+                    for nested_group in &group.member_groups {
+                        if let Some(&index) = group_index.get(nested_group.as_str()) {
+                            stack.push(index);
+                        }
+                    }
+                }
+            }
+            walk.members[pairing_index] = members;
+        }
+        walk
+    };
+    // `check_size` above bounds the user count.
+    let cut = users.len() / 2;
+    let (low_hot, high_hot) = hot.split_at_mut(cut);
+    let (low, high) = par::join(
+        memberships,
+        || walk(0..cut as u32, low_hot),
+        || walk(cut as u32..users.len() as u32, high_hot),
+    );
+    drop(group_users);
+
     for (pairing_index, pairing) in config.pairings.iter().enumerate() {
         let Some(group) = pairing_groups[pairing_index] else {
             continue;
         };
-        // Expand members (transitively when nested groups are on), de-duplicated.
-        let stamp = pairing_index as u32;
-        members.clear();
-        let mut stack = vec![group];
-        let mut visited_groups: BTreeSet<usize> = BTreeSet::new();
-        while let Some(current) = stack.pop() {
-            if !visited_groups.insert(current) {
-                continue;
-            }
-            let users = &group_users[current];
-            let current = &directory.groups[current];
-            for (member, &user) in current.members.iter().zip(users) {
-                if user == NONE {
-                    unknown_members.insert(member.as_str());
-                    continue;
-                }
-                let seen = &mut hot[user as usize].stamp;
-                if *seen != stamp {
-                    *seen = stamp;
-                    members.push(user);
-                }
-            }
-            if nested {
-                for nested_group in &current.member_groups {
-                    if let Some(&index) = group_index.get(nested_group.as_str()) {
-                        stack.push(index);
-                    }
-                }
-            }
-        }
         let group = &directory.groups[group];
+        let members = low.members[pairing_index] + high.members[pairing_index];
         let limit = config.sync.limits.max_members_per_group;
-        if members.len() > limit {
+        if members > limit {
             problems.push(Problem::MemberLimit {
                 pairing: pairing.label(),
                 group: group.display_name.clone(),
-                members: members.len(),
+                members,
                 limit,
             });
         }
@@ -882,76 +931,63 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
                 .unwrap_or_else(|| group.display_name.clone()),
             group_id: group.id.clone(),
             group_name: group.display_name.clone(),
-            member_count: members.len() as u64,
+            member_count: members as u64,
             role: pairing.role,
             destination: destination_of(pairing),
             mobile_license: pairing.mobile_license,
             ssoid_from: ssoid_source(pairing, config.sync.email_as_ssoid),
             attributes: pairing.attributes.clone(),
         });
-        if !problems.is_empty() {
-            // No plan comes of this; only the problems are still wanted.
-            continue;
-        }
-        let plane = pairing.role.plane() as usize;
-        for &user in &members {
-            let at = user as usize;
-            match hot[at].standing {
-                Standing::NoKey => {
-                    if !warned[at] {
-                        warned[at] = true;
-                        let record = &users[at];
-                        let what = if use_upn { "userPrincipalName" } else { "mail" };
-                        warnings.push(Warning {
-                            kind: WarningKind::MissingKey,
-                            message: format!(
-                                "directory user {} (`{}`) has no {what}; skipped",
-                                record.display_name, record.id
-                            ),
-                            email: None,
-                        });
-                    }
-                    continue;
-                }
-                Standing::SharedKey => {
-                    if !warned[at] {
-                        warned[at] = true;
-                        let key = key_of(user);
-                        if warned_shared.insert(key)
-                            && let Some(key) = UserKey::new(key)
-                        {
-                            warnings.push(Warning {
-                                kind: WarningKind::DuplicateKey,
-                                message: format!(
-                                    "several directory users share `{key}`; all are skipped and the Rescue user is left as it is"
-                                ),
-                                email: Some(key.clone()),
-                            });
-                        }
-                    }
-                    continue;
-                }
-                Standing::Disabled => continue,
-                Standing::Keyed => {}
-            }
-            let winner = &mut hot[at].winner[plane];
-            if *winner == NONE {
-                *winner = stamp;
-            } else {
-                losing_pairs[plane].push((user, stamp));
-            }
-        }
     }
     if !problems.is_empty() {
         return Err(PlanError { problems });
     }
-    for member in unknown_members {
+    // Paired users without a key, or with one several users share: one warning per user, or
+    // per shared key.
+    let mut warned_shared: BTreeSet<&str> = BTreeSet::new();
+    for &user in low.skipped.iter().chain(&high.skipped) {
+        let at = user as usize;
+        if hot[at].standing == Standing::NoKey {
+            let record = &users[at];
+            let what = if use_upn { "userPrincipalName" } else { "mail" };
+            warnings.push(Warning {
+                kind: WarningKind::MissingKey,
+                message: format!(
+                    "directory user {} (`{}`) has no {what}; skipped",
+                    record.display_name, record.id
+                ),
+                email: None,
+            });
+        } else {
+            let key = key_of(user);
+            if warned_shared.insert(key)
+                && let Some(key) = UserKey::new(key)
+            {
+                warnings.push(Warning {
+                    kind: WarningKind::DuplicateKey,
+                    message: format!(
+                        "several directory users share `{key}`; all are skipped and the Rescue user is left as it is"
+                    ),
+                    email: Some(key.clone()),
+                });
+            }
+        }
+    }
+    for member in low.unknown {
         warnings.push(Warning {
             kind: WarningKind::UnknownMember,
             message: format!("a paired group lists member `{member}`, which the directory snapshot does not hold; ignored"),
             email: None,
         });
     }
+    // Each half's losing pairs are per user in priority order, and a user is in one half.
+    let losing_pairs: [Vec<(u32, u32)>; 2] = {
+        let [mut technicians, mut administrators] = low.losing;
+        let [more_technicians, more_administrators] = high.losing;
+        technicians.extend(more_technicians);
+        administrators.extend(more_administrators);
+        [technicians, administrators]
+    };
 
     drop(user_index);
     drop(id_ends);
@@ -1122,6 +1158,19 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             losing,
         }),
     })
+}
+
+/// What the priority pass found in one half of the directory users.
+struct Walk<'d> {
+    /// Per pairing, how many of the half's users it holds.
+    members: Vec<usize>,
+    /// Per plane, `(user, pairing)` for each pairing a user is in but loses on priority, per
+    /// user in priority order.
+    losing: [Vec<(u32, u32)>; 2],
+    /// Paired users without a key or with a shared one, each once, in the order met.
+    skipped: Vec<u32>,
+    /// Members the directory does not hold (noted by the first half only).
+    unknown: BTreeSet<&'d str>,
 }
 
 /// One half of the people, as `desired()` builds them.
