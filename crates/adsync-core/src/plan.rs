@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -2249,7 +2250,8 @@ fn order_key(
 /// would give two actions one id; the executor and saved plans key results by id. Such ids get
 /// the node id appended, deterministically, since actions are already in their total order.
 fn make_ids_unique(actions: &mut [Action], users: &mut [UserEntry]) {
-    let mut seen: FastMap<&str, u32> = FastMap::default();
+    let mut seen: FastMap<&str, u32> =
+        FastMap::with_capacity_and_hasher(actions.len(), BuildHasherDefault::default());
     for action in actions.iter() {
         *seen.entry(action.id.as_str()).or_insert(0) += 1;
     }
