@@ -714,10 +714,9 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         users.len(),
         || {
             let mut user_index = StrTable::with_capacity(users.len());
-            let object_ids: Vec<&str> = (0..users.len() as u32).map(id_of).collect();
-            let mut values = Vec::with_capacity(object_ids.len());
             // `check_size` above bounds the index.
-            user_index.insert_many(&object_ids, |user| user as u32, id_of, &mut values);
+            let id = |user: usize| id_of(user as u32);
+            user_index.insert_many(users.len(), id, |user| user as u32, id_of);
             user_index
         },
         || {
@@ -830,9 +829,14 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     // only, so the users are cut in two by index, one half per core: each half walks every
     // pairing's members (plain numbers by now) and keeps those in its range.
     let walk = |range: std::ops::Range<u32>, hot: &mut [Hot]| -> Walk<'_> {
+        // Room for every membership: pages reserved and not written cost nothing, where
+        // growing the lists would copy them and write fresh pages twice over.
         let mut walk = Walk {
             members: vec![0; config.pairings.len()],
-            losing: [Vec::new(), Vec::new()],
+            losing: [
+                Vec::with_capacity(memberships),
+                Vec::with_capacity(memberships),
+            ],
             skipped: Vec::new(),
             unknown: BTreeSet::new(),
         };

@@ -165,28 +165,28 @@ impl StrTable {
         }
     }
 
-    /// Stores each of `texts` in order with `value(i)` for `texts[i]`, unless the text has a
-    /// value already (the first one stored stays), and appends the value each has to `out`; a batch at a time, the slots of a batch read ahead so their
-    /// cache misses overlap (as in [`Self::get_many`]).
-    pub(crate) fn insert_many<'s, T: AsRef<str>>(
+    /// Stores `text(0)`, `text(1)`, … `text(count - 1)` in order, each with `value(i)`, unless
+    /// the text has a value already (the first one stored stays); a batch at a time, the slots
+    /// of a batch read ahead so their cache misses overlap (as in [`Self::get_many`]).
+    pub(crate) fn insert_many<'s>(
         &mut self,
-        texts: &[T],
+        count: usize,
+        text: impl Fn(usize) -> &'s str,
         value: impl Fn(usize) -> u32,
         text_of: impl Fn(u32) -> &'s str,
-        out: &mut Vec<u32>,
     ) {
         const BATCH: usize = 32;
         let mut split = [(0usize, 0u64); BATCH];
-        for (batch, chunk) in texts.chunks(BATCH).enumerate() {
+        for start in (0..count).step_by(BATCH) {
+            let batch = start..count.min(start + BATCH);
             let mut touched = 0u64;
-            for (at, text) in chunk.iter().enumerate() {
-                split[at] = StrTable::split(text.as_ref());
+            for (at, i) in batch.clone().enumerate() {
+                split[at] = StrTable::split(text(i));
                 touched ^= self.slots[split[at].0 & self.mask];
             }
             std::hint::black_box(touched);
-            for (at, text) in chunk.iter().enumerate() {
-                let value = value(batch * BATCH + at);
-                out.push(self.insert_split(text.as_ref(), split[at], value, &text_of));
+            for (at, i) in batch.enumerate() {
+                self.insert_split(text(i), split[at], value(i), &text_of);
             }
         }
     }
@@ -340,20 +340,19 @@ mod tests {
     fn the_string_table_finds_what_it_holds_and_keeps_the_first_value() {
         let words: Vec<String> = (0..1000).map(|i| format!("user.{i}@contoso.com")).collect();
         let mut table = StrTable::with_capacity(words.len());
-        let mut stored = Vec::new();
-        table.insert_many(&words, |i| i as u32, |v| &words[v as usize], &mut stored);
-        assert_eq!(stored, (0..words.len() as u32).collect::<Vec<_>>());
+        let word = |i: usize| words[i].as_str();
+        table.insert_many(words.len(), word, |i| i as u32, |v| word(v as usize));
         for (i, word) in words.iter().enumerate() {
             assert_eq!(table.get(word, |v| &words[v as usize]), Some(i as u32));
         }
+        // Each word twice, the second time with a value of its own: the first value stays.
         let mut again = StrTable::with_capacity(words.len());
-        let mut values = Vec::new();
-        let twice: Vec<&String> = words.iter().chain(&words).collect();
-        again.insert_many(&twice, |i| i as u32, |v| twice[v as usize], &mut values);
-        let expected: Vec<u32> = (0..words.len() as u32)
-            .chain(0..words.len() as u32)
-            .collect();
-        assert_eq!(values, expected);
+        let twice = |i: usize| word(i % words.len());
+        let value_text = |v: u32| twice(v as usize);
+        again.insert_many(2 * words.len(), twice, |i| i as u32, value_text);
+        for (i, word) in words.iter().enumerate() {
+            assert_eq!(again.get(word, value_text), Some(i as u32));
+        }
         assert_eq!(
             table.get("nobody@contoso.com", |v| &words[v as usize]),
             None

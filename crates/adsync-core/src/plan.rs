@@ -1452,13 +1452,13 @@ impl NodesByKey {
             .map(|&user| wanted.get_index(user as usize).map_or("", |u| u.key()))
             .collect();
         let mut table = StrTable::with_capacity(keys.len());
-        let mut slots = Vec::with_capacity(keys.len());
         // A plane's keys are distinct: each slot is its own user's.
+        let key = |slot: usize| keys[slot];
         table.insert_many(
-            &keys,
+            keys.len(),
+            key,
             |slot| slot as u32,
-            |slot| keys[slot as usize],
-            &mut slots,
+            |slot| key(slot as usize),
         );
         // (slot, node id, position) for every node of the plane with a looked-up key.
         let mut hits: Vec<(u32, NodeId, u32)> = Vec::new();
