@@ -80,17 +80,24 @@ pub(crate) fn hash_str(text: &str) -> u64 {
 /// three (control byte, entry, string).
 #[derive(Debug)]
 pub(crate) struct StrTable {
-    /// `0` when empty, else the hash's high half (never zero) above the value.
+    /// [`StrTable::EMPTY`] when empty, else the hash's high half (never zero) above the value
+    /// (never `u32::MAX`).
     slots: Vec<u64>,
     mask: usize,
 }
 
 impl StrTable {
+    /// A free slot. Not zero: a table of zeros would be mapped lazily, and its first lookups,
+    /// which read slots before anything is written, would fault each page twice (once to map
+    /// the shared zero page, once to copy it on the first write). Filling it writes each page
+    /// once, in order.
+    const EMPTY: u64 = u64::MAX;
+
     /// A table for `entries` strings, at most half full.
     pub(crate) fn with_capacity(entries: usize) -> StrTable {
         let size = entries.max(4).saturating_mul(2).next_power_of_two();
         StrTable {
-            slots: vec![0; size],
+            slots: vec![StrTable::EMPTY; size],
             mask: size - 1,
         }
     }
@@ -106,7 +113,7 @@ impl StrTable {
         let (mut at, tag) = StrTable::split(text);
         loop {
             let slot = self.slots[at & self.mask];
-            if slot == 0 {
+            if slot == StrTable::EMPTY {
                 return None;
             }
             let value = slot as u32;
@@ -141,7 +148,7 @@ impl StrTable {
             // Touch each candidate's string, so the comparisons below find it in the cache.
             for at in 0..chunk.len() {
                 let slot = slots[at];
-                if slot != 0 && slot & !0xffff_ffff == split[at].1 {
+                if slot != StrTable::EMPTY && slot & !0xffff_ffff == split[at].1 {
                     first_bytes[at] = text_of(slot as u32)
                         .as_bytes()
                         .first()
@@ -152,7 +159,7 @@ impl StrTable {
             for (at, text) in chunk.iter().enumerate() {
                 let text = text.as_ref();
                 let slot = slots[at];
-                let found = if slot == 0 {
+                let found = if slot == StrTable::EMPTY {
                     None
                 } else if slot & !0xffff_ffff == split[at].1 && text_of(slot as u32) == text {
                     Some(slot as u32)
@@ -165,7 +172,8 @@ impl StrTable {
         }
     }
 
-    /// Stores `text(0)`, `text(1)`, … `text(count - 1)` in order, each with `value(i)`, unless
+    /// Stores `text(0)`, `text(1)`, … `text(count - 1)` in order, each with `value(i)` (below
+    /// `u32::MAX`), unless
     /// the text has a value already (the first one stored stays); a batch at a time, the slots
     /// of a batch read ahead so their cache misses overlap (as in [`Self::get_many`]).
     pub(crate) fn insert_many<'s>(
@@ -198,9 +206,10 @@ impl StrTable {
         value: u32,
         text_of: &impl Fn(u32) -> &'s str,
     ) -> u32 {
+        debug_assert_ne!(value, u32::MAX, "a value the empty slot uses");
         loop {
             let slot = &mut self.slots[at & self.mask];
-            if *slot == 0 {
+            if *slot == StrTable::EMPTY {
                 *slot = tag | u64::from(value);
                 return value;
             }
