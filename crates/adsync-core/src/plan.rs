@@ -1164,7 +1164,8 @@ pub fn plan(
     order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     let order: Vec<usize> = order.into_iter().map(|(_, _, at)| at).collect();
     permute(&mut actions, &order);
-    // The node id breaks ties between nodes of one plane that share an e-mail (see `by_key`).
+    // The node id breaks ties between nodes of one plane that share an e-mail (see
+    // `NodesByKey`).
     warnings.sort();
     warnings.dedup();
 
