@@ -736,12 +736,14 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             sorted
         },
     );
-    let order: Vec<u32> = sorted.iter().map(|&(_, _, user)| user).collect();
     let same_key = |a: &(u128, u64, u32), b: &(u128, u64, u32)| {
         (a.0, a.1) == (b.0, b.1) && key_of(a.2) == key_of(b.2)
     };
     let mut held: BTreeSet<UserKey> = BTreeSet::new();
+    // The people, in key order: one per key (the first user listed, for a key held twice).
+    let mut people_users: Vec<u32> = Vec::with_capacity(sorted.len());
     for run in sorted.chunk_by(same_key) {
+        people_users.push(run[0].2);
         if let [first, _, ..] = run {
             for &(_, _, user) in run {
                 hot[user as usize].standing = Standing::SharedKey;
@@ -998,17 +1000,11 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     let id_bytes = ids.len();
     drop(ids);
 
-    // The people, in key order: one per key (the first user listed, for a key held twice).
+    // Each person's rank, by directory user.
     let mut rank: Vec<u32> = vec![NONE; users.len()];
-    let mut people_users: Vec<u32> = Vec::with_capacity(order.len());
-    for (at, &user) in order.iter().enumerate() {
-        if at > 0 && key_of(order[at - 1]) == key_of(user) {
-            continue;
-        }
-        rank[user as usize] = people_users.len() as u32;
-        people_users.push(user);
+    for (person, &user) in people_users.iter().enumerate() {
+        rank[user as usize] = person as u32;
     }
-    drop(order);
 
     // Each placement's losing pairings, in priority order, one run per person in key order (a
     // counting sort): `plan()` reads them in that order.
