@@ -643,7 +643,10 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     check_size("configuration's pairing list", config.pairings.len())?;
 
     // Every key, computed once, and the object ids, each copied back to back: the lookups of a
-    // million memberships then compare against a few megabytes, not across the directory.
+    // million memberships then compare against a few megabytes, not across the directory. Each
+    // object id is a record: its user (4 bytes, little-endian), its length (4 bytes), its text.
+    // The id table holds the records' offsets, so a lookup reads the user and the text together,
+    // where a list of ends beside the text would cost a second cache miss.
     // Buffers sized once from the strings' lengths (read from their headers, not their text):
     // growing them would copy tens of megabytes.
     let mail_bytes: usize = users
@@ -658,8 +661,9 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         .sum();
     let mut key_text = String::with_capacity(mail_bytes);
     let mut key_ends: Vec<u32> = Vec::with_capacity(users.len());
-    let mut ids = String::with_capacity(users.iter().map(|user| user.id.len()).sum());
-    let mut id_ends: Vec<u32> = Vec::with_capacity(users.len());
+    let mut id_records: Vec<u8> =
+        Vec::with_capacity(users.iter().map(|user| ID_HEADER + user.id.len()).sum());
+    let mut id_offsets: Vec<u32> = Vec::with_capacity(users.len());
     let mut hot: Vec<Hot> = Vec::with_capacity(users.len());
     // The length of every user's other texts, read here where the records are read in order:
     // with the keys and ids, an upper bound of the people's text.
@@ -689,9 +693,14 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             key_text.push_str(&key);
         }
         key_ends.push(offset(&key_text)?);
-        ids.push_str(&user.id);
-        id_ends.push(offset(&ids)?);
+        // `check_size` above bounds the user's index; `offset_of` below, the id's length.
+        let index = id_offsets.len() as u32;
+        id_offsets.push(offset_of(id_records.len())?);
+        id_records.extend_from_slice(&index.to_le_bytes());
+        id_records.extend_from_slice(&(user.id.len() as u32).to_le_bytes());
+        id_records.extend_from_slice(user.id.as_bytes());
     }
+    offset_of(id_records.len())?;
     // Text `user` of an arena: `ends[user - 1]..ends[user]`; an empty key is no key.
     let slice = |ends: &[u32], user: u32| -> (usize, usize) {
         let at = user as usize;
@@ -702,9 +711,18 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         let (start, end) = slice(&key_ends, user);
         key_text.get(start..end).unwrap_or("")
     };
-    let id_of = |user: u32| {
-        let (start, end) = slice(&id_ends, user);
-        ids.get(start..end).unwrap_or("")
+    // The user and the text of the object id record at `at`.
+    let word = |at: usize| -> u32 {
+        id_records
+            .get(at..at + 4)
+            .and_then(|bytes| bytes.try_into().ok())
+            .map_or(NONE, u32::from_le_bytes)
+    };
+    let id_user = |record: u32| word(record as usize);
+    let id_text = |record: u32| -> &[u8] {
+        let at = record as usize + ID_HEADER;
+        let len = word(record as usize + 4) as usize;
+        id_records.get(at..at + len).unwrap_or_default()
     };
     // Users by object id (the first one listed wins); and the keyed users in key order (then
     // listing order), sorted on the keys' first 24 bytes first so most comparisons touch no
@@ -715,8 +733,8 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         || {
             let mut user_index = StrTable::with_capacity(users.len());
             // `check_size` above bounds the index.
-            let id = |user: usize| id_of(user as u32);
-            user_index.insert_many(users.len(), id, |user| user as u32, id_of);
+            let id = |user: usize| id_text(id_offsets[user]);
+            user_index.insert_many(users.len(), id, |user| id_offsets[user], id_text);
             user_index
         },
         || {
@@ -803,8 +821,11 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         part.iter()
             .map(|&group| {
                 found.clear();
-                user_index.get_many(&directory.groups[group].members, id_of, &mut found);
-                found.iter().map(|user| user.unwrap_or(NONE)).collect()
+                user_index.get_many(&directory.groups[group].members, id_text, &mut found);
+                found
+                    .iter()
+                    .map(|record| record.map_or(NONE, id_user))
+                    .collect()
             })
             .collect()
     };
@@ -996,9 +1017,9 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     };
 
     drop(user_index);
-    drop(id_ends);
-    let id_bytes = ids.len();
-    drop(ids);
+    drop(id_offsets);
+    let id_bytes = id_records.len() - ID_HEADER * users.len();
+    drop(id_records);
 
     // Each person's rank, by directory user.
     let mut rank: Vec<u32> = vec![NONE; users.len()];
@@ -1178,6 +1199,16 @@ struct Half {
     text: String,
     people: Vec<Person>,
     planes: [Vec<Placement>; 2],
+}
+
+/// The bytes before an object id's text in its record (see `desired()`).
+const ID_HEADER: usize = 8;
+
+/// `len` as an offset into the object id records, which must stay below `u32::MAX` (the id
+/// table's free marker).
+fn offset_of(len: usize) -> Result<u32, PlanError> {
+    check_size("directory's object ids", len)?;
+    Ok(len as u32)
 }
 
 /// The current end of `text` as an offset.

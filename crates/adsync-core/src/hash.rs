@@ -67,15 +67,15 @@ impl Hasher for FxHasher {
 }
 
 /// The [`FxHasher`] hash of `text`.
-pub(crate) fn hash_str(text: &str) -> u64 {
+fn hash_bytes(text: &[u8]) -> u64 {
     let mut hasher = FxHasher::default();
-    hasher.write(text.as_bytes());
+    hasher.write(text);
     hasher.finish()
 }
 
 /// An open-addressing table from strings to `u32` values that keeps only a tag and the value in
 /// each slot (eight bytes), the strings themselves staying where the caller keeps them, found
-/// through `text_of(value)`. A lookup touches one slot, and a string only when its tag matches:
+/// through `text_of(value)` (as bytes). A lookup touches one slot, and a string only when its tag matches:
 /// with hundreds of thousands of keys that is one cache miss where a `HashMap<&str, u32>` takes
 /// three (control byte, entry, string).
 #[derive(Debug)]
@@ -102,22 +102,22 @@ impl StrTable {
         }
     }
 
-    fn split(text: &str) -> (usize, u64) {
-        let hash = hash_str(text);
+    fn split(text: &[u8]) -> (usize, u64) {
+        let hash = hash_bytes(text);
         // The index comes from the low bits, the tag from the high half, never zero.
         ((hash as usize), (hash >> 32 | 1) << 32)
     }
 
     /// The value stored for `text`.
-    pub(crate) fn get<'s>(&self, text: &str, text_of: impl Fn(u32) -> &'s str) -> Option<u32> {
-        let (mut at, tag) = StrTable::split(text);
+    pub(crate) fn get<'s>(&self, text: &str, text_of: impl Fn(u32) -> &'s [u8]) -> Option<u32> {
+        let (mut at, tag) = StrTable::split(text.as_bytes());
         loop {
             let slot = self.slots[at & self.mask];
             if slot == StrTable::EMPTY {
                 return None;
             }
             let value = slot as u32;
-            if slot & !0xffff_ffff == tag && text_of(value) == text {
+            if slot & !0xffff_ffff == tag && text_of(value) == text.as_bytes() {
                 return Some(value);
             }
             at = at.wrapping_add(1);
@@ -131,7 +131,7 @@ impl StrTable {
     pub(crate) fn get_many<'s, T: AsRef<str>>(
         &self,
         texts: &[T],
-        text_of: impl Fn(u32) -> &'s str,
+        text_of: impl Fn(u32) -> &'s [u8],
         out: &mut Vec<Option<u32>>,
     ) {
         const BATCH: usize = 32;
@@ -140,7 +140,7 @@ impl StrTable {
         let mut first_bytes = [0u8; BATCH];
         for chunk in texts.chunks(BATCH) {
             for (at, text) in chunk.iter().enumerate() {
-                split[at] = StrTable::split(text.as_ref());
+                split[at] = StrTable::split(text.as_ref().as_bytes());
             }
             for at in 0..chunk.len() {
                 slots[at] = self.slots[split[at].0 & self.mask];
@@ -149,11 +149,7 @@ impl StrTable {
             for at in 0..chunk.len() {
                 let slot = slots[at];
                 if slot != StrTable::EMPTY && slot & !0xffff_ffff == split[at].1 {
-                    first_bytes[at] = text_of(slot as u32)
-                        .as_bytes()
-                        .first()
-                        .copied()
-                        .unwrap_or(0);
+                    first_bytes[at] = text_of(slot as u32).first().copied().unwrap_or(0);
                 }
             }
             for (at, text) in chunk.iter().enumerate() {
@@ -161,7 +157,9 @@ impl StrTable {
                 let slot = slots[at];
                 let found = if slot == StrTable::EMPTY {
                     None
-                } else if slot & !0xffff_ffff == split[at].1 && text_of(slot as u32) == text {
+                } else if slot & !0xffff_ffff == split[at].1
+                    && text_of(slot as u32) == text.as_bytes()
+                {
                     Some(slot as u32)
                 } else {
                     self.get(text, &text_of)
@@ -179,9 +177,9 @@ impl StrTable {
     pub(crate) fn insert_many<'s>(
         &mut self,
         count: usize,
-        text: impl Fn(usize) -> &'s str,
+        text: impl Fn(usize) -> &'s [u8],
         value: impl Fn(usize) -> u32,
-        text_of: impl Fn(u32) -> &'s str,
+        text_of: impl Fn(u32) -> &'s [u8],
     ) {
         const BATCH: usize = 32;
         let mut split = [(0usize, 0u64); BATCH];
@@ -201,10 +199,10 @@ impl StrTable {
 
     fn insert_split<'s>(
         &mut self,
-        text: &str,
+        text: &[u8],
         (mut at, tag): (usize, u64),
         value: u32,
-        text_of: &impl Fn(u32) -> &'s str,
+        text_of: &impl Fn(u32) -> &'s [u8],
     ) -> u32 {
         debug_assert_ne!(value, u32::MAX, "a value the empty slot uses");
         loop {
@@ -349,10 +347,11 @@ mod tests {
     fn the_string_table_finds_what_it_holds_and_keeps_the_first_value() {
         let words: Vec<String> = (0..1000).map(|i| format!("user.{i}@contoso.com")).collect();
         let mut table = StrTable::with_capacity(words.len());
-        let word = |i: usize| words[i].as_str();
-        table.insert_many(words.len(), word, |i| i as u32, |v| word(v as usize));
+        let word = |i: usize| words[i].as_bytes();
+        let bytes = |v: u32| words[v as usize].as_bytes();
+        table.insert_many(words.len(), word, |i| i as u32, bytes);
         for (i, word) in words.iter().enumerate() {
-            assert_eq!(table.get(word, |v| &words[v as usize]), Some(i as u32));
+            assert_eq!(table.get(word, bytes), Some(i as u32));
         }
         // Each word twice, the second time with a value of its own: the first value stays.
         let mut again = StrTable::with_capacity(words.len());
@@ -362,10 +361,7 @@ mod tests {
         for (i, word) in words.iter().enumerate() {
             assert_eq!(again.get(word, value_text), Some(i as u32));
         }
-        assert_eq!(
-            table.get("nobody@contoso.com", |v| &words[v as usize]),
-            None
-        );
+        assert_eq!(table.get("nobody@contoso.com", bytes), None);
     }
 
     #[test]

@@ -1454,7 +1454,7 @@ impl NodesByKey {
             .collect();
         let mut table = StrTable::with_capacity(keys.len());
         // A plane's keys are distinct: each slot is its own user's.
-        let key = |slot: usize| keys[slot];
+        let key = |slot: usize| keys[slot].as_bytes();
         table.insert_many(
             keys.len(),
             key,
@@ -1468,7 +1468,7 @@ impl NodesByKey {
                 continue;
             }
             let Some(key) = index.key(at) else { continue };
-            if let Some(slot) = table.get(key, |slot| keys[slot as usize]) {
+            if let Some(slot) = table.get(key, |slot| keys[slot as usize].as_bytes()) {
                 // `plan()` checks that positions fit.
                 hits.push((slot, info.id, at as u32));
             }
