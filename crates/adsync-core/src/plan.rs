@@ -1115,7 +1115,8 @@ pub fn plan(
             unchanged,
         }
     };
-    // Two halves, one per core, joined in order: the first half's rows have room for both.
+    // Two halves, one per core, joined in order: the first half's rows have room for both, the
+    // second's for its own (grown by doubling, they would copy themselves).
     let cut = events.len() / 2;
     let (first_events, second_events) = events.split_at(cut);
     let first_leaving = first_events
@@ -1126,7 +1127,7 @@ pub fn plan(
     let (first, second) = par::join(
         events.len(),
         || emit(first_events, leaving, events.len()),
-        || emit(second_events, second_leaving, 0),
+        || emit(second_events, second_leaving, second_events.len()),
     );
     let mut users = Rows::with_capacity(0);
     for part in [first, second] {
