@@ -1144,33 +1144,39 @@ pub fn plan(
     // element many times.
     // Their keys are gathered first, the destination as its rank among the few distinct ones
     // and the e-mail's first bytes as a number, so that most comparisons read no text.
-    let distinct: FastSet<&str> = actions.iter().map(|action| order_key(action).2).collect();
-    let mut paths: Vec<&str> = distinct.into_iter().collect();
-    paths.sort_unstable();
-    let path_rank: FastMap<&str, usize> = paths
-        .iter()
-        .enumerate()
-        .map(|(rank, path)| (*path, rank))
-        .collect();
-    let mut order: Vec<_> = actions
-        .iter()
-        .enumerate()
-        .map(|(at, action)| {
-            let key = order_key(action);
-            let rank = path_rank.get(key.2).copied().unwrap_or(usize::MAX);
-            ((key.0, key.1, rank, prefix(key.3)), key, at)
-        })
-        .collect();
-    drop(path_rank);
-    order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    let order: Vec<usize> = order.into_iter().map(|(_, _, at)| at).collect();
+    // Which ids repeat does not depend on the order: found on the other core meanwhile.
+    let sort_order = || {
+        let distinct: FastSet<&str> = actions.iter().map(|action| order_key(action).2).collect();
+        let mut paths: Vec<&str> = distinct.into_iter().collect();
+        paths.sort_unstable();
+        let path_rank: FastMap<&str, usize> = paths
+            .iter()
+            .enumerate()
+            .map(|(rank, path)| (*path, rank))
+            .collect();
+        let mut order: Vec<_> = actions
+            .iter()
+            .enumerate()
+            .map(|(at, action)| {
+                let key = order_key(action);
+                let rank = path_rank.get(key.2).copied().unwrap_or(usize::MAX);
+                ((key.0, key.1, rank, prefix(key.3)), key, at)
+            })
+            .collect();
+        order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        order
+            .into_iter()
+            .map(|(_, _, at)| at)
+            .collect::<Vec<usize>>()
+    };
+    let (order, repeated) = par::join(actions.len(), sort_order, || repeated_ids(&actions));
     permute(&mut actions, &order);
     // The node id breaks ties between nodes of one plane that share an e-mail (see
     // `NodesByKey`).
     warnings.sort();
     warnings.dedup();
 
-    make_ids_unique(&mut actions, users.full_mut());
+    make_ids_unique(&mut actions, users.full_mut(), &repeated);
     let summary = Summary::count(&actions, unchanged);
     let mut guards = Vec::new();
     guards.extend(budget_guard(
@@ -2248,20 +2254,24 @@ fn order_key(
     )
 }
 
+/// The action ids that more than one action has.
+fn repeated_ids(actions: &[Action]) -> BTreeSet<String> {
+    let mut seen: FastMap<&str, u32> =
+        FastMap::with_capacity_and_hasher(actions.len(), BuildHasherDefault::default());
+    for action in actions {
+        *seen.entry(action.id.as_str()).or_insert(0) += 1;
+    }
+    seen.into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(id, _)| id.to_owned())
+        .collect()
+}
+
 /// Two nodes of one plane sharing an e-mail (which Rescue refuses, but a snapshot may hold)
 /// would give two actions one id; the executor and saved plans key results by id. Such ids get
 /// the node id appended, deterministically, since actions are already in their total order.
-fn make_ids_unique(actions: &mut [Action], users: &mut [UserEntry]) {
-    let mut seen: FastMap<&str, u32> =
-        FastMap::with_capacity_and_hasher(actions.len(), BuildHasherDefault::default());
-    for action in actions.iter() {
-        *seen.entry(action.id.as_str()).or_insert(0) += 1;
-    }
-    let repeated: BTreeSet<String> = seen
-        .into_iter()
-        .filter(|(_, count)| *count > 1)
-        .map(|(id, _)| id.to_owned())
-        .collect();
+/// `repeated` holds the ids that repeat ([`repeated_ids`]).
+fn make_ids_unique(actions: &mut [Action], users: &mut [UserEntry], repeated: &BTreeSet<String>) {
     if repeated.is_empty() {
         return;
     }
