@@ -1028,12 +1028,16 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     }
 
     // Each placement's losing pairings, in priority order, one run per person in key order (a
-    // counting sort): `plan()` reads them in that order.
-    let mut losing: Vec<u32> = Vec::with_capacity(losing_pairs[0].len() + losing_pairs[1].len());
-    let mut losing_at: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
-    for (plane, pairs) in losing_pairs.iter().enumerate() {
-        check_size("list of memberships", losing.len() + pairs.len())?;
-        let base = losing.len() as u32;
+    // counting sort): `plan()` reads them in that order. The planes' parts of the list are
+    // apart: one per core.
+    let [technicians, administrators] = &losing_pairs;
+    check_size(
+        "list of memberships",
+        technicians.len() + administrators.len(),
+    )?;
+    let mut losing: Vec<u32> = vec![0; technicians.len() + administrators.len()];
+    let (low, high) = losing.split_at_mut(technicians.len());
+    let sort = |pairs: &[(u32, u32)], part: &mut [u32], base: u32| -> Vec<u32> {
         let mut starts = vec![0u32; people_users.len() + 1];
         for &(user, _) in pairs {
             // Only keyed, unique users win or lose: each has a rank.
@@ -1043,17 +1047,24 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             starts[at + 1] += starts[at];
         }
         let mut fill = starts.clone();
-        losing.resize(losing.len() + pairs.len(), 0);
         for &(user, pairing) in pairs {
             let slot = &mut fill[rank[user as usize] as usize];
-            losing[(base + *slot) as usize] = pairing;
+            part[*slot as usize] = pairing;
             *slot += 1;
         }
         for start in &mut starts {
             *start += base;
         }
-        losing_at[plane] = starts;
-    }
+        starts
+    };
+    // `check_size` above bounds the list.
+    let base = technicians.len() as u32;
+    let (technician_starts, administrator_starts) = par::join(
+        technicians.len() + administrators.len(),
+        || sort(technicians, low, 0),
+        || sort(administrators, high, base),
+    );
+    let losing_at = [technician_starts, administrator_starts];
     drop(losing_pairs);
     drop(rank);
 
