@@ -2,7 +2,7 @@
 //! `rescue.yaml`, optionally `links.yaml`. `check()` is the only code here that calls `plan()`;
 //! its result (the plan, or the error) is an insta snapshot.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use adsync_core::config::Config;
 use adsync_core::desired::desired;
@@ -36,6 +36,15 @@ fn load(dir: &Path) -> Scenario {
             links,
         },
     }
+}
+
+/// Every scenario's folder under `fixtures/scenarios/`.
+fn scenario_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios");
+    std::fs::read_dir(&root)
+        .expect("fixtures/scenarios exists")
+        .map(|entry| entry.expect("a readable entry").path())
+        .collect()
 }
 
 fn check(scenario: &Scenario) -> Result<Plan, String> {
@@ -75,10 +84,8 @@ fn scenarios() {
 /// again, and nothing is left to do.
 #[test]
 fn scenarios_converge_in_memory() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios");
     let mut converged = 0;
-    for entry in std::fs::read_dir(&root).expect("fixtures/scenarios exists") {
-        let dir = entry.expect("a readable entry").path();
+    for dir in scenario_dirs() {
         let scenario = load(&dir);
         let Ok(first) = check(&scenario) else {
             continue;
@@ -115,10 +122,8 @@ fn scenarios_converge_in_memory() {
 /// entry, and reading by index, forwards and backwards all give the same entries.
 #[test]
 fn plans_read_back_as_they_were_written() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios");
     let mut unchanged_users = 0;
-    for entry in std::fs::read_dir(&root).expect("fixtures/scenarios exists") {
-        let dir = entry.expect("a readable entry").path();
+    for dir in scenario_dirs() {
         let Ok(made) = check(&load(&dir)) else {
             continue;
         };
