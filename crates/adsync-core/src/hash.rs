@@ -109,15 +109,15 @@ impl StrTable {
     }
 
     /// The value stored for `text`.
-    pub(crate) fn get<'s>(&self, text: &str, text_of: impl Fn(u32) -> &'s [u8]) -> Option<u32> {
-        let (mut at, tag) = StrTable::split(text.as_bytes());
+    pub(crate) fn get<'s>(&self, text: &[u8], text_of: impl Fn(u32) -> &'s [u8]) -> Option<u32> {
+        let (mut at, tag) = StrTable::split(text);
         loop {
             let slot = self.slots[at & self.mask];
             if slot == StrTable::EMPTY {
                 return None;
             }
             let value = slot as u32;
-            if slot & !0xffff_ffff == tag && text_of(value) == text.as_bytes() {
+            if slot & !0xffff_ffff == tag && text_of(value) == text {
                 return Some(value);
             }
             at = at.wrapping_add(1);
@@ -128,7 +128,7 @@ impl StrTable {
     /// time, each step over the whole batch, so that the memory accesses of a batch overlap
     /// instead of waiting for one another: a table far larger than the caches is then read at
     /// the memory's bandwidth rather than its latency.
-    pub(crate) fn get_many<'s, T: AsRef<str>>(
+    pub(crate) fn get_many<'s, T: AsRef<[u8]>>(
         &self,
         texts: &[T],
         text_of: impl Fn(u32) -> &'s [u8],
@@ -140,7 +140,7 @@ impl StrTable {
         let mut first_bytes = [0u8; BATCH];
         for chunk in texts.chunks(BATCH) {
             for (at, text) in chunk.iter().enumerate() {
-                split[at] = StrTable::split(text.as_ref().as_bytes());
+                split[at] = StrTable::split(text.as_ref());
             }
             for at in 0..chunk.len() {
                 slots[at] = self.slots[split[at].0 & self.mask];
@@ -157,9 +157,7 @@ impl StrTable {
                 let slot = slots[at];
                 let found = if slot == StrTable::EMPTY {
                     None
-                } else if slot & !0xffff_ffff == split[at].1
-                    && text_of(slot as u32) == text.as_bytes()
-                {
+                } else if slot & !0xffff_ffff == split[at].1 && text_of(slot as u32) == text {
                     Some(slot as u32)
                 } else {
                     self.get(text, &text_of)
@@ -351,7 +349,7 @@ mod tests {
         let bytes = |v: u32| words[v as usize].as_bytes();
         table.insert_many(words.len(), word, |i| i as u32, bytes);
         for (i, word) in words.iter().enumerate() {
-            assert_eq!(table.get(word, bytes), Some(i as u32));
+            assert_eq!(table.get(word.as_bytes(), bytes), Some(i as u32));
         }
         // Each word twice, the second time with a value of its own: the first value stays.
         let mut again = StrTable::with_capacity(words.len());
@@ -359,9 +357,9 @@ mod tests {
         let value_text = |v: u32| twice(v as usize);
         again.insert_many(2 * words.len(), twice, |i| i as u32, value_text);
         for (i, word) in words.iter().enumerate() {
-            assert_eq!(again.get(word, value_text), Some(i as u32));
+            assert_eq!(again.get(word.as_bytes(), value_text), Some(i as u32));
         }
-        assert_eq!(table.get("nobody@contoso.com", bytes), None);
+        assert_eq!(table.get(b"nobody@contoso.com", bytes), None);
     }
 
     #[test]

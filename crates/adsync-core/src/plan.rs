@@ -1475,7 +1475,7 @@ impl NodesByKey {
                 continue;
             }
             let Some(key) = index.key(at) else { continue };
-            if let Some(slot) = table.get(key, |slot| keys[slot as usize].as_bytes()) {
+            if let Some(slot) = table.get(key.as_bytes(), |slot| keys[slot as usize].as_bytes()) {
                 // `plan()` checks that positions fit.
                 hits.push((slot, info.id, at as u32));
             }
