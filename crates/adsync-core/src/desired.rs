@@ -1000,21 +1000,13 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             }
         }
     }
-    for member in low.unknown {
+    for member in &low.unknown {
         warnings.push(Warning {
             kind: WarningKind::UnknownMember,
             message: format!("a paired group lists member `{member}`, which the directory snapshot does not hold; ignored"),
             email: None,
         });
     }
-    // Each half's losing pairs are per user in priority order, and a user is in one half.
-    let losing_pairs: [Vec<(u32, u32)>; 2] = {
-        let [mut technicians, mut administrators] = low.losing;
-        let [more_technicians, more_administrators] = high.losing;
-        technicians.extend(more_technicians);
-        administrators.extend(more_administrators);
-        [technicians, administrators]
-    };
 
     drop(user_index);
     drop(id_offsets);
@@ -1030,16 +1022,21 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     // Each placement's losing pairings, in priority order, one run per person in key order (a
     // counting sort): `plan()` reads them in that order. The planes' parts of the list are
     // apart: one per core.
-    let [technicians, administrators] = &losing_pairs;
+    // Each half's losing pairs are per user in priority order, and a user is in one half: the
+    // halves are read one after the other.
+    let pairs_of = |plane: usize| [&low.losing[plane], &high.losing[plane]];
+    let (technicians, administrators) = (pairs_of(0), pairs_of(1));
+    let count = |halves: [&Vec<(u32, u32)>; 2]| halves[0].len() + halves[1].len();
     check_size(
         "list of memberships",
-        technicians.len() + administrators.len(),
+        count(technicians) + count(administrators),
     )?;
-    let mut losing: Vec<u32> = vec![0; technicians.len() + administrators.len()];
-    let (low, high) = losing.split_at_mut(technicians.len());
-    let sort = |pairs: &[(u32, u32)], part: &mut [u32], base: u32| -> Vec<u32> {
+    let mut losing: Vec<u32> = vec![0; count(technicians) + count(administrators)];
+    let (technician_part, administrator_part) = losing.split_at_mut(count(technicians));
+    let sort = |halves: [&Vec<(u32, u32)>; 2], part: &mut [u32], base: u32| -> Vec<u32> {
+        let pairs = || halves.into_iter().flatten();
         let mut starts = vec![0u32; people_users.len() + 1];
-        for &(user, _) in pairs {
+        for &(user, _) in pairs() {
             // Only keyed, unique users win or lose: each has a rank.
             starts[rank[user as usize] as usize + 1] += 1;
         }
@@ -1047,7 +1044,7 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             starts[at + 1] += starts[at];
         }
         let mut fill = starts.clone();
-        for &(user, pairing) in pairs {
+        for &(user, pairing) in pairs() {
             let slot = &mut fill[rank[user as usize] as usize];
             part[*slot as usize] = pairing;
             *slot += 1;
@@ -1058,14 +1055,14 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         starts
     };
     // `check_size` above bounds the list.
-    let base = technicians.len() as u32;
+    let base = count(technicians) as u32;
     let (technician_starts, administrator_starts) = par::join(
-        technicians.len() + administrators.len(),
-        || sort(technicians, low, 0),
-        || sort(administrators, high, base),
+        count(technicians) + count(administrators),
+        || sort(technicians, technician_part, 0),
+        || sort(administrators, administrator_part, base),
     );
     let losing_at = [technician_starts, administrator_starts];
-    drop(losing_pairs);
+    drop((low, high));
     drop(rank);
 
     // The people's records and text, and each plane's placements, in key order: what `plan()`
