@@ -110,7 +110,18 @@ impl StrTable {
 
     /// The value stored for `text`.
     pub(crate) fn get<'s>(&self, text: &[u8], text_of: impl Fn(u32) -> &'s [u8]) -> Option<u32> {
-        let (mut at, tag) = StrTable::split(text);
+        let (at, tag) = StrTable::split(text);
+        self.probe(text, at, tag, &text_of)
+    }
+
+    /// The value stored for `text`, whose tag is `tag`, looked for from slot `at` on.
+    fn probe<'s>(
+        &self,
+        text: &[u8],
+        mut at: usize,
+        tag: u64,
+        text_of: &impl Fn(u32) -> &'s [u8],
+    ) -> Option<u32> {
         loop {
             let slot = self.slots[at & self.mask];
             if slot == StrTable::EMPTY {
@@ -127,7 +138,10 @@ impl StrTable {
     /// The values stored for `texts`, in order, appended to `out`. Looks them up a batch at a
     /// time, each step over the whole batch, so that the memory accesses of a batch overlap
     /// instead of waiting for one another: a table far larger than the caches is then read at
-    /// the memory's bandwidth rather than its latency.
+    /// the memory's bandwidth rather than its latency. Each step is a loop of its own, short
+    /// enough that the processor has the whole batch's reads in flight at once: the texts, their
+    /// home slots, and the string of the slot whose tag matches (a third of the keys of a
+    /// half-full table lie past their home slot, in the same cache line as a rule).
     pub(crate) fn get_many<'s, T: AsRef<[u8]>>(
         &self,
         texts: &[T],
@@ -136,35 +150,45 @@ impl StrTable {
     ) {
         const BATCH: usize = 32;
         let mut split = [(0usize, 0u64); BATCH];
-        let mut slots = [0u64; BATCH];
-        let mut first_bytes = [0u8; BATCH];
+        let mut found = [StrTable::EMPTY; BATCH];
+        let mut touched = 0u64;
         for chunk in texts.chunks(BATCH) {
+            for text in chunk {
+                touched ^= u64::from(text.as_ref().first().copied().unwrap_or(0));
+            }
             for (at, text) in chunk.iter().enumerate() {
                 split[at] = StrTable::split(text.as_ref());
             }
             for at in 0..chunk.len() {
-                slots[at] = self.slots[split[at].0 & self.mask];
+                found[at] = self.slots[split[at].0 & self.mask];
             }
-            // Touch each candidate's string, so the comparisons below find it in the cache.
+            // The first slot from home whose tag matches, or the free slot that ends the run.
             for at in 0..chunk.len() {
-                let slot = slots[at];
-                if slot != StrTable::EMPTY && slot & !0xffff_ffff == split[at].1 {
-                    first_bytes[at] = text_of(slot as u32).first().copied().unwrap_or(0);
+                let (mut slot_at, tag) = split[at];
+                let mut slot = found[at];
+                while slot != StrTable::EMPTY && slot & !0xffff_ffff != tag {
+                    slot_at = slot_at.wrapping_add(1);
+                    slot = self.slots[slot_at & self.mask];
+                }
+                split[at].0 = slot_at;
+                found[at] = slot;
+                if slot != StrTable::EMPTY {
+                    touched ^= u64::from(text_of(slot as u32).first().copied().unwrap_or(0));
                 }
             }
+            std::hint::black_box(touched);
             for (at, text) in chunk.iter().enumerate() {
                 let text = text.as_ref();
-                let slot = slots[at];
-                let found = if slot == StrTable::EMPTY {
+                let slot = found[at];
+                out.push(if slot == StrTable::EMPTY {
                     None
-                } else if slot & !0xffff_ffff == split[at].1 && text_of(slot as u32) == text {
+                } else if text_of(slot as u32) == text {
                     Some(slot as u32)
                 } else {
-                    self.get(text, &text_of)
-                };
-                out.push(found);
+                    // Another text with the same tag: the search goes on past it.
+                    self.probe(text, split[at].0.wrapping_add(1), split[at].1, &text_of)
+                });
             }
-            std::hint::black_box(&first_bytes);
         }
     }
 
@@ -183,11 +207,13 @@ impl StrTable {
         let mut split = [(0usize, 0u64); BATCH];
         for start in (0..count).step_by(BATCH) {
             let batch = start..count.min(start + BATCH);
-            let mut touched = 0u64;
             for (at, i) in batch.clone().enumerate() {
                 split[at] = StrTable::split(text(i));
-                touched ^= self.slots[split[at].0 & self.mask];
             }
+            // A loop of its own, so that the batch's slot reads are all in flight at once.
+            let touched = split[..batch.len()]
+                .iter()
+                .fold(0u64, |acc, &(at, _)| acc ^ self.slots[at & self.mask]);
             std::hint::black_box(touched);
             for (at, i) in batch.enumerate() {
                 self.insert_split(text(i), split[at], value(i), &text_of);
@@ -360,6 +386,40 @@ mod tests {
             assert_eq!(again.get(word.as_bytes(), value_text), Some(i as u32));
         }
         assert_eq!(table.get(b"nobody@contoso.com", bytes), None);
+    }
+
+    #[test]
+    fn a_batched_lookup_finds_what_single_lookups_find() {
+        // Enough words that many lie past their home slot, and batches that end part way.
+        let words: Vec<String> = (0..5000).map(|i| format!("user.{i}@contoso.com")).collect();
+        let mut table = StrTable::with_capacity(words.len());
+        let bytes = |v: u32| words[v as usize].as_bytes();
+        table.insert_many(words.len(), |i| words[i].as_bytes(), |i| i as u32, bytes);
+        let mut asked: Vec<String> = words.iter().rev().cloned().collect();
+        asked.extend((0..77).map(|i| format!("nobody.{i}@contoso.com")));
+        let mut found = Vec::new();
+        table.get_many(&asked, bytes, &mut found);
+        let expected: Vec<Option<u32>> = asked
+            .iter()
+            .map(|text| table.get(text.as_bytes(), bytes))
+            .collect();
+        assert_eq!(found, expected);
+        assert_eq!(found[0], Some(4999));
+        assert_eq!(found.iter().filter(|value| value.is_none()).count(), 77);
+    }
+
+    #[test]
+    fn a_lookup_looks_past_a_slot_whose_tag_matches_but_text_does_not() {
+        // Value 0 is stored under the hash of `a` while its text reads `b`: the slot's tag
+        // matches `a`, its text does not, and `a` itself lies in the next slot.
+        let texts = ["b", "a"];
+        let text_of = |v: u32| texts[v as usize].as_bytes();
+        let mut table = StrTable::with_capacity(4);
+        table.insert_many(2, |_| b"a".as_slice(), |i| i as u32, text_of);
+        assert_eq!(table.get(b"a", text_of), Some(1));
+        let mut found = Vec::new();
+        table.get_many(&["a", "b"], text_of, &mut found);
+        assert_eq!(found, [Some(1), None]);
     }
 
     #[test]
