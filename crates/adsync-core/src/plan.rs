@@ -1115,8 +1115,8 @@ pub fn plan(
             unchanged,
         }
     };
-    // Two halves, one per core, joined in order: the first half's rows have room for both, the
-    // second's for its own (grown by doubling, they would copy themselves).
+    // Two halves, one per core, each with room for its rows (grown by doubling, they would copy
+    // themselves). The list keeps the halves' rows as they are, one part after the other.
     let cut = events.len() / 2;
     let (first_events, second_events) = events.split_at(cut);
     let first_leaving = first_events
@@ -1126,12 +1126,12 @@ pub fn plan(
     let second_leaving = leaving.split_off(first_leaving);
     let (first, second) = par::join(
         events.len(),
-        || emit(first_events, leaving, events.len()),
+        || emit(first_events, leaving, first_events.len()),
         || emit(second_events, second_leaving, second_events.len()),
     );
-    let mut users = Rows::with_capacity(0);
-    for part in [first, second] {
-        users.append(part.users);
+    let mut users: [Rows; 2] = Default::default();
+    for (rows, part) in users.iter_mut().zip([first, second]) {
+        *rows = part.users;
         actions.extend(part.actions);
         warnings.extend(part.warnings);
         unchanged += part.unchanged;
@@ -1176,7 +1176,12 @@ pub fn plan(
     warnings.sort();
     warnings.dedup();
 
-    make_ids_unique(&mut actions, users.full_mut(), &repeated);
+    let [first_rows, second_rows] = &mut users;
+    make_ids_unique(
+        &mut actions,
+        [first_rows.full_mut(), second_rows.full_mut()],
+        &repeated,
+    );
     let summary = Summary::count(&actions, unchanged);
     let mut guards = Vec::new();
     guards.extend(budget_guard(
@@ -2271,7 +2276,11 @@ fn repeated_ids(actions: &[Action]) -> BTreeSet<String> {
 /// would give two actions one id; the executor and saved plans key results by id. Such ids get
 /// the node id appended, deterministically, since actions are already in their total order.
 /// `repeated` holds the ids that repeat ([`repeated_ids`]).
-fn make_ids_unique(actions: &mut [Action], users: &mut [UserEntry], repeated: &BTreeSet<String>) {
+fn make_ids_unique(
+    actions: &mut [Action],
+    mut users: [&mut [UserEntry]; 2],
+    repeated: &BTreeSet<String>,
+) {
     if repeated.is_empty() {
         return;
     }
@@ -2280,7 +2289,11 @@ fn make_ids_unique(actions: &mut [Action], users: &mut [UserEntry], repeated: &B
             && let Some(node) = action.node_id
         {
             let unique = format!("{}#{node}", action.id);
-            for user in users.iter_mut().filter(|u| u.node_id == Some(node)) {
+            for user in users
+                .iter_mut()
+                .flat_map(|part| part.iter_mut())
+                .filter(|u| u.node_id == Some(node))
+            {
                 for id in &mut user.actions {
                     if *id == action.id {
                         id.clone_from(&unique);

@@ -21,9 +21,9 @@ use crate::plan::UserEntry;
 /// Read it with [`UserList::iter`] or [`UserList::get`], which make each [`UserEntry`] whole.
 #[derive(Clone, Default)]
 pub struct UserList {
-    rows: Vec<Row>,
-    /// The entries kept whole, in order.
-    full: Vec<UserEntry>,
+    /// The rows in two parts, the second after the first: the planner makes the halves of the
+    /// list side by side, and joining them would copy a row per user into fresh memory.
+    parts: [Rows; 2],
     /// The desired users the compact rows point at.
     records: Arc<Records>,
     /// The pairings' labels, by pairing index.
@@ -56,8 +56,9 @@ pub(crate) struct Matched {
     pub(crate) enabled: bool,
 }
 
-/// The rows one half of the planner makes, joined into a [`UserList`] in order.
-#[derive(Debug, Default)]
+/// The rows one half of the planner makes, and the entries kept whole that its
+/// [`Row::Full`] rows point at: a [`UserList`] holds two, one after the other.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Rows {
     rows: Vec<Row>,
     full: Vec<UserEntry>,
@@ -84,22 +85,6 @@ impl Rows {
         self.rows.push(Row::Matched(matched));
     }
 
-    /// `other`'s rows after these.
-    pub(crate) fn append(&mut self, other: Rows) {
-        if self.rows.is_empty() {
-            // Nothing to keep: take `other`'s buffers (and their room) as they are.
-            *self = other;
-            return;
-        }
-        let base = self.full.len() as u32;
-        self.rows
-            .extend(other.rows.into_iter().map(|row| match row {
-                Row::Full(at) => Row::Full(base + at),
-                matched @ Row::Matched(_) => matched,
-            }));
-        self.full.extend(other.full);
-    }
-
     /// The entries kept whole, which are the only ones with actions.
     pub(crate) fn full_mut(&mut self) -> &mut [UserEntry] {
         &mut self.full
@@ -107,17 +92,17 @@ impl Rows {
 }
 
 impl UserList {
-    /// The list of `rows`, whose compact rows point at `records`.
+    /// The list of `parts`' rows, the second part's after the first's, whose compact rows
+    /// point at `records`.
     pub(crate) fn new(
-        rows: Rows,
+        parts: [Rows; 2],
         records: Arc<Records>,
         labels: Vec<Arc<str>>,
         mut groups: Vec<(NodeId, GroupPath)>,
     ) -> UserList {
         groups.sort_unstable_by_key(|(id, _)| *id);
         UserList {
-            rows: rows.rows,
-            full: rows.full,
+            parts,
             records,
             labels,
             groups,
@@ -126,30 +111,41 @@ impl UserList {
 
     /// How many users the plan lists.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.parts[0].rows.len() + self.parts[1].rows.len()
     }
 
     /// Whether the plan lists nobody.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
     }
 
     /// The entry at `index`.
     pub fn get(&self, index: usize) -> Option<UserEntry> {
-        self.rows.get(index).map(|row| self.entry(row))
+        let first = self.parts[0].rows.len();
+        let (part, at) = if index < first {
+            (0, index)
+        } else {
+            (1, index - first)
+        };
+        self.parts[part]
+            .rows
+            .get(at)
+            .map(|row| self.entry(part, row))
     }
 
     /// The entries, in plan order.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
             list: self,
-            rows: self.rows.iter(),
+            first: self.parts[0].rows.iter(),
+            second: self.parts[1].rows.iter(),
         }
     }
 
-    fn entry(&self, row: &Row) -> UserEntry {
+    /// The entry of `row`, a row of part `part`.
+    fn entry(&self, part: usize, row: &Row) -> UserEntry {
         match row {
-            Row::Full(at) => self.full[*at as usize].clone(),
+            Row::Full(at) => self.parts[part].full[*at as usize].clone(),
             Row::Matched(matched) => {
                 let mut entry =
                     self.records
@@ -177,22 +173,36 @@ impl UserList {
 #[derive(Clone, Debug)]
 pub struct Iter<'a> {
     list: &'a UserList,
-    rows: std::slice::Iter<'a, Row>,
+    /// What is left of the first part's rows, and of the second's.
+    first: std::slice::Iter<'a, Row>,
+    second: std::slice::Iter<'a, Row>,
 }
 
 impl Iterator for Iter<'_> {
     type Item = UserEntry;
 
     fn next(&mut self) -> Option<UserEntry> {
-        self.rows.next().map(|row| self.list.entry(row))
+        if let Some(row) = self.first.next() {
+            return Some(self.list.entry(0, row));
+        }
+        self.second.next().map(|row| self.list.entry(1, row))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.rows.size_hint()
+        let len = self.first.len() + self.second.len();
+        (len, Some(len))
     }
 
     fn nth(&mut self, n: usize) -> Option<UserEntry> {
-        self.rows.nth(n).map(|row| self.list.entry(row))
+        // Skipped rows are not made whole.
+        let in_first = self.first.len();
+        if n < in_first {
+            return self.first.nth(n).map(|row| self.list.entry(0, row));
+        }
+        self.first = [].iter();
+        self.second
+            .nth(n - in_first)
+            .map(|row| self.list.entry(1, row))
     }
 }
 
@@ -200,7 +210,10 @@ impl ExactSizeIterator for Iter<'_> {}
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<UserEntry> {
-        self.rows.next_back().map(|row| self.list.entry(row))
+        if let Some(row) = self.second.next_back() {
+            return Some(self.list.entry(1, row));
+        }
+        self.first.next_back().map(|row| self.list.entry(0, row))
     }
 }
 
@@ -219,7 +232,12 @@ impl From<Vec<UserEntry>> for UserList {
         for entry in entries {
             rows.push_full(entry);
         }
-        UserList::new(rows, Arc::default(), Vec::new(), Vec::new())
+        UserList::new(
+            [rows, Rows::with_capacity(0)],
+            Arc::default(),
+            Vec::new(),
+            Vec::new(),
+        )
     }
 }
 
@@ -256,5 +274,79 @@ impl Serialize for UserList {
 impl<'de> Deserialize<'de> for UserList {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<UserList, D::Error> {
         Vec::<UserEntry>::deserialize(deserializer).map(UserList::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Plane;
+
+    fn entry(n: usize) -> UserEntry {
+        UserEntry {
+            email: crate::model::UserKey::new(&format!("user{n}@contoso.com")).expect("a key"),
+            plane: Plane::Technician,
+            object_id: None,
+            display_name: None,
+            role: None,
+            pairing: None,
+            losing_pairings: Vec::new(),
+            node_id: Some(NodeId(n as u64)),
+            current_role: None,
+            current_group: None,
+            current_status: None,
+            actions: vec![format!("action {n}")],
+            note: None,
+        }
+    }
+
+    /// Entries 0..5 in two parts (three in the first), as the planner's halves make them.
+    fn two_parts() -> UserList {
+        let mut parts: [Rows; 2] = Default::default();
+        for n in 0..5 {
+            parts[usize::from(n >= 3)].push_full(entry(n));
+        }
+        UserList::new(parts, Arc::default(), Vec::new(), Vec::new())
+    }
+
+    #[test]
+    fn a_list_in_two_parts_reads_as_one() {
+        let list = two_parts();
+        let expected: Vec<UserEntry> = (0..5).map(entry).collect();
+        assert_eq!(list.len(), 5);
+        assert_eq!(list.iter().collect::<Vec<_>>(), expected);
+        assert_eq!(list.iter().rev().collect::<Vec<_>>(), {
+            let mut reversed = expected.clone();
+            reversed.reverse();
+            reversed
+        });
+        for (at, wanted) in expected.iter().enumerate() {
+            assert_eq!(list.get(at).as_ref(), Some(wanted));
+        }
+        assert_eq!(list.get(5), None);
+        assert_eq!(list, UserList::from(expected));
+    }
+
+    #[test]
+    fn skipping_crosses_from_one_part_to_the_other() {
+        let list = two_parts();
+        for skip in 0..6 {
+            let mut iter = list.iter();
+            assert_eq!(
+                iter.nth(skip),
+                (skip < 5).then(|| entry(skip)),
+                "nth({skip})"
+            );
+            assert_eq!(
+                iter.len(),
+                5usize.saturating_sub(skip + 1),
+                "left after nth({skip})"
+            );
+            assert_eq!(iter.next(), (skip + 1 < 5).then(|| entry(skip + 1)));
+        }
+        let mut iter = list.iter();
+        assert_eq!(iter.next_back(), Some(entry(4)));
+        assert_eq!(iter.nth(3), Some(entry(3)));
+        assert_eq!(iter.next(), None);
     }
 }
