@@ -1379,11 +1379,9 @@ impl<'a> NodeIndex<'a> {
     /// The tables of `nodes`; every node its own [`NodeInfo::canon`] until [`Self::set_canon`].
     fn new(nodes: &'a [RescueNode]) -> Result<NodeIndex<'a>, PlanError> {
         let mut info = Vec::with_capacity(nodes.len());
-        let email_bytes: usize = nodes
-            .iter()
-            .map(|node| node.email.as_ref().map_or(0, String::len))
-            .sum();
-        let mut keys = String::with_capacity(email_bytes);
+        let mut keys = String::with_capacity(crate::desired::room_for(nodes, |node| {
+            node.email.as_ref().map_or(0, String::len)
+        }));
         let mut key_ends = Vec::with_capacity(nodes.len() + 1);
         key_ends.push(0);
         for (at, node) in nodes.iter().enumerate() {
