@@ -586,8 +586,11 @@ impl IdKey {
     pub(crate) fn new(text: &str) -> IdKey {
         let bytes = text.as_bytes();
         let mut held = [0u8; IdKey::HELD as usize];
-        let len = bytes.len().min(held.len());
-        held[..len].copy_from_slice(&bytes[..len]);
+        match bytes.first_chunk::<{ IdKey::HELD as usize }>() {
+            // A copy of a known length, without a call.
+            Some(head) => held = *head,
+            None => held[..bytes.len()].copy_from_slice(bytes),
+        }
         let word = |at: usize| {
             let mut word = [0u8; 8];
             word.copy_from_slice(&held[at..at + 8]);

@@ -1568,16 +1568,11 @@ fn claim_nodes(
             .role
             .is_some_and(|role| role.plane() == plane)
     };
-    // Each user's linked node, when the link names a user node of this plane: the links (in
-    // object id order) merged with the people in the same order, rather than a table of one
-    // looked up by the other.
-    let mut placement_of = vec![NO_USER; desired.people_len()];
-    for (user, wanted_user) in wanted.iter().enumerate() {
-        // `desired()` bounds the number of users.
-        placement_of[wanted_user.rank()] = user as u32;
-    }
+    // Each person's linked node: the links (in object id order) merged with the people in the
+    // same order, rather than a table of one looked up by the other. Written by person, which
+    // is at random; read back below in key order, which is the people's order.
+    let mut link_of_person = vec![NO_USER; desired.people_len()];
     let mut linked = vec![false; nodes];
-    let mut link_at = vec![NO_USER; wanted.len()];
     let mut positions = Vec::with_capacity(links.len());
     tree.positions(links.values().copied(), &mut positions);
     let mut next = 0;
@@ -1601,15 +1596,18 @@ fn claim_nodes(
         while let Some(&(key, rank)) = people_by_object_id.get(same)
             && order(&(key, rank)) == Ordering::Equal
         {
-            if let Some(&user) = placement_of.get(rank as usize)
-                && user != NO_USER
-            {
-                link_at[user as usize] = at;
+            if let Some(slot) = link_of_person.get_mut(rank as usize) {
+                *slot = at;
             }
             same += 1;
         }
     }
-    drop(placement_of);
+    // Each user's linked node, when the link names a user node of this plane.
+    let mut link_at: Vec<u32> = wanted
+        .iter()
+        .map(|user| link_of_person.get(user.rank()).copied().unwrap_or(NO_USER))
+        .collect();
+    drop(link_of_person);
     for at in &mut link_at {
         if *at != NO_USER && !in_plane(*at as usize) {
             *at = NO_USER;
