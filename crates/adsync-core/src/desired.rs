@@ -1124,6 +1124,7 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
                         ^ first(&record.display_name)
                         ^ first(record.given_name.as_deref().unwrap_or(""))
                         ^ first(record.job_title.as_deref().unwrap_or(""))
+                        ^ first(if keep_upn { &record.upn } else { "" })
                         ^ first(key_of(user))
                 });
                 std::hint::black_box(touched);
