@@ -15,8 +15,9 @@ use serde::{Serialize, Serializer};
 
 use crate::config::{Attribute, Config, DestinationRef, GroupRef, Pairing};
 use crate::error::{PlanError, Problem};
-use crate::hash::{FastMap, StrTable};
+use crate::hash::FastMap;
 use crate::model::{Container, DirectorySnapshot, GroupPath, Plane, Role, UserKey, trim};
+use crate::object_ids::ObjectIdsBuilder;
 use crate::par;
 use crate::plan::{UserEntry, Warning, WarningKind};
 
@@ -670,11 +671,8 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     check_size("directory snapshot's user list", users.len())?;
     check_size("configuration's pairing list", config.pairings.len())?;
 
-    // Every key, computed once, and the object ids, each copied back to back: the lookups of a
-    // million memberships then compare against a few megabytes, not across the directory. Each
-    // object id is a record: its user (4 bytes, little-endian), its length (4 bytes), its text.
-    // The id table holds the records' offsets, so a lookup reads the user and the text together,
-    // where a list of ends beside the text would cost a second cache miss.
+    // Every key, computed once, and the object ids, each parsed once (see `ObjectIds`): the
+    // lookups of a million memberships then read a table of numbers, not across the directory.
     // Buffers sized once (see `room_for`): growing them would copy tens of megabytes.
     let mut key_text = String::with_capacity(room_for(users, |user| {
         if use_upn {
@@ -684,9 +682,8 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         }
     }));
     let mut key_ends: Vec<u32> = Vec::with_capacity(users.len());
-    let mut id_records: Vec<u8> =
-        Vec::with_capacity(room_for(users, |user| ID_HEADER + user.id.len()));
-    let mut id_offsets: Vec<u32> = Vec::with_capacity(users.len());
+    let mut ids = ObjectIdsBuilder::with_capacity(users.len());
+    let mut id_bytes = 0usize;
     let mut hot: Vec<Hot> = Vec::with_capacity(users.len());
     // The length of every user's other texts, read here where the records are read in order:
     // with the keys and ids, an upper bound of the people's text.
@@ -716,14 +713,10 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
             key_text.push_str(&key);
         }
         key_ends.push(offset(&key_text)?);
-        // `check_size` above bounds the user's index; `offset_of` below, the id's length.
-        let index = id_offsets.len() as u32;
-        id_offsets.push(offset_of(id_records.len())?);
-        id_records.extend_from_slice(&index.to_le_bytes());
-        id_records.extend_from_slice(&(user.id.len() as u32).to_le_bytes());
-        id_records.extend_from_slice(user.id.as_bytes());
+        // `check_size` above bounds the user's index, its position.
+        ids.push(&user.id);
+        id_bytes += user.id.len();
     }
-    offset_of(id_records.len())?;
     // Text `user` of an arena: `ends[user - 1]..ends[user]`; an empty key is no key.
     let slice = |ends: &[u32], user: u32| -> (usize, usize) {
         let at = user as usize;
@@ -734,32 +727,13 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
         let (start, end) = slice(&key_ends, user);
         key_text.get(start..end).unwrap_or("")
     };
-    // The user and the text of the object id record at `at`.
-    let word = |at: usize| -> u32 {
-        id_records
-            .get(at..at + 4)
-            .and_then(|bytes| bytes.try_into().ok())
-            .map_or(NONE, u32::from_le_bytes)
-    };
-    let id_user = |record: u32| word(record as usize);
-    let id_text = |record: u32| -> &[u8] {
-        let at = record as usize + ID_HEADER;
-        let len = word(record as usize + 4) as usize;
-        id_records.get(at..at + len).unwrap_or_default()
-    };
     // Users by object id (the first one listed wins); and the keyed users in key order (then
     // listing order), sorted on the keys' first 24 bytes first so most comparisons touch no
     // string (e-mails often share their first 16: `alexander.anderson.…`): a key held twice is
     // a run of two or more. The two are independent: one on each core.
     let (user_index, sorted) = par::join(
         users.len(),
-        || {
-            let mut user_index = StrTable::with_capacity(users.len());
-            // `check_size` above bounds the index.
-            let id = |user: usize| id_text(id_offsets[user]);
-            user_index.insert_many(users.len(), id, |user| id_offsets[user], id_text);
-            user_index
-        },
+        || ids.build(),
         || {
             let mut sorted: Vec<(u128, u64, u32)> = (0..users.len() as u32)
                 .filter(|&user| hot[user as usize].standing != Standing::NoKey)
@@ -840,15 +814,12 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     let needed: Vec<usize> = (0..reached.len()).filter(|&g| reached[g]).collect();
     drop(reached);
     let resolve = |part: &[usize]| -> Vec<Vec<u32>> {
-        let mut found = Vec::new();
         part.iter()
             .map(|&group| {
-                found.clear();
-                user_index.get_many(&directory.groups[group].members, id_text, &mut found);
+                let members = &directory.groups[group].members;
+                let mut found = Vec::with_capacity(members.len());
+                user_index.get_many(members, NONE, &mut found);
                 found
-                    .iter()
-                    .map(|record| record.map_or(NONE, id_user))
-                    .collect()
             })
             .collect()
     };
@@ -1032,9 +1003,6 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     }
 
     drop(user_index);
-    drop(id_offsets);
-    let id_bytes = id_records.len() - ID_HEADER * users.len();
-    drop(id_records);
 
     // Each person's rank, by directory user.
     let mut rank: Vec<u32> = vec![NONE; users.len()];
@@ -1231,16 +1199,6 @@ struct Half {
     text: String,
     people: Vec<Person>,
     planes: [Vec<Placement>; 2],
-}
-
-/// The bytes before an object id's text in its record (see `desired()`).
-const ID_HEADER: usize = 8;
-
-/// `len` as an offset into the object id records, which must stay below `u32::MAX` (the id
-/// table's free marker).
-fn offset_of(len: usize) -> Result<u32, PlanError> {
-    check_size("directory's object ids", len)?;
-    Ok(len as u32)
 }
 
 /// The current end of `text` as an offset.

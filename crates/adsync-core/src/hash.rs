@@ -135,67 +135,10 @@ impl StrTable {
         }
     }
 
-    /// The values stored for `texts`, in order, appended to `out`. Looks them up a batch at a
-    /// time, each step over the whole batch, so that the memory accesses of a batch overlap
-    /// instead of waiting for one another: a table far larger than the caches is then read at
-    /// the memory's bandwidth rather than its latency. Each step is a loop of its own, short
-    /// enough that the processor has the whole batch's reads in flight at once: the texts, their
-    /// home slots, and the string of the slot whose tag matches (a third of the keys of a
-    /// half-full table lie past their home slot, in the same cache line as a rule).
-    pub(crate) fn get_many<'s, T: AsRef<[u8]>>(
-        &self,
-        texts: &[T],
-        text_of: impl Fn(u32) -> &'s [u8],
-        out: &mut Vec<Option<u32>>,
-    ) {
-        const BATCH: usize = 32;
-        let mut split = [(0usize, 0u64); BATCH];
-        let mut found = [StrTable::EMPTY; BATCH];
-        let mut touched = 0u64;
-        for chunk in texts.chunks(BATCH) {
-            for text in chunk {
-                touched ^= u64::from(text.as_ref().first().copied().unwrap_or(0));
-            }
-            for (at, text) in chunk.iter().enumerate() {
-                split[at] = StrTable::split(text.as_ref());
-            }
-            for at in 0..chunk.len() {
-                found[at] = self.slots[split[at].0 & self.mask];
-            }
-            // The first slot from home whose tag matches, or the free slot that ends the run.
-            for at in 0..chunk.len() {
-                let (mut slot_at, tag) = split[at];
-                let mut slot = found[at];
-                while slot != StrTable::EMPTY && slot & !0xffff_ffff != tag {
-                    slot_at = slot_at.wrapping_add(1);
-                    slot = self.slots[slot_at & self.mask];
-                }
-                split[at].0 = slot_at;
-                found[at] = slot;
-                if slot != StrTable::EMPTY {
-                    touched ^= u64::from(text_of(slot as u32).first().copied().unwrap_or(0));
-                }
-            }
-            std::hint::black_box(touched);
-            for (at, text) in chunk.iter().enumerate() {
-                let text = text.as_ref();
-                let slot = found[at];
-                out.push(if slot == StrTable::EMPTY {
-                    None
-                } else if text_of(slot as u32) == text {
-                    Some(slot as u32)
-                } else {
-                    // Another text with the same tag: the search goes on past it.
-                    self.probe(text, split[at].0.wrapping_add(1), split[at].1, &text_of)
-                });
-            }
-        }
-    }
-
     /// Stores `text(0)`, `text(1)`, … `text(count - 1)` in order, each with `value(i)` (below
     /// `u32::MAX`), unless
     /// the text has a value already (the first one stored stays); a batch at a time, the slots
-    /// of a batch read ahead so their cache misses overlap (as in [`Self::get_many`]).
+    /// of a batch read together so that their cache misses overlap.
     pub(crate) fn insert_many<'s>(
         &mut self,
         count: usize,
@@ -293,7 +236,7 @@ impl IdTable {
 
     /// The positions stored for `ids`, in order, appended to `out`; a batch at a time, each
     /// batch's slots read first so that their cache misses overlap (as in
-    /// [`StrTable::get_many`]).
+    /// [`StrTable::insert_many`]).
     pub(crate) fn get_many(&self, ids: impl Iterator<Item = u64>, out: &mut Vec<Option<u32>>) {
         const BATCH: usize = 32;
         let mut batch = [0u64; BATCH];
@@ -389,26 +332,6 @@ mod tests {
     }
 
     #[test]
-    fn a_batched_lookup_finds_what_single_lookups_find() {
-        // Enough words that many lie past their home slot, and batches that end part way.
-        let words: Vec<String> = (0..5000).map(|i| format!("user.{i}@contoso.com")).collect();
-        let mut table = StrTable::with_capacity(words.len());
-        let bytes = |v: u32| words[v as usize].as_bytes();
-        table.insert_many(words.len(), |i| words[i].as_bytes(), |i| i as u32, bytes);
-        let mut asked: Vec<String> = words.iter().rev().cloned().collect();
-        asked.extend((0..77).map(|i| format!("nobody.{i}@contoso.com")));
-        let mut found = Vec::new();
-        table.get_many(&asked, bytes, &mut found);
-        let expected: Vec<Option<u32>> = asked
-            .iter()
-            .map(|text| table.get(text.as_bytes(), bytes))
-            .collect();
-        assert_eq!(found, expected);
-        assert_eq!(found[0], Some(4999));
-        assert_eq!(found.iter().filter(|value| value.is_none()).count(), 77);
-    }
-
-    #[test]
     fn a_lookup_looks_past_a_slot_whose_tag_matches_but_text_does_not() {
         // Value 0 is stored under the hash of `a` while its text reads `b`: the slot's tag
         // matches `a`, its text does not, and `a` itself lies in the next slot.
@@ -417,9 +340,7 @@ mod tests {
         let mut table = StrTable::with_capacity(4);
         table.insert_many(2, |_| b"a".as_slice(), |i| i as u32, text_of);
         assert_eq!(table.get(b"a", text_of), Some(1));
-        let mut found = Vec::new();
-        table.get_many(&["a", "b"], text_of, &mut found);
-        assert_eq!(found, [Some(1), None]);
+        assert_eq!(table.get(b"b", text_of), None);
     }
 
     #[test]

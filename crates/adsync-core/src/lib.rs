@@ -15,6 +15,7 @@ pub mod execute;
 mod hash;
 pub mod memory;
 pub mod model;
+mod object_ids;
 mod par;
 pub mod plan;
 pub mod scope;

@@ -941,10 +941,10 @@ pub fn plan(
         .collect();
     // The entries of a half of the events. A desired user whose node needs nothing becomes
     // a compact row (see `UserList`); the others are made whole here.
-    let emit = |events: &[Event], leaving: Vec<Leaving>, capacity: usize| -> Entries {
+    // Each half's actions follow `actions`, the groups to create, for the first half.
+    let emit = |events: &[Event], leaving: Vec<Leaving>, mut actions: Vec<Action>| -> Entries {
         let records = desired.records();
-        let mut users = Rows::with_capacity(capacity);
-        let mut actions: Vec<Action> = Vec::new();
+        let mut users = Rows::with_capacity(events.len());
         let mut warnings: Vec<Warning> = Vec::new();
         let mut unchanged = 0u64;
         let mut leaving = leaving.into_iter();
@@ -1124,15 +1124,22 @@ pub fn plan(
         .filter(|event| **event == Event::Leaving)
         .count();
     let second_leaving = leaving.split_off(first_leaving);
+    let groups = std::mem::take(&mut actions);
     let (first, second) = par::join(
         events.len(),
-        || emit(first_events, leaving, first_events.len()),
-        || emit(second_events, second_leaving, second_events.len()),
+        || emit(first_events, leaving, groups),
+        || emit(second_events, second_leaving, Vec::new()),
     );
+    // The first half's actions stay where they are, so that only the second half's are copied
+    // (into fresh memory: a few thousand page faults at full size).
     let mut users: [Rows; 2] = Default::default();
     for (rows, part) in users.iter_mut().zip([first, second]) {
         *rows = part.users;
-        actions.extend(part.actions);
+        if actions.is_empty() {
+            actions = part.actions;
+        } else {
+            actions.extend(part.actions);
+        }
         warnings.extend(part.warnings);
         unchanged += part.unchanged;
     }
