@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! adsync-bench [plan|sync|apply|all] [--quick] [options]
-//!   plan   --pairings 999 --members 999 [--people N] [--runs 3]
+//!   plan   --pairings 999 --members 999 [--people N] [--runs 3] [--rounds 3]
 //!   sync   --pairings 100 --members 999 [--people N] --latency-ms 20
 //!          [--graph-concurrency 8] [--concurrency 4]
 //!   apply  --actions 2000 --latency-ms 20 --concurrency 4
@@ -42,7 +42,7 @@ const REQUESTS_RATIO_TARGET: f64 = 1.05;
 const WALL_RATIO_TARGET: f64 = 1.5;
 
 const USAGE: &str = "usage: adsync-bench [plan|sync|apply|all] [--quick] [--pairings N] [--members N] \
-[--people N] [--runs N] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
+[--people N] [--runs N] [--rounds N] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
 
 #[derive(Clone, Debug, Default)]
 struct Options {
@@ -51,6 +51,7 @@ struct Options {
     members: Option<usize>,
     people: Option<usize>,
     runs: Option<usize>,
+    rounds: Option<usize>,
     latency_ms: Option<u64>,
     concurrency: Option<usize>,
     graph_concurrency: Option<usize>,
@@ -90,6 +91,7 @@ fn parse(args: &[String]) -> Result<(Vec<Scenario>, Options), String> {
             "--members" => options.members = Some(number(arg)?),
             "--people" => options.people = Some(number(arg)?),
             "--runs" => options.runs = Some(number(arg)?.max(1)),
+            "--rounds" => options.rounds = Some(number(arg)?.max(1)),
             "--latency-ms" => options.latency_ms = Some(number(arg)? as u64),
             "--concurrency" => options.concurrency = Some(number(arg)?.max(1)),
             "--graph-concurrency" => options.graph_concurrency = Some(number(arg)?.max(1)),
@@ -422,6 +424,24 @@ fn plan_one(options: &Options) -> Result<String, String> {
     Ok(plan_size(&shape, options.runs.unwrap_or(1))?.to_string())
 }
 
+/// One size's figures over its rounds: those of the round whose total is the median, with every
+/// round's total beside them and the highest peak RSS of any round.
+fn median_round(mut rounds: Vec<Value>, total: impl Fn(&Value) -> f64) -> Value {
+    rounds.sort_by(|a, b| total(a).total_cmp(&total(b)));
+    let totals: Vec<f64> = rounds.iter().map(&total).collect();
+    let peak = rounds
+        .iter()
+        .filter_map(|round| round["peak_rss_mb"].as_f64())
+        .fold(f64::NAN, f64::max);
+    let mut median = rounds.swap_remove(rounds.len() / 2);
+    median["rounds"] = json!(totals.len());
+    median["total_ms_rounds"] = json!(totals);
+    if !peak.is_nan() {
+        median["peak_rss_mb"] = json!(peak);
+    }
+    median
+}
+
 /// Runs one size of `plan` in a child process, so that the peak RSS it reports is its own and
 /// not what an earlier size left in the allocator.
 fn plan_size_apart(shape: &Shape, runs: usize) -> Result<Value, String> {
@@ -449,14 +469,15 @@ fn plan_size_apart(shape: &Shape, runs: usize) -> Result<Value, String> {
 }
 
 fn plan_scenario(options: &Options) -> Result<String, String> {
-    let (pairings, members, runs) = if options.quick {
-        (40, 100, 1)
+    let (pairings, members, runs, rounds) = if options.quick {
+        (40, 100, 1, 1)
     } else {
-        (999, 999, 3)
+        (999, 999, 3, 3)
     };
     let pairings = options.pairings.unwrap_or(pairings).max(4);
     let members = options.members.unwrap_or(members).max(1);
     let runs = options.runs.unwrap_or(runs);
+    let rounds = options.rounds.unwrap_or(rounds);
     let full = {
         let mut shape = Shape::new(pairings, members);
         if let Some(people) = options.people {
@@ -472,11 +493,20 @@ fn plan_scenario(options: &Options) -> Result<String, String> {
         shape
     };
     let shapes = [scaled(4), scaled(2), full.clone()];
-    let mut sizes = Vec::new();
-    for shape in &shapes {
-        sizes.push(plan_size_apart(shape, runs)?);
+    // The sizes take turns, round after round, so that a spell in which the machine runs slower
+    // (a shared host's speed drifts by a fifth within minutes) falls on all three alike rather
+    // than on whichever size ran then.
+    let mut measured: [Vec<Value>; 3] = Default::default();
+    for _ in 0..rounds {
+        for (shape, rounds_of_size) in shapes.iter().zip(&mut measured) {
+            rounds_of_size.push(plan_size_apart(shape, runs)?);
+        }
     }
     let total = |size: &Value| size["total_ms"].as_f64().unwrap_or(0.0);
+    let sizes: Vec<Value> = measured
+        .into_iter()
+        .map(|of_size| median_round(of_size, total))
+        .collect();
     let growth_quarter_to_half = ratio(total(&sizes[1]), total(&sizes[0]));
     let growth_half_to_full = ratio(total(&sizes[2]), total(&sizes[1]));
     let largest = &sizes[2];
