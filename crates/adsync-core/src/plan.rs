@@ -1705,7 +1705,9 @@ fn claim_nodes(
         !std::mem::replace(&mut claimed[index.info[at].canon as usize], true)
     };
     let mut outcomes = Vec::with_capacity(wanted.len());
-    for (user, key) in wanted.keys().enumerate() {
+    for user in 0..wanted.len() {
+        // Only the warnings need the key: read it then, not for every user.
+        let key = || wanted.get_index(user).map_or("", |user| user.key());
         let at = chosen[user] as usize;
         let outcome = if chosen[user] == NO_USER {
             Claim::None
@@ -1715,10 +1717,11 @@ fn claim_nodes(
             warnings.push(Warning {
                 kind: WarningKind::ClaimConflict,
                 message: format!(
-                    "Rescue node {} is claimed by two directory users (a recorded link and an e-mail disagree); `{key}` is left alone",
-                    index.info[at].id
+                    "Rescue node {} is claimed by two directory users (a recorded link and an e-mail disagree); `{}` is left alone",
+                    index.info[at].id,
+                    key()
                 ),
-                email: Some(UserKey::from_normalized(key)),
+                email: Some(UserKey::from_normalized(key())),
             });
             Claim::Taken
         } else if other_key[user] && !by_key.nodes(user).is_empty() {
@@ -1733,11 +1736,12 @@ fn claim_nodes(
             warnings.push(Warning {
                 kind: WarningKind::ClaimConflict,
                 message: format!(
-                    "`{key}` is linked to Rescue node {} but node {} holds its e-mail (a recorded link and an e-mail disagree); both are left alone",
+                    "`{}` is linked to Rescue node {} but node {} holds its e-mail (a recorded link and an e-mail disagree); both are left alone",
+                    key(),
                     index.info[at].id,
                     found.iter().map(|&n| index.info[n as usize].id.to_string()).collect::<Vec<_>>().join(", ")
                 ),
-                email: Some(UserKey::from_normalized(key)),
+                email: Some(UserKey::from_normalized(key())),
             });
             Claim::LinkAndEmailDisagree
         } else {
