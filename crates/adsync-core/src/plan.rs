@@ -772,6 +772,18 @@ pub fn plan(
     };
     // Whether the nodes' own e-mails need a look: some are protected, or held.
     let check_node_keys = !policy.protected.is_empty() || !shared_keys.is_empty();
+    // The people whose own keys are protected or held, by rank, so that the user list learns
+    // it of each user without reading the key. (`desired()` leaves held keys out of the people;
+    // a caller may have added some since.)
+    let ranks_of = |keys: &mut dyn Iterator<Item = &str>| -> FastSet<usize> {
+        keys.filter_map(|key| match desired.rank_of(key) {
+            (rank, true) => Some(rank),
+            (_, false) => None,
+        })
+        .collect()
+    };
+    let protected_people = ranks_of(&mut policy.protected.iter().map(UserKey::as_str));
+    let held_people = ranks_of(&mut shared_keys.iter().copied());
 
     // Managed nodes nobody claimed: users who are no longer desired in their plane. (Their
     // order is settled below; for equal keys it stays the order of the tree.)
@@ -971,7 +983,6 @@ pub fn plan(
             else {
                 continue;
             };
-            let key = user.key();
             let pairing = &desired.pairings[user.pairing()];
             let target = &targets[user.pairing()];
             let info = matched(p, u);
@@ -1018,12 +1029,12 @@ pub fn plan(
                 Some(_)
                     if check_node_keys && !claims[p].other_key.get(u).copied().unwrap_or(true) =>
                 {
-                    (policy.protected.contains(key), false)
+                    (protected_people.contains(&user.rank()), false)
                 }
                 Some(at) if check_node_keys => index.key(at).map_or((false, false), |k| {
                     (
                         policy.protected.contains(k),
-                        k != key && shared_keys.contains(k),
+                        k != user.key() && shared_keys.contains(k),
                     )
                 }),
                 _ => (false, false),
@@ -1048,9 +1059,8 @@ pub fn plan(
             let held_back = match info {
                 Some(info) if info.account_holder => Some(HeldBack::AccountHolder),
                 Some(_) if node_key_protected => Some(HeldBack::Protected),
-                _ => policy
-                    .protected
-                    .contains(key)
+                _ => protected_people
+                    .contains(&user.rank())
                     .then_some(HeldBack::Protected),
             };
             if let Some(why) = held_back {
@@ -1074,7 +1084,8 @@ pub fn plan(
                 warnings.push(Warning {
                         kind: WarningKind::DuplicateKey,
                         message: format!(
-                            "`{key}` is linked to Rescue node {}, whose e-mail `{node_key}` several directory users share; the node is left as it is",
+                            "`{}` is linked to Rescue node {}, whose e-mail `{node_key}` several directory users share; the node is left as it is",
+                            user.key(),
                             index.info[at].id
                         ),
                         email: Some(user.user_key()),
@@ -1084,7 +1095,7 @@ pub fn plan(
                 )));
                 continue;
             }
-            if shared_keys.contains(key) {
+            if held_people.contains(&user.rank()) {
                 users.push_full(whole(Some("several directory users share this key")));
                 continue;
             }

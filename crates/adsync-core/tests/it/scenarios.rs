@@ -155,3 +155,48 @@ fn plans_read_back_as_they_were_written() {
         "the scenarios hold only {unchanged_users} matched users who need nothing"
     );
 }
+
+/// `DesiredState::held` is public: a caller may add keys after `desired()`. A desired user whose
+/// key was added is left alone like any user whose key several directory users share, with or
+/// without a node.
+#[test]
+fn a_key_added_to_held_after_desired_leaves_its_user_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/scenarios");
+    for (name, key) in [
+        ("create-technician", "jane.doe@contoso.com"),
+        ("reenable-disabled-user", "jane.doe@contoso.com"),
+    ] {
+        let scenario = load(&root.join(name));
+        let mut wanted = desired(&scenario.directory, &scenario.config).expect("desired state");
+        let policy = Policy::from_config(&scenario.config);
+        let before = plan(&wanted, &scenario.current, &policy).expect("plan");
+        assert!(
+            before
+                .actions
+                .iter()
+                .any(|action| action.email.as_ref().is_some_and(|e| e.as_str() == key)),
+            "{name}: the user has an action to begin with"
+        );
+        wanted
+            .held
+            .insert(adsync_core::model::UserKey::new(key).expect("a key"));
+        let after = plan(&wanted, &scenario.current, &policy).expect("plan");
+        assert!(
+            after
+                .actions
+                .iter()
+                .all(|action| action.email.as_ref().is_none_or(|e| e.as_str() != key)),
+            "{name}: no action for the held key"
+        );
+        let entry = after
+            .users
+            .iter()
+            .find(|entry| entry.email.as_str() == key)
+            .expect("the user is listed");
+        assert_eq!(
+            entry.note.as_deref(),
+            Some("several directory users share this key"),
+            "{name}"
+        );
+    }
+}
