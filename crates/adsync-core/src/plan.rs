@@ -946,6 +946,17 @@ pub fn plan(
         ))
     });
     let events = plan_order(desired, |p, u| matched(p, u).map(|info| info.id), &leaving);
+    // Why a pairing's users get their actions: made once per pairing, not per action.
+    let reasons: Vec<String> = desired
+        .pairings
+        .iter()
+        .map(|pairing| {
+            format!(
+                "member of {} (pairing `{}`)",
+                pairing.group_name, pairing.label
+            )
+        })
+        .collect();
     let labels: Vec<Arc<str>> = desired
         .pairings
         .iter()
@@ -1040,13 +1051,8 @@ pub fn plan(
                 _ => (false, false),
             };
 
-            // Made only for the users that get an action.
-            let reason = || {
-                format!(
-                    "member of {} (pairing `{}`)",
-                    pairing.group_name, pairing.label
-                )
-            };
+            // Copied only for the users that get an action.
+            let reason = || reasons[user.pairing()].clone();
             let user_actions = match (at, info) {
                 (Some(at), Some(info)) => update_node(
                     &tree, &index, at, info, user, pairing, target, policy, &reason, diff,
