@@ -561,7 +561,7 @@ pub(crate) fn prefix(text: &str) -> u128 {
 
 /// Bytes 16 to 24 of `text`, zero-padded, as a number ordered as they are: with [`prefix`], the
 /// first 24 bytes.
-fn next_bytes(text: &str) -> u64 {
+pub(crate) fn next_bytes(text: &str) -> u64 {
     let mut bytes = [0u8; 8];
     let rest = text.as_bytes().get(16..).unwrap_or_default();
     let len = rest.len().min(8);

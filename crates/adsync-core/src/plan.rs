@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Attribute, Budget, Config};
 use crate::desired::{
-    DesiredState, DesiredUser, Destination, IdKey, PlaneUsers, ResolvedPairing, SsoidSource, prefix,
+    DesiredState, DesiredUser, Destination, IdKey, PlaneUsers, ResolvedPairing, SsoidSource,
+    next_bytes, prefix,
 };
 use crate::error::{PlanError, Problem};
 use crate::hash::{FastMap, FastSet, StrTable};
@@ -1164,36 +1165,14 @@ pub fn plan(
     drop(index);
     drop(claims);
 
-    // Sorted as positions, then moved in place: actions are large, and a sort moves each
-    // element many times.
-    // Their keys are gathered first, the destination as its rank among the few distinct ones
-    // and the e-mail's first bytes as a number, so that most comparisons read no text.
+    // Sorted as positions (see `sort_order`), then moved in place: actions are large, and a
+    // sort moves each element many times.
     // Which ids repeat does not depend on the order: found on the other core meanwhile.
-    let sort_order = || {
-        let distinct: FastSet<&str> = actions.iter().map(|action| order_key(action).2).collect();
-        let mut paths: Vec<&str> = distinct.into_iter().collect();
-        paths.sort_unstable();
-        let path_rank: FastMap<&str, usize> = paths
-            .iter()
-            .enumerate()
-            .map(|(rank, path)| (*path, rank))
-            .collect();
-        let mut order: Vec<_> = actions
-            .iter()
-            .enumerate()
-            .map(|(at, action)| {
-                let key = order_key(action);
-                let rank = path_rank.get(key.2).copied().unwrap_or(usize::MAX);
-                ((key.0, key.1, rank, prefix(key.3)), key, at)
-            })
-            .collect();
-        order.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        order
-            .into_iter()
-            .map(|(_, _, at)| at)
-            .collect::<Vec<usize>>()
-    };
-    let (order, repeated) = par::join(actions.len(), sort_order, || repeated_ids(&actions));
+    let (order, repeated) = par::join(
+        actions.len(),
+        || sort_order(&actions),
+        || repeated_ids(&actions),
+    );
     permute(&mut actions, &order);
     // The node id breaks ties between nodes of one plane that share an e-mail (see
     // `NodesByKey`).
@@ -2288,6 +2267,39 @@ fn order_key(
     )
 }
 
+/// The positions of `actions` in the order of [`order_key`], ties kept in listing order.
+///
+/// The keys are gathered first, the destination as its rank among the few distinct ones and the
+/// e-mail's first 24 bytes as numbers, so that most comparisons read no text and the sort moves
+/// 48 bytes an element, not the whole key; the rest of the key, then the position, settle the
+/// few ties.
+fn sort_order(actions: &[Action]) -> Vec<usize> {
+    let distinct: FastSet<&str> = actions.iter().map(|action| order_key(action).2).collect();
+    let mut paths: Vec<&str> = distinct.into_iter().collect();
+    paths.sort_unstable();
+    let path_rank: FastMap<&str, usize> = paths
+        .iter()
+        .enumerate()
+        .map(|(rank, path)| (*path, rank))
+        .collect();
+    let mut order: Vec<_> = actions
+        .iter()
+        .enumerate()
+        .map(|(at, action)| {
+            let (kind, container, path, key, ..) = order_key(action);
+            let rank = path_rank.get(path).copied().unwrap_or(usize::MAX);
+            (kind, container, rank, prefix(key), next_bytes(key), at)
+        })
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2, a.3, a.4)
+            .cmp(&(b.0, b.1, b.2, b.3, b.4))
+            .then_with(|| order_key(&actions[a.5]).cmp(&order_key(&actions[b.5])))
+            .then(a.5.cmp(&b.5))
+    });
+    order.into_iter().map(|(.., at)| at).collect()
+}
+
 /// The action ids that more than one action has.
 fn repeated_ids(actions: &[Action]) -> BTreeSet<String> {
     let mut seen: FastMap<&str, u32> =
@@ -2336,7 +2348,77 @@ fn make_ids_unique(
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::{ActionKind, Precondition, order_key, permute, sort_order, user_action};
+    use crate::model::{GroupPath, NodeId, Role, UserKey};
+
+    #[test]
+    fn actions_sort_in_key_order_past_their_first_24_bytes_ties_in_listing_order() {
+        let action = |kind, key: &str, node, to: &str| {
+            let mut action = user_action(
+                kind,
+                Role::Technician,
+                &UserKey::new(key).unwrap(),
+                NodeId(node),
+                None,
+                String::new(),
+                Precondition::default(),
+            );
+            action.to = Some(GroupPath::parse(to));
+            action
+        };
+        // Keys alike in their first 30 bytes, listed backwards; one key twice (two nodes), one
+        // action listed twice; two destinations, two kinds.
+        let shared = "alexander.anderson.smithers.0";
+        let actions = vec![
+            action(
+                ActionKind::UpdateUser,
+                &format!("{shared}3@contoso.com"),
+                1,
+                "Support",
+            ),
+            action(
+                ActionKind::UpdateUser,
+                &format!("{shared}2@contoso.com"),
+                9,
+                "Support",
+            ),
+            action(
+                ActionKind::UpdateUser,
+                &format!("{shared}2@contoso.com"),
+                4,
+                "Support",
+            ),
+            action(
+                ActionKind::UpdateUser,
+                &format!("{shared}1@contoso.com"),
+                2,
+                "Support",
+            ),
+            action(
+                ActionKind::UpdateUser,
+                &format!("{shared}1@contoso.com"),
+                2,
+                "Support",
+            ),
+            action(
+                ActionKind::UpdateUser,
+                &format!("{shared}0@contoso.com"),
+                5,
+                "Sales",
+            ),
+            action(
+                ActionKind::EnableUser,
+                &format!("{shared}9@contoso.com"),
+                6,
+                "Support",
+            ),
+            action(ActionKind::EnableUser, "a@contoso.com", 7, "Support"),
+        ];
+        let mut expected: Vec<usize> = (0..actions.len()).collect();
+        expected.sort_by(|&a, &b| order_key(&actions[a]).cmp(&order_key(&actions[b])));
+        assert_eq!(sort_order(&actions), expected);
+        assert_eq!(expected, [5, 3, 4, 2, 1, 0, 7, 6]);
+    }
 
     #[test]
     fn permute_puts_each_item_where_the_order_says() {
