@@ -1153,19 +1153,27 @@ pub fn desired(directory: &DirectorySnapshot, config: &Config) -> Result<Desired
     let second = second?;
     let (text_base, person_base) = (offset(&text)?, people.len() as u32);
     check_size("directory's text", text.len() + second.text.len())?;
-    text.push_str(&second.text);
-    people.extend(second.people.into_iter().map(|mut person| {
-        for bound in &mut person.bounds {
-            *bound += text_base;
-        }
-        person
-    }));
-    for (placements, more) in planes.iter_mut().zip(second.planes) {
-        placements.extend(more.into_iter().map(|mut placement| {
-            placement.person += person_base;
-            placement
-        }));
-    }
+    // The second half's text on one core, its records on the other: both land in memory the
+    // first half reserved and never wrote, a few thousand fresh pages at full size.
+    let (more_text, more_people, more_planes) = (second.text, second.people, second.planes);
+    par::join(
+        more_people.len(),
+        || text.push_str(&more_text),
+        || {
+            people.extend(more_people.into_iter().map(|mut person| {
+                for bound in &mut person.bounds {
+                    *bound += text_base;
+                }
+                person
+            }));
+            for (placements, more) in planes.iter_mut().zip(more_planes) {
+                placements.extend(more.into_iter().map(|mut placement| {
+                    placement.person += person_base;
+                    placement
+                }));
+            }
+        },
+    );
     warnings.sort();
     Ok(DesiredState {
         config_digest: config.digest(),
