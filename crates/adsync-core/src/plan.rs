@@ -965,7 +965,8 @@ pub fn plan(
         .collect();
     // The entries of a half of the events. A desired user whose node needs nothing becomes
     // a compact row (see `UserList`); the others are made whole here.
-    // Each half's actions follow `actions`, the groups to create, for the first half.
+    // A half's actions go after `actions`: the groups to create for the first half, none for
+    // the second.
     let emit = |events: &[Event], leaving: Vec<Leaving>, mut actions: Vec<Action>| -> Entries {
         let records = desired.records();
         let mut users = Rows::with_capacity(events.len());
