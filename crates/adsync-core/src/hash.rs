@@ -110,18 +110,7 @@ impl StrTable {
 
     /// The value stored for `text`.
     pub(crate) fn get<'s>(&self, text: &[u8], text_of: impl Fn(u32) -> &'s [u8]) -> Option<u32> {
-        let (at, tag) = StrTable::split(text);
-        self.probe(text, at, tag, &text_of)
-    }
-
-    /// The value stored for `text`, whose tag is `tag`, looked for from slot `at` on.
-    fn probe<'s>(
-        &self,
-        text: &[u8],
-        mut at: usize,
-        tag: u64,
-        text_of: &impl Fn(u32) -> &'s [u8],
-    ) -> Option<u32> {
+        let (mut at, tag) = StrTable::split(text);
         loop {
             let slot = self.slots[at & self.mask];
             if slot == StrTable::EMPTY {

@@ -119,6 +119,15 @@ impl ObjectIdsBuilder {
 
     /// The index, in `size` buckets (a power of two, with room to spare).
     fn build_in(self, size: usize) -> ObjectIds {
+        let count = self.positions.len();
+        let mut others = StrTable::with_capacity(count);
+        let text_of = |other: u32| other_text(&self.text, &self.ends, other);
+        others.insert_many(
+            count,
+            |other| text_of(other as u32),
+            |other| other as u32,
+            text_of,
+        );
         let mut ids = ObjectIds {
             buckets: vec![
                 Bucket {
@@ -128,7 +137,7 @@ impl ObjectIdsBuilder {
                 size
             ],
             mask: size - 1,
-            others: StrTable::with_capacity(0),
+            others,
             text: self.text,
             ends: self.ends,
             positions: self.positions,
@@ -148,16 +157,6 @@ impl ObjectIdsBuilder {
                 }
             }
         }
-        let count = ids.positions.len();
-        let text_of = |other: u32| other_text(&ids.text, &ids.ends, other);
-        let mut others = StrTable::with_capacity(count);
-        others.insert_many(
-            count,
-            |other| text_of(other as u32),
-            |other| other as u32,
-            text_of,
-        );
-        ids.others = others;
         ids
     }
 }
@@ -206,29 +205,28 @@ impl ObjectIds {
         }
     }
 
-    /// The position of the canonical GUID `guid`.
-    fn get_guid(&self, guid: u128) -> Option<u32> {
-        let (at, slot) = self.probe(guid);
-        let value = self.buckets[at].values[slot];
-        (value != FREE).then_some(value)
+    /// The position of `id`, looked up alone: what the tests check the batched lookups against.
+    #[cfg(test)]
+    fn get(&self, id: &str) -> Option<u32> {
+        self.find(canonical_guid(id.as_bytes()), id)
     }
 
-    /// The position of `id`.
-    pub(crate) fn get(&self, id: &str) -> Option<u32> {
-        match canonical_guid(id.as_bytes()) {
-            Some(guid) => self.get_guid(guid),
-            None => self.get_other(id),
+    /// The position of `id`, whose number is `guid` if it is a canonical GUID.
+    fn find(&self, guid: Option<u128>, id: &str) -> Option<u32> {
+        match guid {
+            Some(guid) => {
+                let (at, slot) = self.probe(guid);
+                let value = self.buckets[at].values[slot];
+                (value != FREE).then_some(value)
+            }
+            None if self.positions.is_empty() => None,
+            None => {
+                let other = self.others.get(id.as_bytes(), |other| {
+                    other_text(&self.text, &self.ends, other)
+                })?;
+                Some(self.positions[other as usize])
+            }
         }
-    }
-
-    fn get_other(&self, id: &str) -> Option<u32> {
-        if self.positions.is_empty() {
-            return None;
-        }
-        let other = self.others.get(id.as_bytes(), |other| {
-            other_text(&self.text, &self.ends, other)
-        })?;
-        Some(self.positions[other as usize])
     }
 
     /// The positions of `ids`, in order, appended to `out` (`absent` for an id not held).
@@ -251,12 +249,8 @@ impl ObjectIds {
                     acc ^ self.buckets[home(guid) & self.mask].values[0]
                 });
             std::hint::black_box(touched);
-            for (guid, id) in guids.iter().zip(batch) {
-                let found = match *guid {
-                    Some(guid) => self.get_guid(guid),
-                    None => self.get(id.as_ref()),
-                };
-                out.push(found.unwrap_or(absent));
+            for (&guid, id) in guids.iter().zip(batch) {
+                out.push(self.find(guid, id.as_ref()).unwrap_or(absent));
             }
         }
     }
