@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! adsync-bench [plan|sync|apply|all] [--quick] [options]
-//!   plan   --pairings 999 --members 999 [--people N] [--runs 3] [--rounds 3]
+//!   plan   --pairings 999 --members 999 [--people N] [--runs 1] [--rounds 21]
 //!   sync   --pairings 100 --members 999 [--people N] --latency-ms 20
 //!          [--graph-concurrency 8] [--concurrency 4]
 //!   apply  --actions 2000 --latency-ms 20 --concurrency 4
@@ -245,6 +245,16 @@ fn cpu_millis(start: Option<Duration>, end: Option<Duration>) -> Option<f64> {
     Some(millis(end?.checked_sub(start?)?))
 }
 
+/// The geometric mean of ratios, to two decimals; 0 for none, or when one is not a positive
+/// number (a size that measured nothing).
+fn geometric_mean(ratios: &[f64]) -> f64 {
+    if ratios.is_empty() || !ratios.iter().all(|&r| r.is_finite() && r > 0.0) {
+        return 0.0;
+    }
+    let mean_log = ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64;
+    round2(mean_log.exp())
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
@@ -472,7 +482,7 @@ fn plan_scenario(options: &Options) -> Result<String, String> {
     let (pairings, members, runs, rounds) = if options.quick {
         (40, 100, 1, 1)
     } else {
-        (999, 999, 3, 3)
+        (999, 999, 1, 21)
     };
     let pairings = options.pairings.unwrap_or(pairings).max(4);
     let members = options.members.unwrap_or(members).max(1);
@@ -503,12 +513,23 @@ fn plan_scenario(options: &Options) -> Result<String, String> {
         }
     }
     let total = |size: &Value| size["total_ms"].as_f64().unwrap_or(0.0);
+    // Growth is measured within a round, between sizes that ran one after the other, and
+    // averaged over the rounds as ratios are (geometrically): a slow spell then slows both
+    // sides of a ratio rather than whichever size's median it lands in.
+    let growth_rounds = |from: usize, to: usize| -> Vec<f64> {
+        measured[from]
+            .iter()
+            .zip(&measured[to])
+            .map(|(smaller, larger)| total(larger) / total(smaller))
+            .collect()
+    };
+    let (quarter_to_half, half_to_full) = (growth_rounds(0, 1), growth_rounds(1, 2));
+    let growth_quarter_to_half = geometric_mean(&quarter_to_half);
+    let growth_half_to_full = geometric_mean(&half_to_full);
     let sizes: Vec<Value> = measured
         .into_iter()
         .map(|of_size| median_round(of_size, total))
         .collect();
-    let growth_quarter_to_half = ratio(total(&sizes[1]), total(&sizes[0]));
-    let growth_half_to_full = ratio(total(&sizes[2]), total(&sizes[1]));
     let largest = &sizes[2];
     let meets = total(largest) < PLAN_MS_TARGET
         && largest["peak_rss_mb"]
@@ -527,6 +548,8 @@ fn plan_scenario(options: &Options) -> Result<String, String> {
     line["growth"] = json!({
         "quarter_to_half": growth_quarter_to_half,
         "half_to_full": growth_half_to_full,
+        "quarter_to_half_rounds": quarter_to_half.into_iter().map(round2).collect::<Vec<_>>(),
+        "half_to_full_rounds": half_to_full.into_iter().map(round2).collect::<Vec<_>>(),
     });
     line["sizes"] = Value::Array(sizes);
     line["targets"] = json!({
@@ -846,5 +869,17 @@ mod tests {
         );
         assert!(ProcessCounters::parse("4242 (cut short) R 1").is_none());
         assert!(ProcessCounters::between(None, Some(later)).is_none());
+    }
+
+    #[test]
+    fn growth_averages_the_rounds_ratios_geometrically() {
+        // A round twice as fast and one twice as slow cancel out; an arithmetic mean would not.
+        assert_eq!(geometric_mean(&[4.0, 1.0]), 2.0);
+        assert_eq!(geometric_mean(&[2.0, 2.0, 2.0]), 2.0);
+        assert_eq!(geometric_mean(&[1.9, 2.3]), 2.09);
+        // A size that measured nothing gives no growth rather than a made-up one.
+        assert_eq!(geometric_mean(&[]), 0.0);
+        assert_eq!(geometric_mean(&[2.0, f64::INFINITY]), 0.0);
+        assert_eq!(geometric_mean(&[2.0, 0.0]), 0.0);
     }
 }
