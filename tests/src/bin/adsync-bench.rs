@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! adsync-bench [plan|sync|apply|all] [--quick] [options]
-//!   plan   --pairings 999 --members 999 [--people N] [--runs 1] [--rounds 21]
+//!   plan   --pairings 999 --members 999 [--people N] [--runs 1] [--rounds 41]
 //!   sync   --pairings 100 --members 999 [--people N] --latency-ms 20
 //!          [--graph-concurrency 8] [--concurrency 4]
 //!   apply  --actions 2000 --latency-ms 20 --concurrency 4
@@ -482,7 +482,7 @@ fn plan_scenario(options: &Options) -> Result<String, String> {
     let (pairings, members, runs, rounds) = if options.quick {
         (40, 100, 1, 1)
     } else {
-        (999, 999, 1, 21)
+        (999, 999, 1, 41)
     };
     let pairings = options.pairings.unwrap_or(pairings).max(4);
     let members = options.members.unwrap_or(members).max(1);
@@ -873,7 +873,7 @@ mod tests {
 
     #[test]
     fn growth_averages_the_rounds_ratios_geometrically() {
-        // A round twice as fast and one twice as slow cancel out; an arithmetic mean would not.
+        // Twice and half the usual ratio cancel out (an arithmetic mean would give 2.5).
         assert_eq!(geometric_mean(&[4.0, 1.0]), 2.0);
         assert_eq!(geometric_mean(&[2.0, 2.0, 2.0]), 2.0);
         assert_eq!(geometric_mean(&[1.9, 2.3]), 2.09);
