@@ -12,14 +12,30 @@ use std::process::Command;
 
 use crate::{adsync, scratch};
 
-/// The names of every package in adsync-cli's normal and build dependency closure (what the
-/// `adsync` binary is built from; dev-dependencies excluded), for every platform. (On Windows
-/// and macOS, rustls reads the system's root certificates through `schannel` and
-/// `security-framework`; TLS itself stays rustls.)
+/// The platform the tests run on, as `rustc -vV` names it.
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let output = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_owned()
+}
+
+/// The names of every package in adsync-cli's normal and build dependency closure on this
+/// platform (what the `adsync` binary is built from; dev-dependencies excluded). Filtered to the
+/// host so that a cargo cache holding only this platform's crates can answer offline; the other
+/// platforms are covered by [`lockfile_has_no_openssl_for_any_platform`].
 fn binary_closure() -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let host = host_triple();
     let output = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
@@ -80,22 +96,46 @@ fn binary_closure() -> BTreeSet<String> {
         .collect()
 }
 
+/// TLS stacks the binary must never link.
+const FORBIDDEN_TLS: [&str; 5] = [
+    "native-tls",
+    "openssl",
+    "openssl-sys",
+    "tokio-native-tls",
+    "hyper-tls",
+];
+
 #[test]
 fn tls_is_rustls_and_never_openssl_or_native_tls() {
     let closure = binary_closure();
     for wanted in ["rustls", "reqwest", "tokio"] {
         assert!(closure.contains(wanted), "{wanted} is linked: {closure:?}");
     }
-    for forbidden in [
-        "native-tls",
-        "openssl",
-        "openssl-sys",
-        "tokio-native-tls",
-        "hyper-tls",
-    ] {
+    for forbidden in FORBIDDEN_TLS {
         assert!(
             !closure.contains(forbidden),
             "{forbidden} is in the binary's dependencies"
+        );
+    }
+}
+
+/// Every platform's packages are in `Cargo.lock` (on Windows and macOS, rustls reads the system's
+/// root certificates through `schannel` and `security-framework`; TLS itself stays rustls), so no
+/// OpenSSL or native-tls package may appear there at all, whichever crate would pull it in.
+#[test]
+fn lockfile_has_no_openssl_for_any_platform() {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"))
+        .expect("Cargo.lock is readable");
+    let packages: BTreeSet<&str> = lock
+        .lines()
+        .filter_map(|line| line.strip_prefix("name = \""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .collect();
+    assert!(packages.contains("rustls"), "the lock file lists rustls");
+    for forbidden in FORBIDDEN_TLS {
+        assert!(
+            !packages.contains(forbidden),
+            "{forbidden} is in Cargo.lock"
         );
     }
 }

@@ -3,13 +3,31 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
+/// The platform the tests run on, as `rustc -vV` names it.
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let output = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_owned()
+}
+
 /// adsync-core stays free of any async runtime or HTTP stack: its normal (non-dev) dependency
-/// closure may not contain tokio, reqwest or hyper.
+/// closure may not contain tokio, reqwest or hyper. The closure is taken for this platform
+/// (`--filter-platform`), so the check runs offline with a cargo cache that holds only this
+/// platform's crates; core's dependencies name no platform-specific crate.
 #[test]
 fn core_has_no_runtime_or_http_dependencies() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let host = host_triple();
     let output = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
