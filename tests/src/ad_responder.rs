@@ -9,7 +9,7 @@
 //! The LDAP messages are encoded and decoded by `ldap3_proto`; this module only decides the
 //! answers. Loopback only; one task per connection, ended with the responder.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -64,6 +64,8 @@ pub struct AdResponder {
 
 struct Shared {
     objects: Vec<Object>,
+    /// Lower-cased DN -> position in `objects`.
+    by_dn: HashMap<String, usize>,
     script: Mutex<Script>,
     searches: Mutex<Vec<String>>,
 }
@@ -90,8 +92,15 @@ impl AdResponder {
             .await
             .expect("a loopback port");
         let addr = listener.local_addr().expect("an address");
+        let objects = objects(directory);
+        let by_dn = objects
+            .iter()
+            .enumerate()
+            .map(|(at, object)| (object.dn.to_lowercase(), at))
+            .collect();
         let shared = Arc::new(Shared {
-            objects: objects(directory),
+            objects,
+            by_dn,
             script: Mutex::new(script),
             searches: Mutex::new(Vec::new()),
         });
@@ -356,7 +365,7 @@ fn matching<'a>(
     let base = request.base.to_lowercase();
     let in_scope: Vec<&Object> = match request.scope {
         LdapSearchScope::Base => {
-            let object = shared.objects.iter().find(|o| o.dn.to_lowercase() == base);
+            let object = shared.by_dn.get(&base).map(|at| &shared.objects[*at]);
             vec![object.ok_or_else(|| {
                 result(
                     LdapResultCode::NoSuchObject,
@@ -370,17 +379,50 @@ fn matching<'a>(
             .filter(|o| o.dn.to_lowercase().ends_with(&base))
             .collect(),
     };
+    let mut closures = Closures::new();
+    if script.in_chain {
+        in_chain_groups(&request.filter, &mut |group| {
+            closures
+                .entry(group.to_lowercase())
+                .or_insert_with_key(|group| nested_in(shared, group));
+        });
+    }
     Ok(in_scope
         .into_iter()
-        .filter(|object| evaluate(shared, script, object, &request.filter))
+        .filter(|object| evaluate(&closures, object, &request.filter))
         .collect())
 }
 
-fn evaluate(shared: &Shared, script: &Script, object: &Object, filter: &LdapFilter) -> bool {
+/// The in-chain closure of each group an in-chain filter names, by lower-cased DN.
+type Closures = HashMap<String, BTreeSet<String>>;
+
+/// Calls `found` with the group DN of every in-chain assertion in `filter`.
+fn in_chain_groups(filter: &LdapFilter, found: &mut impl FnMut(&str)) {
     match filter {
-        LdapFilter::And(all) => all.iter().all(|f| evaluate(shared, script, object, f)),
-        LdapFilter::Or(any) => any.iter().any(|f| evaluate(shared, script, object, f)),
-        LdapFilter::Not(inner) => !evaluate(shared, script, object, inner),
+        LdapFilter::And(parts) | LdapFilter::Or(parts) => {
+            parts.iter().for_each(|f| in_chain_groups(f, found));
+        }
+        LdapFilter::Not(inner) => in_chain_groups(inner, found),
+        LdapFilter::Extensible(rule)
+            if rule.matching_rule.as_deref() == Some(IN_CHAIN)
+                && rule
+                    .type_
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("memberOf")) =>
+        {
+            found(&rule.match_value);
+        }
+        _ => {}
+    }
+}
+
+/// Whether `object` matches; an in-chain assertion matches only when the responder announced
+/// the rule (its closure was computed), else it is Undefined, as on a server without it.
+fn evaluate(closures: &Closures, object: &Object, filter: &LdapFilter) -> bool {
+    match filter {
+        LdapFilter::And(all) => all.iter().all(|f| evaluate(closures, object, f)),
+        LdapFilter::Or(any) => any.iter().any(|f| evaluate(closures, object, f)),
+        LdapFilter::Not(inner) => !evaluate(closures, object, inner),
         LdapFilter::Present(attr) => {
             attr.eq_ignore_ascii_case("objectClass") || object.values(attr).is_some()
         }
@@ -401,13 +443,10 @@ fn evaluate(shared: &Shared, script: &Script, object: &Object, filter: &LdapFilt
                 .any(|v| substring(&String::from_utf8_lossy(v).to_lowercase(), sub))
         }),
         LdapFilter::Extensible(rule) => {
-            script.in_chain
-                && rule.matching_rule.as_deref() == Some(IN_CHAIN)
-                && rule
-                    .type_
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("memberOf"))
-                && nested_in(shared, &rule.match_value).contains(&object.dn.to_lowercase())
+            rule.matching_rule.as_deref() == Some(IN_CHAIN)
+                && closures
+                    .get(&rule.match_value.to_lowercase())
+                    .is_some_and(|members| members.contains(&object.dn.to_lowercase()))
         }
         _ => false,
     }
@@ -438,13 +477,12 @@ fn nested_in(shared: &Shared, group: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut queue = VecDeque::from([group.to_lowercase()]);
     while let Some(dn) = queue.pop_front() {
-        let Some(object) = shared
-            .objects
-            .iter()
-            .find(|o| o.group && o.dn.to_lowercase() == dn)
-        else {
+        let Some(object) = shared.by_dn.get(&dn).map(|at| &shared.objects[*at]) else {
             continue;
         };
+        if !object.group {
+            continue;
+        }
         for member in object.values("member").into_iter().flatten() {
             let member = String::from_utf8_lossy(member).to_lowercase();
             if found.insert(member.clone()) {

@@ -284,17 +284,7 @@ fn collect(
         if item.is_ref() {
             let refs =
                 reference_urls(item.0).ok_or_else(|| malformed("an unreadable reference"))?;
-            let followed: Vec<String> = refs
-                .into_iter()
-                .filter(|url| !holds_no_principals(url))
-                .collect();
-            if !followed.is_empty() {
-                return Err(Error::Referral {
-                    search: search.describe(),
-                    refs: followed,
-                });
-            }
-            tracing::debug!("skipped a reference to a partition without users or groups");
+            refuse_references(search, refs)?;
             continue;
         }
         entries.push(parse_entry(item.0).ok_or_else(|| malformed("an unreadable entry"))?);
@@ -302,10 +292,28 @@ fn collect(
     Ok(())
 }
 
+/// Fails on continuation references to anything that may hold users or groups.
+fn refuse_references(search: &Search<'_>, refs: Vec<String>) -> Result<(), Error> {
+    let followed: Vec<String> = refs
+        .into_iter()
+        .filter(|url| !holds_no_principals(url))
+        .collect();
+    if followed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Referral {
+        search: search.describe(),
+        refs: followed,
+    })
+}
+
 /// The result code of a finished search, as this crate's error.
+///
+/// ldap3 gathers the continuation references of a search into the result's `refs`, beside
+/// result code 0; those are checked like references met among the entries.
 fn check_result(search: &Search<'_>, result: &LdapResult) -> Result<(), Error> {
     match result.rc {
-        0 => Ok(()),
+        0 => refuse_references(search, result.refs.clone()),
         4 => Err(Error::SizeLimit {
             search: search.describe(),
         }),
