@@ -163,6 +163,19 @@ pub(crate) struct InitArgs {
     /// Print the starter configuration instead of writing it
     #[arg(long)]
     pub(crate) stdout: bool,
+    /// The directory the starter reads: Microsoft Entra ID (graph) or on-premises Active
+    /// Directory (ldap)
+    #[arg(long, value_enum, default_value = "graph")]
+    pub(crate) source: StarterSource,
+}
+
+/// The source kinds `adsync init` writes a starter for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum StarterSource {
+    /// Microsoft Entra ID through Microsoft Graph.
+    Graph,
+    /// On-premises Active Directory over LDAP.
+    Ldap,
 }
 
 /// `adsync completions`.

@@ -185,6 +185,7 @@ pub(crate) fn source(loaded: &Loaded) -> Result<Box<dyn Source>, Error> {
             Ok(Box::new(SnapshotSource::new(directory)))
         }
         SourceConfig::Graph(graph) => crate::wiring::graph_source(loaded, graph),
+        SourceConfig::Ldap(ldap) => crate::wiring::ldap_source(loaded, ldap),
     }
 }
 

@@ -1,10 +1,14 @@
-//! Builds the Graph source and the Rescue target from the configuration and its secrets.
+//! Builds the Graph and LDAP sources and the Rescue target from the configuration and its
+//! secrets.
 
 use std::time::Duration;
 
 use adsync_core::adapter::{Source, Target};
-use adsync_core::config::{GraphSourceConfig, RescueAuthMode, RescueTargetConfig};
+use adsync_core::config::{
+    GraphSourceConfig, LdapSourceConfig, RescueAuthMode, RescueTargetConfig,
+};
 use adsync_graph::{GraphSettings, GraphSource};
+use adsync_ldap::{LdapSettings, LdapSource};
 use adsync_rescue::{RescueCredentials, RescueSettings, RescueTarget};
 
 use crate::error::Error;
@@ -42,6 +46,30 @@ pub(crate) fn graph_source(
     config: &GraphSourceConfig,
 ) -> Result<Box<dyn Source>, Error> {
     Ok(Box::new(graph(loaded, config)?))
+}
+
+/// The LDAP source, with its password resolved and its CA file read.
+pub(crate) fn ldap(loaded: &Loaded, ldap: &LdapSourceConfig) -> Result<LdapSource, Error> {
+    let password = load::secret(loaded, &ldap.password, "source.password")?;
+    let ca_pem = match &ldap.ca_file {
+        Some(file) => {
+            let path = loaded.resolve(file);
+            Some(std::fs::read(&path).map_err(|error| Error::DataFile {
+                path: path.clone(),
+                message: format!("source.ca_file cannot be read: {error}"),
+            })?)
+        }
+        None => None,
+    };
+    LdapSource::new(LdapSettings::from_config(ldap, password, ca_pem))
+        .map_err(|error| Error::Setup(format!("cannot set up the LDAP source: {error}")))
+}
+
+pub(crate) fn ldap_source(
+    loaded: &Loaded,
+    config: &LdapSourceConfig,
+) -> Result<Box<dyn Source>, Error> {
+    Ok(Box::new(ldap(loaded, config)?))
 }
 
 /// The Rescue target, with its credentials and default password resolved.

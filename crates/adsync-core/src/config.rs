@@ -1066,6 +1066,71 @@ mod tests {
         assert_eq!(Budget::Count(3).allowance(1000), 3);
     }
 
+    fn source(yaml: &str) -> Result<SourceConfig, String> {
+        serde_yaml::from_str::<SourceConfig>(yaml).map_err(|error| error.to_string())
+    }
+
+    const LDAP: &str = "type: ldap\nurl: ldaps://dc1.corp.example\nbind_dn: svc@corp.example\n\
+                        password: { env: LDAP_PASSWORD }\nbase_dn: DC=corp,DC=example\n";
+
+    #[test]
+    fn the_ldap_section_has_defaults_and_refuses_foreign_keys() {
+        let Ok(SourceConfig::Ldap(ldap)) = source(LDAP) else {
+            panic!("an ldap source: {:?}", source(LDAP));
+        };
+        assert_eq!(
+            (
+                ldap.page_size,
+                ldap.timeout_s,
+                ldap.in_chain,
+                ldap.nested_groups
+            ),
+            (1000, 60, InChain::Auto, true)
+        );
+        let graph_key = source(&format!("{LDAP}tenant: contoso\n")).expect_err("refused");
+        assert!(
+            graph_key.contains("source.tenant: does not apply to `type: ldap`"),
+            "{graph_key}"
+        );
+        let ldap_key = source("type: snapshot\npath: d.yaml\nbind_dn: x\n").expect_err("refused");
+        assert!(
+            ldap_key.contains("source.bind_dn: does not apply to `type: snapshot`"),
+            "{ldap_key}"
+        );
+        let missing = source("type: ldap\nurl: ldaps://dc1\n").expect_err("refused");
+        assert!(
+            missing.contains("source.bind_dn: required with `type: ldap`"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn the_ldap_section_is_validated() {
+        let text = "source:
+  type: ldap
+  url: ldaps://dc1.corp.example
+  starttls: true
+  page_size: 0
+  bind_dn: svc@corp.example
+  password: { env: LDAP_PASSWORD }
+  base_dn: ' '
+target: { type: snapshot, path: r.yaml }
+";
+        let config: Config = serde_yaml::from_str(text).expect("parses");
+        let problems: Vec<String> = config
+            .validate()
+            .expect_err("invalid")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for key in ["source.starttls:", "source.base_dn:", "source.page_size:"] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(key)),
+                "{key} {problems:?}"
+            );
+        }
+    }
+
     #[test]
     fn budget_parses_counts_and_percentages() {
         assert_eq!(Budget::parse("50"), Ok(Budget::Count(50)));
