@@ -196,7 +196,7 @@ struct WorldSpec {
 
 /// What the generator may produce beyond what a real Rescue organization holds.
 #[derive(Clone, Copy, Debug)]
-struct Shape {
+pub(crate) struct Shape {
     /// Two sibling groups with the same name (in any case).
     duplicate_groups: bool,
     /// Two user nodes with the same e-mail in one plane.
@@ -207,7 +207,7 @@ struct Shape {
 }
 
 /// What Rescue allows: unique sibling names, one node per e-mail per plane.
-const REAL: Shape = Shape {
+pub(crate) const REAL: Shape = Shape {
     duplicate_groups: false,
     duplicate_nodes: false,
     reused_emails: true,
@@ -222,7 +222,7 @@ const SETTLED: Shape = Shape {
 };
 
 /// Anything a hand-written snapshot may hold.
-const ANY: Shape = Shape {
+pub(crate) const ANY: Shape = Shape {
     duplicate_groups: true,
     duplicate_nodes: true,
     reused_emails: true,
@@ -397,10 +397,10 @@ fn world_spec() -> impl Strategy<Value = WorldSpec> {
 // The world
 
 #[derive(Clone)]
-struct World {
-    config: Config,
-    directory: DirectorySnapshot,
-    current: CurrentState,
+pub(crate) struct World {
+    pub(crate) config: Config,
+    pub(crate) directory: DirectorySnapshot,
+    pub(crate) current: CurrentState,
 }
 
 /// A failing case prints as the files of a scenario folder, ready to become a regression.
@@ -806,7 +806,7 @@ const GENEROUS: SafetyConfig = SafetyConfig {
     max_moves: Budget::Count(10_000),
 };
 
-fn world(shape: Shape) -> impl Strategy<Value = World> {
+pub(crate) fn world(shape: Shape) -> impl Strategy<Value = World> {
     world_spec().prop_map(move |spec| build(&spec, shape, GENEROUS))
 }
 
@@ -821,7 +821,7 @@ fn budget() -> impl Strategy<Value = Budget> {
 // Running the planner
 
 /// The only code here that calls `plan()`.
-fn check(world: &World) -> Result<Plan, String> {
+pub(crate) fn check(world: &World) -> Result<Plan, String> {
     world
         .config
         .validate()
@@ -1076,7 +1076,7 @@ fn shuffle<T>(items: &mut [T], seed: &mut u64) {
     }
 }
 
-fn shuffled(world: &World, mut seed: u64) -> World {
+pub(crate) fn shuffled(world: &World, mut seed: u64) -> World {
     let mut world = world.clone();
     let seed = &mut seed;
     shuffle(&mut world.directory.users, seed);
