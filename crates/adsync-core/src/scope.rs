@@ -101,10 +101,10 @@ pub fn detail_request_for_plan(plan: &crate::plan::Plan) -> crate::adapter::Deta
     let mut nick = false;
     let mut ssoid = false;
     for action in &plan.actions {
-        scope.linked.extend(action.node_id);
-        scope.keys.extend(action.email.iter().cloned());
-        nick |= action.precondition.values.contains_key(&Attribute::Nick);
-        ssoid |= action.precondition.values.contains_key(&Attribute::Ssoid);
+        scope.linked.extend(action.node_id());
+        scope.keys.extend(action.email().cloned());
+        nick |= action.precondition().values.contains_key(&Attribute::Nick);
+        ssoid |= action.precondition().values.contains_key(&Attribute::Ssoid);
     }
     crate::adapter::DetailRequest {
         nick,

@@ -819,7 +819,7 @@ async fn apply_scenario(options: &Options) -> Result<String, String> {
     let needed: usize = sample
         .actions
         .iter()
-        .map(|action| requests_needed(action.kind))
+        .map(|action| requests_needed(action.kind()))
         .sum();
 
     let emulator = RescueEmulator::start(&org.rescue).await;

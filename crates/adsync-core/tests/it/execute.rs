@@ -57,8 +57,8 @@ impl Target for Flaky {
         self.ran
             .lock()
             .expect("not poisoned")
-            .push(action.id.clone());
-        if let Some(kind) = self.refuse.get(&action.id) {
+            .push(action.id().to_owned());
+        if let Some(kind) = self.refuse.get(action.id()) {
             return Err(AdapterError::new(*kind, "refused by the test").with_code("TEST_CODE"));
         }
         self.inner.apply(action, parent).await
@@ -215,11 +215,7 @@ fn per_user_failures_carry_their_category_and_the_rest_apply() {
             .iter()
             .map(|r| r.id.as_str())
             .collect::<Vec<_>>(),
-        first
-            .actions
-            .iter()
-            .map(|a| a.id.as_str())
-            .collect::<Vec<_>>(),
+        first.actions.iter().map(|a| a.id()).collect::<Vec<_>>(),
         "results come in plan order"
     );
     let failed = report.failures_by_category();
