@@ -5,8 +5,8 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use adsync_core::execute::{ActionResult, ApplyReport, Outcome};
-use adsync_core::plan::{Action, ActionKind, Links, Plan};
+use adsync_core::execute::ActionResult;
+use adsync_core::plan::{Action, ActionKind, Links};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -105,30 +105,6 @@ pub(crate) fn write_links(state_dir: &Path, links: &Links) -> Result<(), Error> 
         &state_dir.join("links.json"),
         output::json(links).as_bytes(),
     )
-}
-
-/// The links after an apply: the old ones, every desired user matched to a node, and every
-/// node created.
-pub(crate) fn updated_links(mut links: Links, plan: &Plan, report: &ApplyReport) -> Links {
-    for user in &plan.users {
-        if let (Some(_), Some(object_id), Some(node)) = (user.role, &user.object_id, user.node_id) {
-            links
-                .plane_mut(user.plane)
-                .insert(object_id.as_ref().to_owned(), node);
-        }
-    }
-    for (action, result) in plan.actions.iter().zip(&report.results) {
-        if action.kind() == ActionKind::CreateUser
-            && result.outcome == Outcome::Applied
-            && let (Some(role), Some(object_id), Some(node)) =
-                (action.role(), action.object_id(), result.node_id)
-        {
-            links
-                .plane_mut(role.plane())
-                .insert(object_id.to_owned(), node);
-        }
-    }
-    links
 }
 
 /// The record of the last run, read by `adsync status` and monitors.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapter::{AdapterErrorKind, FailureCategory, Target};
 use crate::model::{Container, GroupPath, NodeId, RescueSnapshot, Status, UserKey};
-use crate::plan::{Action, ActionKind, Plan};
+use crate::plan::{Action, ActionKind, Links, Plan};
 use crate::tree::OrgTree;
 
 /// What became of one action.
@@ -281,6 +281,30 @@ fn prerequisite(
     }
     // The group existed when the plan was made (or the target resolves the path itself).
     Ok(None)
+}
+
+/// The links to record after an apply (SPEC §2, §9): the old ones, every desired user the plan
+/// matched to a node, and every user node the apply created. A failed or skipped create records
+/// nothing, so the next plan matches that user by e-mail again.
+pub fn links_after(mut links: Links, plan: &Plan, report: &ApplyReport) -> Links {
+    for user in &plan.users {
+        if let (Some(_), Some(object_id), Some(node)) = (user.role, &user.object_id, user.node_id) {
+            links
+                .plane_mut(user.plane)
+                .insert(object_id.as_ref().to_owned(), node);
+        }
+    }
+    for (action, result) in plan.actions.iter().zip(&report.results) {
+        if let Action::CreateUser(create) = action
+            && result.outcome == Outcome::Applied
+            && let (Some(object_id), Some(node)) = (&create.user.object_id, result.node_id)
+        {
+            links
+                .plane_mut(create.user.role.plane())
+                .insert(object_id.clone(), node);
+        }
+    }
+    links
 }
 
 /// Checks every action's precondition against a fresh read; returns the drifted ones with why.

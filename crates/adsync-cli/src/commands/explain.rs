@@ -5,13 +5,12 @@ use std::fmt::Write as _;
 use crate::cli::{ExplainArgs, Global};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load;
 use crate::output;
 use crate::render;
 
 pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let target = load::target(&loaded)?;
+    let target = crate::wiring::target(&loaded)?;
     let plan = super::plan::make_plan(global, args.json, &loaded, target.as_target()).await?;
     let wanted = args.user.trim().to_lowercase();
     let entries: Vec<_> = plan
