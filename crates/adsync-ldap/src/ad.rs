@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-/// `ADS_UF_ACCOUNTDISABLE` (MS-ADTS 2.2.16): the account is disabled.
+/// `ADS_UF_ACCOUNTDISABLE` (MS-DRSR, userAccountControl bits): the account is disabled.
 pub(crate) const ACCOUNT_DISABLE: i64 = 0x2;
 
 /// `LDAP_MATCHING_RULE_TRANSITIVE_EVAL` (MS-ADTS 3.1.1.3.4.4.3): the in-chain rule.

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ldap3::asn1::StructureTag;
+use ldap3::asn1::{StructureTag, parse_tag};
 use ldap3::controls::{Control, ControlType, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, Scope, SearchResult};
 use rustls::pki_types::CertificateDer;
@@ -213,7 +213,7 @@ impl Connection {
                 answer.map_err(|error| transport_error(&search.describe(), self.timeout, error))?;
             collect(search, items, &mut entries)?;
             check_result(search, &result)?;
-            let next = paged_cookie(&result);
+            let next = paged_cookie(search, &result)?;
             if next.is_empty() {
                 return Ok(entries);
             }
@@ -335,17 +335,26 @@ fn check_result(search: &Search<'_>, result: &LdapResult) -> Result<(), Error> {
 
 /// The cookie of the paged-results control in `result`; empty when the search is complete
 /// (or the server ignored paging, in which case the result code tells whether it is whole).
-fn paged_cookie(result: &LdapResult) -> Vec<u8> {
-    result
-        .ctrls
-        .iter()
-        .find_map(|control| match control {
-            Control(Some(ControlType::PagedResults), raw) => {
-                Some(raw.parse::<PagedResults>().cookie)
-            }
-            _ => None,
+///
+/// `realSearchControlValue ::= SEQUENCE { size INTEGER, cookie OCTET STRING }` (RFC 2696),
+/// read here without ldap3's parser, which panics on a malformed value.
+fn paged_cookie(search: &Search<'_>, result: &LdapResult) -> Result<Vec<u8>, Error> {
+    let Some(raw) = result.ctrls.iter().find_map(|control| match control {
+        Control(Some(ControlType::PagedResults), raw) => Some(raw),
+        _ => None,
+    }) else {
+        return Ok(Vec::new());
+    };
+    raw.val
+        .as_deref()
+        .and_then(|value| parse_tag(value).ok())
+        .and_then(|(_, tag)| tag.expect_constructed())
+        .and_then(|parts| parts.into_iter().nth(1))
+        .and_then(StructureTag::expect_primitive)
+        .ok_or_else(|| Error::Malformed {
+            search: search.describe(),
+            reason: "an unreadable paged-results control".into(),
         })
-        .unwrap_or_default()
 }
 
 /// `SearchResultEntry ::= [APPLICATION 4] SEQUENCE { objectName, attributes SEQUENCE OF
@@ -438,6 +447,8 @@ fn transport_error(operation: &str, timeout: Duration, error: LdapError) -> Erro
 
 #[cfg(test)]
 mod tests {
+    use ldap3::controls::RawControl;
+
     use super::*;
 
     #[test]
@@ -476,6 +487,43 @@ mod tests {
             "ldap://child.corp.example/DC=child,DC=corp,DC=example"
         ));
         assert!(!holds_no_principals("ldap://dc2.corp.example/"));
+    }
+
+    fn result_with(control: RawControl) -> LdapResult {
+        LdapResult {
+            rc: 0,
+            matched: String::new(),
+            text: String::new(),
+            refs: Vec::new(),
+            ctrls: vec![Control(Some(ControlType::PagedResults), control)],
+        }
+    }
+
+    #[test]
+    fn paging_cookies_are_read_and_malformed_ones_refused() {
+        let search = Search {
+            purpose: "users".into(),
+            base: "dc=corp",
+            scope: Scope::Subtree,
+            filter: "(objectClass=user)".into(),
+            attrs: Vec::new(),
+        };
+        let control: RawControl = PagedResults {
+            size: 0,
+            cookie: b"next".to_vec(),
+        }
+        .into();
+        assert_eq!(
+            paged_cookie(&search, &result_with(control)).expect("read"),
+            b"next"
+        );
+        let garbage = RawControl {
+            ctype: "1.2.840.113556.1.4.319".into(),
+            crit: false,
+            val: Some(vec![0x30, 0x05, 0x02]),
+        };
+        let error = paged_cookie(&search, &result_with(garbage)).expect_err("malformed");
+        assert!(error.to_string().contains("(objectClass=user)"), "{error}");
     }
 
     #[test]

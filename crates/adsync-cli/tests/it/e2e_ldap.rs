@@ -167,6 +167,14 @@ fn an_ldap_to_rescue_run_converges_and_an_emptied_group_is_guarded() {
         validate.stdout
     );
 
+    let search = setup.run(&["groups", "search", "rescue"]);
+    assert_eq!(search.code, 0, "{}", search.transcript());
+    assert!(
+        search.stdout.contains("SG-Rescue-Admins") && search.stdout.contains("SG-Rescue-L2"),
+        "{}",
+        search.stdout
+    );
+
     let members = setup.run(&["groups", "members", "SG-Rescue-L2"]);
     assert_eq!(members.code, 0, "{}", members.transcript());
     assert!(members.stdout.contains("4 members"), "{}", members.stdout);

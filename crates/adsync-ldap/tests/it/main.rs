@@ -73,3 +73,11 @@ fn cleartext_to_a_remote_host_is_refused() {
     let error = LdapSource::new(settings("ldap://dc1.corp.example")).expect_err("refused");
     assert!(matches!(error, Error::Cleartext { .. }), "{error}");
 }
+
+#[test]
+fn the_password_never_shows_in_debug() {
+    let source = LdapSource::new(settings("ldaps://dc1.corp.example")).expect("valid");
+    let shown = format!("{source:?}");
+    assert!(!shown.contains(SERVICE_PASSWORD), "{shown}");
+    assert!(shown.contains("[REDACTED]"), "{shown}");
+}
