@@ -205,6 +205,35 @@ fn an_ldap_to_rescue_run_converges_and_an_emptied_group_is_guarded() {
         "the disabled AD account was not created"
     );
 
+    // A rename and move in AD with a new mail: the objectGUID link makes it an update of the
+    // same node, not a create and a disable.
+    let ana = format!("cn=ana.lima,ou=People,{BASE_DN}");
+    let moved = format!("cn=ana.souza,ou=Service,{BASE_DN}");
+    let l2 = format!("cn=SG-Rescue-L2,ou=Groups,{BASE_DN}");
+    setup.slapd.modify(&format!(
+        "dn: {ana}\nchangetype: modrdn\nnewrdn: cn=ana.souza\ndeleteoldrdn: 1\nnewsuperior: ou=Service,{BASE_DN}\n\n\
+         dn: {moved}\nchangetype: modify\nreplace: mail\nmail: ana.souza@corp.example\n\n\
+         dn: {l2}\nchangetype: modify\ndelete: member\nmember: {ana}\n-\nadd: member\nmember: {moved}\n\n"
+    ));
+    let renamed = setup.run(&["plan", "--json", "-q"]);
+    assert_eq!(renamed.code, 0, "{}", renamed.transcript());
+    let plan: serde_json::Value = serde_json::from_str(&renamed.stdout).expect("a JSON plan");
+    let kinds: Vec<&str> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|action| action["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["update_user"], "{}", renamed.stdout);
+    let apply = setup.run(&["apply", "--yes", "-q"]);
+    assert_eq!(apply.code, 0, "{}", apply.transcript());
+    let mut expected: Vec<(String, u64, bool)> = expected
+        .into_iter()
+        .map(|(email, parent, enabled)| (email.replace("ana.lima@", "ana.souza@"), parent, enabled))
+        .collect();
+    expected.sort();
+    assert_eq!(setup.users(), expected, "the same node, renamed");
+
     // The group comes back empty (every member removed): the guard blocks, nothing is disabled.
     let group = format!("cn=SG-Rescue-L2,ou=Groups,{BASE_DN}");
     setup.slapd.modify(&format!(
