@@ -271,3 +271,17 @@ fn a_refused_bind_is_a_failed_read_and_no_plan() {
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
     assert!(!run.stderr.contains(wrong) && !run.stderr.contains(SERVICE_PASSWORD));
 }
+
+/// Cleartext LDAP to a host that is not loopback is refused before anything is sent, and the
+/// message says what to use instead.
+#[test]
+fn cleartext_ldap_to_a_remote_host_is_refused_by_the_binary() {
+    let setup = Setup::start("e2e-ldap-cleartext");
+    let config = std::fs::read_to_string(setup.dir.join("adsync.yaml")).expect("the config");
+    let remote = config.replace(&setup.slapd.ldaps_url(), "ldap://dc1.corp.example:389");
+    std::fs::write(setup.dir.join("adsync.yaml"), remote).expect("the config");
+    let run = setup.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("clear text"), "{}", run.stderr);
+    assert!(run.stderr.contains("starttls: true"), "{}", run.stderr);
+}
