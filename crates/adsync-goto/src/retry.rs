@@ -102,16 +102,14 @@ impl RateLimiter {
         }
     }
 
-    /// Waits for this request's slot.
+    /// Waits for this request's slot. The lock is held through the wait and the next slot is
+    /// counted from when this one really fired, so a stalled runtime never releases a burst.
     pub(crate) async fn acquire(&self) {
-        let slot = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let slot = next.map_or(now, |at| at.max(now));
-            *next = Some(slot + self.interval);
-            slot
-        };
-        tokio::time::sleep_until(slot.into()).await;
+        let mut next = self.next.lock().await;
+        if let Some(at) = *next {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        *next = Some(Instant::now() + self.interval);
     }
 }
 
