@@ -66,8 +66,11 @@ impl Product {
 
 /// A user's administrator role on the account, as GoTo User Sync sets it ("Administrator for this
 /// account": full, or manager of some user groups).
+///
+/// Written as the rules will be: `none`, `full`, `{ manager_of: [groups] }`, and, for roles adsync
+/// only reads, `{ other: [role names] }`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(from = "RoleText", into = "RoleText")]
 pub enum AdminRole {
     /// Not an administrator.
     #[default]
@@ -84,6 +87,90 @@ pub enum AdminRole {
         /// The role names as GoTo lists them.
         roles: BTreeSet<String>,
     },
+}
+
+/// How [`AdminRole`] is written in snapshot and operation files.
+#[derive(Clone, Serialize)]
+#[serde(untagged)]
+enum RoleText {
+    Word(&'static str),
+    ManagerOf { manager_of: BTreeSet<Key> },
+    Other { other: BTreeSet<String> },
+}
+
+impl<'de> Deserialize<'de> for RoleText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RoleText, D::Error> {
+        struct RoleVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for RoleVisitor {
+            type Value = RoleText;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`none`, `full`, `{ manager_of: [groups] }` or `{ other: [roles] }`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, word: &str) -> Result<RoleText, E> {
+                match word {
+                    "none" => Ok(RoleText::Word("none")),
+                    "full" => Ok(RoleText::Word("full")),
+                    other => Err(E::unknown_variant(other, &["none", "full"])),
+                }
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RoleText, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(serde::de::Error::custom("an empty admin role"));
+                };
+                let role = match key.as_str() {
+                    "manager_of" => RoleText::ManagerOf {
+                        manager_of: map.next_value()?,
+                    },
+                    "other" => RoleText::Other {
+                        other: map.next_value()?,
+                    },
+                    other => {
+                        return Err(serde::de::Error::unknown_field(
+                            other,
+                            &["manager_of", "other"],
+                        ));
+                    }
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(serde::de::Error::custom(
+                        "an admin role has exactly one key",
+                    ));
+                }
+                Ok(role)
+            }
+        }
+
+        deserializer.deserialize_any(RoleVisitor)
+    }
+}
+
+impl From<RoleText> for AdminRole {
+    fn from(text: RoleText) -> AdminRole {
+        match text {
+            RoleText::Word("full") => AdminRole::Full,
+            RoleText::Word(_) => AdminRole::None,
+            RoleText::ManagerOf { manager_of } => AdminRole::ManagerOf { groups: manager_of },
+            RoleText::Other { other } => AdminRole::Other { roles: other },
+        }
+    }
+}
+
+impl From<AdminRole> for RoleText {
+    fn from(role: AdminRole) -> RoleText {
+        match role {
+            AdminRole::None => RoleText::Word("none"),
+            AdminRole::Full => RoleText::Word("full"),
+            AdminRole::ManagerOf { groups } => RoleText::ManagerOf { manager_of: groups },
+            AdminRole::Other { roles } => RoleText::Other { other: roles },
+        }
+    }
 }
 
 /// A user of the account.
@@ -325,4 +412,50 @@ impl Operation {
 pub struct Outcome {
     /// The key of the user a [`Operation::CreateUser`] made.
     pub created: Option<Key>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_read_and_write_as_the_rules_spell_them() {
+        let roles: Vec<AdminRole> = serde_yaml::from_str(
+            "[none, full, {manager_of: ['31', '32']}, {other: [RUN_REPORTS]}]",
+        )
+        .unwrap();
+        assert_eq!(roles[0], AdminRole::None);
+        assert_eq!(roles[1], AdminRole::Full);
+        assert_eq!(
+            roles[2],
+            AdminRole::ManagerOf {
+                groups: ["31", "32"].iter().filter_map(|k| Key::new(*k)).collect()
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&roles).unwrap(),
+            r#"["none","full",{"manager_of":["31","32"]},{"other":["RUN_REPORTS"]}]"#
+        );
+        let error = serde_yaml::from_str::<AdminRole>("admin").unwrap_err();
+        assert!(
+            error.to_string().contains("unknown variant `admin`"),
+            "{error}"
+        );
+        assert!(serde_yaml::from_str::<AdminRole>("{manager_of: [1], full: 2}").is_err());
+    }
+
+    #[test]
+    fn operations_round_trip_with_their_kind() {
+        let operation = Operation::Suspend {
+            user: Key::new("1001").unwrap(),
+            email: "ada@contoso.com".to_owned(),
+            before: [Key::new("5001").unwrap()].into(),
+        };
+        let json = serde_json::to_string(&operation).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"suspend","user":"1001","email":"ada@contoso.com","before":["5001"]}"#
+        );
+        assert_eq!(serde_json::from_str::<Operation>(&json).unwrap(), operation);
+    }
 }

@@ -36,6 +36,15 @@ fn error_body(code: &str, message: &str) -> String {
     serde_json::json!({ "errorCode": code, "message": message }).to_string()
 }
 
+/// GoTo shows a user without products as suspended.
+fn status_of(user: &GotoUser) -> &'static str {
+    if user.licences.is_empty() {
+        "SUSPENDED"
+    } else {
+        "ACTIVE"
+    }
+}
+
 fn key_of(text: &str) -> Option<Key> {
     Key::new(text)
 }
@@ -166,7 +175,14 @@ impl Account {
     pub(crate) fn snapshot(&self) -> GotoSnapshot {
         let mut snapshot = GotoSnapshot {
             account_key: self.key.clone(),
-            users: self.users.values().cloned().collect(),
+            users: self
+                .users
+                .values()
+                .map(|user| GotoUser {
+                    status: Some(status_of(user).to_owned()),
+                    ..user.clone()
+                })
+                .collect(),
             licences: self
                 .licences
                 .iter()
@@ -204,11 +220,7 @@ impl Account {
             admin_roles,
             managed_group_keys: managed,
             group_key: user.group.as_ref().map(wire),
-            status: if user.licences.is_empty() {
-                "SUSPENDED"
-            } else {
-                "ACTIVE"
-            },
+            status: status_of(user),
         })
     }
 
