@@ -214,6 +214,14 @@ pub fn key_json(key: &Key) -> serde_json::Result<Box<RawValue>> {
     }
 }
 
+impl serde::Serialize for wire::WireKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        key_json(&self.0)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
+}
+
 fn keys_json(keys: &BTreeSet<Key>) -> serde_json::Result<Vec<Box<RawValue>>> {
     keys.iter().map(key_json).collect()
 }

@@ -4,13 +4,14 @@
 //! Which of these fields a user, licence or group really carries is partly unconfirmed; the
 //! decisions that turn them into the model are in [`crate::api`].
 
+use serde::Deserialize;
 use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::model::Key;
 
-/// A key as GoTo sends it: a JSON number (often wider than 64 bits) or a string of it.
+/// A key as GoTo sends it: a JSON number (often wider than 64 bits) or a string of it. It is
+/// written back as [`crate::api::key_json`] decides.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WireKey(pub Key);
 
@@ -36,14 +37,6 @@ impl<'de> Deserialize<'de> for WireKey {
                 text.chars().take(40).collect::<String>()
             ))),
         }
-    }
-}
-
-impl Serialize for WireKey {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        crate::api::key_json(&self.0)
-            .map_err(serde::ser::Error::custom)?
-            .serialize(serializer)
     }
 }
 
