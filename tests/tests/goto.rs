@@ -480,3 +480,111 @@ async fn a_redirect_with_a_forged_state_stores_nothing() {
         "the code was never exchanged"
     );
 }
+
+mod random_plans {
+    //! Random operation sequences against the stateful emulator: whatever succeeds or fails,
+    //! every user the account had is still there, and no request was a DELETE.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn licence_sets() -> impl Strategy<Value = BTreeSet<Key>> {
+        proptest::sample::subsequence(vec!["5001", "5002", "78888886011013972886849029"], 0..3)
+            .prop_map(|keys| keys.into_iter().map(key).collect())
+    }
+
+    fn user() -> impl Strategy<Value = (Key, String)> {
+        proptest::sample::select(vec![
+            ("1001", "ada@contoso.com"),
+            ("1002", "grace@contoso.com"),
+            ("1003", "linus@contoso.com"),
+            ("4040", "ghost@contoso.com"),
+        ])
+        .prop_map(|(k, e)| (key(k), e.to_owned()))
+    }
+
+    fn role() -> impl Strategy<Value = AdminRole> {
+        prop_oneof![
+            Just(AdminRole::None),
+            Just(AdminRole::Full),
+            proptest::sample::subsequence(vec!["31", "32", "99"], 1..3).prop_map(|g| {
+                AdminRole::ManagerOf {
+                    groups: g.into_iter().map(key).collect(),
+                }
+            }),
+        ]
+    }
+
+    fn operation() -> impl Strategy<Value = Operation> {
+        let group = proptest::sample::select(vec!["31", "32", "33", "99"]).prop_map(key);
+        prop_oneof![
+            (
+                "[a-c]{1,2}",
+                licence_sets(),
+                role(),
+                proptest::option::of(group.clone())
+            )
+                .prop_map(|(name, licences, role, group)| Operation::CreateUser {
+                    email: format!("{name}@contoso.com"),
+                    first_name: "N".to_owned(),
+                    last_name: name,
+                    licences,
+                    role,
+                    group,
+                }),
+            (user(), licence_sets()).prop_map(|((user, email), after)| {
+                Operation::SetLicences {
+                    user,
+                    email,
+                    before: BTreeSet::new(),
+                    after,
+                }
+            }),
+            (user(), role()).prop_map(|((user, email), after)| Operation::SetRole {
+                user,
+                email,
+                before: AdminRole::None,
+                after,
+            }),
+            (user(), group).prop_map(|((user, email), to)| Operation::MoveToGroup {
+                user,
+                email,
+                from: None,
+                to,
+            }),
+            user().prop_map(|(user, email)| Operation::Suspend {
+                user,
+                email,
+                before: BTreeSet::new(),
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_plan_removes_a_user(operations in proptest::collection::vec(operation(), 1..10)) {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let (before, after, requests) = runtime.block_on(async {
+                let emulator = GotoEmulator::start(&seed()).await;
+                let before: BTreeSet<Key> =
+                    emulator.snapshot().users.into_iter().map(|u| u.key).collect();
+                let (target, _) = emulator.target();
+                for operation in &operations {
+                    let _ = target.apply_operation(operation).await;
+                }
+                let after: BTreeSet<Key> =
+                    emulator.snapshot().users.into_iter().map(|u| u.key).collect();
+                (before, after, emulator.requests())
+            });
+            prop_assert!(before.is_subset(&after), "a user vanished: {:?} -> {:?}", before, after);
+            prop_assert!(requests.iter().all(|(method, _)| method != "DELETE"));
+        }
+    }
+}

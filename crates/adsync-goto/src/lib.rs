@@ -7,6 +7,10 @@
 //! its admin role, move it to a user group, and suspend it by removing every licence. The SCIM
 //! API is not needed for any of that and is not called.
 //!
+//! [`preflight`] compares a list of operations with the licences' free seats (`seats −
+//! userCount`) in priority order, so a planner can report "out of licences" per licence with the
+//! users affected and apply what fits.
+//!
 //! It signs in as GoTo allows: the authorization-code flow with PKCE through a loopback redirect
 //! ([`login`]), a refresh token kept in a file only its owner can read ([`TokenFile`]), access
 //! tokens refreshed when they near their 60 minutes and a rotated refresh token stored atomically.
@@ -56,6 +60,7 @@ mod http;
 pub mod login;
 pub mod model;
 pub mod pkce;
+pub mod preflight;
 mod read;
 mod retry;
 mod token;
@@ -75,6 +80,7 @@ pub use model::{
     AdminRole, GotoSnapshot, GotoUser, Key, Licence, Operation, Outcome, Product, RoleSet,
     UserGroup,
 };
+pub use preflight::{Preflight, Shortage, preflight};
 pub use retry::RetryPolicy;
 pub use token::OAuthClient;
 pub use token_store::{MemoryTokenStore, RefreshTokenStore, TokenFile};

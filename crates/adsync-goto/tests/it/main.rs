@@ -3,6 +3,7 @@
 //! refusals, malformed bodies, and that no request ever deletes.
 
 mod errors;
+mod logs;
 mod no_delete;
 mod paging;
 mod retry;
