@@ -94,20 +94,23 @@ pub const DEFAULT_RATE_PER_SECOND: u32 = 8;
 pub const SCOPE: &str = "identity:";
 
 /// Whether a page of a collection is the last one. `[CODE]`: stop when `toIndex + 1 >= total`.
-/// A page without `total` or `toIndex` is taken as the last when it is shorter than asked for.
-pub fn is_last_page(page_len: usize, to_index: Option<u64>, total: Option<u64>) -> bool {
-    if page_len == 0 {
+/// Without `toIndex`, the page at `offset` is the last when it reaches `total`; without either,
+/// when it is shorter than asked for. An empty page is always the last.
+pub fn is_last_page(
+    offset: u64,
+    page_len: usize,
+    to_index: Option<u64>,
+    total: Option<u64>,
+) -> bool {
+    let len = page_len as u64;
+    if len == 0 {
         return true;
     }
     match (to_index, total) {
         (Some(to), Some(total)) => to.saturating_add(1) >= total,
-        (None, Some(total)) => false_if_more(page_len, total),
-        _ => (page_len as u64) < PAGE_SIZE,
+        (None, Some(total)) => offset.saturating_add(len) >= total,
+        _ => len < PAGE_SIZE,
     }
-}
-
-fn false_if_more(page_len: usize, total: u64) -> bool {
-    (page_len as u64) >= total
 }
 
 /// The account key in the answer to `/me`. `[UNCONFIRMED]`: a recorded answer has a top-level
@@ -390,7 +393,7 @@ pub fn is_refresh_revoked(status: u16, oauth_error: Option<&str>) -> bool {
 /// Reads the token endpoint's answer. `[DOC]` fields `access_token`, `expires_in`; a rotated
 /// `refresh_token` may come back (`[UNCONFIRMED]` whether GoTo rotates; adsync stores it when it
 /// does). GoTo's own published refresh sample ends in `,}`; that trailing comma is tolerated.
-pub(crate) fn token_answer(body: &[u8]) -> serde_json::Result<wire::TokenAnswer> {
+pub fn token_answer(body: &[u8]) -> serde_json::Result<wire::TokenAnswer> {
     match serde_json::from_slice(body) {
         Ok(answer) => Ok(answer),
         Err(error) => {
@@ -489,11 +492,13 @@ mod tests {
 
     #[test]
     fn paging_stops_where_the_public_clients_stop() {
-        assert!(!is_last_page(100, Some(99), Some(250)));
-        assert!(is_last_page(50, Some(249), Some(250)));
-        assert!(is_last_page(0, None, None));
-        assert!(!is_last_page(100, None, None));
-        assert!(is_last_page(7, None, None));
-        assert!(is_last_page(3, None, Some(3)));
+        assert!(!is_last_page(0, 100, Some(99), Some(250)));
+        assert!(is_last_page(200, 50, Some(249), Some(250)));
+        assert!(is_last_page(0, 0, None, None));
+        assert!(!is_last_page(0, 100, None, None));
+        assert!(is_last_page(0, 7, None, None));
+        assert!(is_last_page(0, 3, None, Some(3)));
+        assert!(!is_last_page(100, 100, None, Some(250)));
+        assert!(is_last_page(200, 50, None, Some(250)));
     }
 }

@@ -183,7 +183,7 @@ impl Client {
             total = page.total.or(total);
             let len = page.results.len();
             items.extend(page.results);
-            if api::is_last_page(len, page.to_index, page.total) {
+            if api::is_last_page(offset, len, page.to_index, page.total) {
                 if let Some(total) = total
                     && items.len() as u64 != total
                 {

@@ -7,7 +7,7 @@
 //! its admin role, move it to a user group, and suspend it by removing every licence. The SCIM
 //! API is not needed for any of that and is not called.
 //!
-//! [`preflight`] compares a list of operations with the licences' free seats (`seats −
+//! [`preflight()`] compares a list of operations with the licences' free seats (`seats −
 //! userCount`) in priority order, so a planner can report "out of licences" per licence with the
 //! users affected and apply what fits.
 //!
