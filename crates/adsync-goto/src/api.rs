@@ -116,37 +116,21 @@ pub fn is_last_page(
 /// The account key in the answer to `/me`. `[UNCONFIRMED]`: a recorded answer has a top-level
 /// `accountKey`; the official GoTo Connect guide shows `accounts: [{key, name}]`. Either is read;
 /// with several accounts and no `accountKey`, the caller must configure one.
-pub fn account_key_of_me(body: &serde_json::Value) -> Result<Key, String> {
-    if let Some(key) = body.get("accountKey").and_then(json_key) {
-        return Ok(key);
+pub fn account_key_of_me(me: &wire::Me) -> Result<Key, String> {
+    if let Some(key) = &me.account_key {
+        return Ok(key.0.clone());
     }
-    let accounts = body
-        .get("accounts")
-        .and_then(serde_json::Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let keys: Vec<Key> = accounts
-        .iter()
-        .filter_map(|account| account.get("key").and_then(json_key))
-        .collect();
-    match keys.as_slice() {
-        [one] => Ok(one.clone()),
+    match me.accounts.as_slice() {
+        [one] => Ok(one.key.0.clone()),
         [] => Err("it names no account (neither `accountKey` nor `accounts[].key`)".to_owned()),
         many => Err(format!(
             "it names {} accounts ({}); set the account key in the configuration",
             many.len(),
-            many.iter().map(Key::as_str).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|account| account.key.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
-    }
-}
-
-fn json_key(value: &serde_json::Value) -> Option<Key> {
-    match value {
-        serde_json::Value::String(text) => Key::new(text.as_str()),
-        // `/me` is read into a `Value` only for this; a key wider than 64 bits would lose digits
-        // as a float, so such a number is refused (the caller then asks for a configured key).
-        serde_json::Value::Number(number) => number.as_u64().and_then(|n| Key::new(n.to_string())),
-        _ => None,
     }
 }
 
@@ -439,13 +423,18 @@ mod tests {
 
     #[test]
     fn me_gives_the_account_key_in_either_layout() {
-        let observed = serde_json::json!({"key": 1, "accountKey": 4455, "orgAdmin": false});
-        assert_eq!(account_key_of_me(&observed).unwrap().as_str(), "4455");
-        let documented = serde_json::json!({"accounts": [{"key": "778", "name": "Contoso"}]});
+        let me = |text: &str| serde_json::from_str::<wire::Me>(text).unwrap();
+        let observed =
+            me(r#"{"key": 1, "accountKey": 78888886011013972886849029, "orgAdmin": false}"#);
+        assert_eq!(
+            account_key_of_me(&observed).unwrap().as_str(),
+            "78888886011013972886849029"
+        );
+        let documented = me(r#"{"accounts": [{"key": "778", "name": "Contoso"}]}"#);
         assert_eq!(account_key_of_me(&documented).unwrap().as_str(), "778");
-        let two = serde_json::json!({"accounts": [{"key": 1}, {"key": 2}]});
+        let two = me(r#"{"accounts": [{"key": 1}, {"key": 2}]}"#);
         assert!(account_key_of_me(&two).unwrap_err().contains("2 accounts"));
-        assert!(account_key_of_me(&serde_json::json!({})).is_err());
+        assert!(account_key_of_me(&me("{}")).is_err());
     }
 
     #[test]

@@ -184,7 +184,7 @@ impl GotoTarget {
         }
         self.account
             .get_or_try_init(|| async {
-                let me: serde_json::Value = self.client.get_json(&api::path::me()).await?;
+                let me: wire::Me = self.client.get_json(&api::path::me()).await?;
                 api::account_key_of_me(&me).map_err(|reason| Error::Account { reason })
             })
             .await
@@ -193,7 +193,7 @@ impl GotoTarget {
 
     /// Signs in and reads `/me`: the cheap check of `adsync validate --online`.
     pub async fn check_auth(&self) -> Result<Key, Error> {
-        let me: serde_json::Value = self.client.get_json(&api::path::me()).await?;
+        let me: wire::Me = self.client.get_json(&api::path::me()).await?;
         match &self.configured_account {
             Some(key) => Ok(key.clone()),
             None => api::account_key_of_me(&me).map_err(|reason| Error::Account { reason }),

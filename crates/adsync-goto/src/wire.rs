@@ -53,6 +53,25 @@ pub struct Page<T> {
     pub total: Option<u64>,
 }
 
+/// The answer to `/me`, as far as adsync reads it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// The account key (a recorded answer).
+    #[serde(default)]
+    pub account_key: Option<WireKey>,
+    /// The accounts (the official GoTo Connect guide).
+    #[serde(default)]
+    pub accounts: Vec<MeAccount>,
+}
+
+/// One account in `/me`'s `accounts`.
+#[derive(Debug, Deserialize)]
+pub struct MeAccount {
+    /// The account key.
+    pub key: WireKey,
+}
+
 /// An account user.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
