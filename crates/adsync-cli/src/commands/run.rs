@@ -59,7 +59,7 @@ async fn one_cycle(
     if args.dry_run {
         let _lock =
             crate::state::Lock::acquire(&loaded.state_dir(), "run --dry-run", global.quiet)?;
-        let target = crate::load::target(&loaded)?;
+        let target = crate::wiring::target(&loaded)?;
         let plan = super::plan::make_plan(global, false, &loaded, target.as_target()).await?;
         let now = SystemTime::now();
         let path = args.out_dir.join(format!(
