@@ -1,4 +1,4 @@
-//! adsync-tests: stateful emulators of Microsoft Graph and LogMeIn Rescue (built on wiremock),
+//! adsync-tests: stateful emulators of Microsoft Graph, LogMeIn Rescue and GoTo (built on wiremock),
 //! a real slapd harness and a scripted Active Directory responder for the LDAP source,
 //! synthetic data generators, end-to-end suites and the `adsync-bench` binary.
 //!
@@ -6,6 +6,7 @@
 
 pub mod ad_directory;
 pub mod ad_responder;
+pub mod goto_emulator;
 pub mod graph_emulator;
 pub mod rescue_emulator;
 pub mod slapd;

@@ -12,6 +12,7 @@ mod e2e_ldap;
 mod e2e_run;
 mod e2e_secrets;
 mod emulated;
+mod goto_login;
 mod secrets;
 mod transport;
 
