@@ -526,6 +526,67 @@ mod tests {
         assert!(error.to_string().contains("(objectClass=user)"), "{error}");
     }
 
+    proptest::proptest! {
+        /// Whatever bytes a server sends as an entry, a reference or a paging control, the
+        /// readers answer `None` or an error, never a panic.
+        #[test]
+        fn hostile_structures_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            if let Ok((_, tag)) = parse_tag(&bytes) {
+                let _ = parse_entry(tag.clone());
+                let _ = reference_urls(tag);
+            }
+            let search = Search {
+                purpose: "anything".into(),
+                base: "",
+                scope: Scope::Base,
+                filter: String::new(),
+                attrs: Vec::new(),
+            };
+            let control = RawControl {
+                ctype: "1.2.840.113556.1.4.319".into(),
+                crit: false,
+                val: Some(bytes),
+            };
+            let _ = paged_cookie(&search, &result_with(control));
+        }
+    }
+
+    /// A well-formed entry reads with every value as bytes, names lower-cased.
+    #[test]
+    fn entries_are_read_as_bytes() {
+        use ldap3::asn1::{ASNTag, OctetString, Sequence, Set, Tag};
+        let octets = |bytes: &[u8]| {
+            Tag::OctetString(OctetString {
+                inner: bytes.to_vec(),
+                ..Default::default()
+            })
+        };
+        let entry = Tag::Sequence(Sequence {
+            id: 4,
+            class: ldap3::asn1::TagClass::Application,
+            inner: vec![
+                octets(b"cn=x,dc=corp"),
+                Tag::Sequence(Sequence {
+                    inner: vec![Tag::Sequence(Sequence {
+                        inner: vec![
+                            octets(b"objectGUID"),
+                            Tag::Set(Set {
+                                inner: vec![octets(&[0xff, 0x00, 0x41])],
+                                ..Default::default()
+                            }),
+                        ],
+                        ..Default::default()
+                    })],
+                    ..Default::default()
+                }),
+            ],
+        })
+        .into_structure();
+        let read = parse_entry(entry).expect("an entry");
+        assert_eq!(read.dn, "cn=x,dc=corp");
+        assert_eq!(read.values("OBJECTGUID"), [vec![0xff, 0x00, 0x41]]);
+    }
+
     #[test]
     fn a_ca_file_without_certificates_is_refused() {
         assert!(matches!(

@@ -220,6 +220,7 @@ impl LdapSource {
                 let expansion = members::expand(conn, plan, &entry).await?;
                 expanded.insert(entry.id.clone(), expansion);
             }
+            // Cannot panic: the expansion of this id was inserted just above if it was missing.
             let expansion = &expanded[&entry.id];
             for user in &expansion.users {
                 users.entry(user.id.clone()).or_insert_with(|| user.clone());
