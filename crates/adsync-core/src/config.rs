@@ -167,7 +167,7 @@ pub struct LdapSourceConfig {
     #[serde(default = "default_ldap_timeout")]
     pub timeout_s: u64,
     /// LDAP operations in flight at once on the connection.
-    #[serde(default = "default_graph_concurrency")]
+    #[serde(default = "default_ldap_concurrency")]
     pub concurrency: usize,
 }
 
@@ -648,7 +648,7 @@ impl RawSource {
             in_chain: self.in_chain.unwrap_or_default(),
             page_size: self.page_size.unwrap_or_else(default_page_size),
             timeout_s: self.timeout_s.unwrap_or_else(default_ldap_timeout),
-            concurrency: self.concurrency.unwrap_or_else(default_graph_concurrency),
+            concurrency: self.concurrency.unwrap_or_else(default_ldap_concurrency),
         }))
     }
 }
@@ -788,6 +788,10 @@ fn default_graph_concurrency() -> usize {
 
 fn default_page_size() -> u32 {
     1000
+}
+
+fn default_ldap_concurrency() -> usize {
+    8
 }
 
 fn default_ldap_timeout() -> u64 {
