@@ -109,7 +109,7 @@ pub enum AdapterErrorKind {
 /// Told about every HTTP exchange an adapter has with its service, for the service page's
 /// metrics. `api` names the service (`graph`, `rescue`); `status` is the HTTP status, or `None`
 /// when no answer came (connection refused, timeout).
-pub trait RequestObserver: Send + Sync {
+pub trait RequestObserver: Send + Sync + fmt::Debug {
     /// One exchange ended.
     fn exchanged(&self, api: &'static str, status: Option<u16>);
 }

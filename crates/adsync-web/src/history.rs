@@ -102,7 +102,7 @@ fn row(entry: &HistoryEntry) -> Row {
             };
             Row {
                 class: "run",
-                time: run.finished.clone(),
+                time: crate::pages::readable_time(&run.finished),
                 what: format!("run {} ({})", run.run_id, run.command),
                 user: String::new(),
                 outcome: run.outcome.clone(),
@@ -123,7 +123,7 @@ fn row(entry: &HistoryEntry) -> Row {
             }
             Row {
                 class: "action",
-                time: action.time.clone(),
+                time: crate::pages::readable_time(&action.time),
                 what: action.kind.replace('_', " "),
                 user: action.email.clone().unwrap_or_default(),
                 outcome: action.outcome.clone(),
@@ -142,8 +142,13 @@ fn change(before: &serde_json::Value, after: &serde_json::Value) -> String {
         .iter()
         .map(|(field, new)| {
             let show = |value: &serde_json::Value| match value {
+                serde_json::Value::String(text) if text.is_empty() => "(the container)".to_owned(),
                 serde_json::Value::String(text) => text.clone(),
-                serde_json::Value::Object(_) => "…".to_owned(),
+                // A created user: its name says enough.
+                serde_json::Value::Object(object) => object
+                    .get("name")
+                    .and_then(serde_json::Value::as_str)
+                    .map_or_else(|| "…".to_owned(), |name| format!("\"{name}\"")),
                 other => other.to_string(),
             };
             match before.get(field) {

@@ -20,10 +20,8 @@ mod routes;
 mod service;
 pub mod view;
 
-use std::future::Future;
-use std::sync::Arc;
-
 use adsync_core::secret::Secret;
+use std::future::Future;
 
 pub use crate::access::MIN_TOKEN_LEN;
 pub use crate::error::WebError;
@@ -39,14 +37,12 @@ pub struct WebOptions {
     pub read_only: bool,
 }
 
-/// Serves the page on `listener` until `shutdown` completes.
+/// Serves `app` (from [`router`]) on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    service: Arc<Service>,
-    options: &WebOptions,
+    app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WebError> {
-    let app = router(service, options)?;
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -360,7 +360,17 @@ pub(crate) fn when(now: SystemTime, stamp: &Stamp) -> String {
         Ok(ago) => format!("{} ago", duration(round(ago))),
         Err(ahead) => format!("in {}", duration(round(ahead.duration()))),
     };
-    format!("{} ({relative})", stamp.text)
+    format!("{} ({relative})", readable_time(&stamp.text))
+}
+
+/// `2026-11-21T23:05:12.345Z` as `2026-11-21 23:05:12 UTC`; other text as it is.
+pub(crate) fn readable_time(text: &str) -> String {
+    match (text.get(..10), text.get(11..19)) {
+        (Some(date), Some(time)) if text.get(10..11) == Some("T") && text.ends_with('Z') => {
+            format!("{date} {time} UTC")
+        }
+        _ => text.to_owned(),
+    }
 }
 
 fn round(duration: Duration) -> Duration {
@@ -388,6 +398,19 @@ fn trigger_name(trigger: crate::view::Trigger) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_naturally() {
+        assert_eq!(
+            readable_time("2026-11-21T23:05:12.345Z"),
+            "2026-11-21 23:05:12 UTC"
+        );
+        assert_eq!(readable_time("yesterday"), "yesterday");
+        assert_eq!(
+            readable_time("2026-11-21é23:05:12.345Z"),
+            "2026-11-21é23:05:12.345Z"
+        );
+    }
 
     #[test]
     fn durations_read_naturally() {
