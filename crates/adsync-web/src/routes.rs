@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -221,13 +222,41 @@ struct CsrfForm {
     csrf: Option<String>,
 }
 
+/// The `csrf` field of a form body. An empty body (a script's `POST` with the bearer header)
+/// has none; a body that is not a form is refused.
+fn csrf_field(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<String>, (StatusCode, &'static str)> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send a form (application/x-www-form-urlencoded) or no body\n",
+        ));
+    }
+    serde_urlencoded::from_bytes::<CsrfForm>(body)
+        .map(|form| form.csrf)
+        .map_err(|_| (StatusCode::BAD_REQUEST, "the form cannot be read\n"))
+}
+
 async fn logout(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    body: Bytes,
 ) -> Response {
-    if !access::same_origin(&headers) || !caller.csrf_matches(form.csrf.as_deref()) {
+    let csrf = match csrf_field(&headers, &body) {
+        Ok(csrf) => csrf,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if !access::same_origin(&headers) || !caller.csrf_matches(csrf.as_deref()) {
         return cross_site();
     }
     if let Caller::Session { id, .. } = &caller {
@@ -242,7 +271,7 @@ async fn retry(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    body: Bytes,
 ) -> Response {
     if app.read_only {
         return (
@@ -251,7 +280,11 @@ async fn retry(
         )
             .into_response();
     }
-    if !access::same_origin(&headers) || !caller.csrf_matches(form.csrf.as_deref()) {
+    let csrf = match csrf_field(&headers, &body) {
+        Ok(csrf) => csrf,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if !access::same_origin(&headers) || !caller.csrf_matches(csrf.as_deref()) {
         return cross_site();
     }
     let answer = app.service.request_retry();

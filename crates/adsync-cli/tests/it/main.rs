@@ -10,8 +10,10 @@ mod e2e_commands;
 mod e2e_errors;
 mod e2e_run;
 mod e2e_secrets;
+mod e2e_service;
 mod emulated;
 mod secrets;
+mod service;
 mod transport;
 
 use std::path::{Path, PathBuf};
