@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `adsync` binary: exit code, stdout and stderr together.
 
 mod apply;
+mod browser;
 mod config_errors;
 mod crash;
 mod demo;
