@@ -190,15 +190,32 @@ fn no_secret_in_any_page_json_answer_or_metric_of_the_service() {
     served.wait_for_run_after(status["last_run"]["finished"].as_str());
 
     let mut paths: Vec<String> = [
-        "/", "/plan", "/history", "/history?email=contoso", "/healthz", "/metrics",
-        "/api/status", "/api/runs", "/api/failures", "/login", "/no-such-page",
+        "/",
+        "/plan",
+        "/history",
+        "/history?email=contoso",
+        "/healthz",
+        "/metrics",
+        "/api/status",
+        "/api/runs",
+        "/api/failures",
+        "/login",
+        "/no-such-page",
     ]
     .iter()
     .map(|p| (*p).to_owned())
     .collect();
     for category in [
-        "existing_account", "out_of_licenses", "invalid_data", "permission", "not_found",
-        "transient", "unknown", "blocked", "failed_read", "run_failed",
+        "existing_account",
+        "out_of_licenses",
+        "invalid_data",
+        "permission",
+        "not_found",
+        "transient",
+        "unknown",
+        "blocked",
+        "failed_read",
+        "run_failed",
     ] {
         paths.push(format!("/failures/{category}"));
     }
@@ -208,7 +225,10 @@ fn no_secret_in_any_page_json_answer_or_metric_of_the_service() {
         seen += answer.body.len();
         let everything = format!("{:?}\n{}", answer.headers, answer.body);
         assert_no_secret(&format!("GET {path}"), everything.as_bytes());
-        assert!(!everything.contains(PAGE_TOKEN), "GET {path} shows the page token");
+        assert!(
+            !everything.contains(PAGE_TOKEN),
+            "GET {path} shows the page token"
+        );
     }
     assert!(seen > 20_000, "the pages had content: {seen} bytes");
     let emulated = served.stop();
