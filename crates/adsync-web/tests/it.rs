@@ -292,3 +292,26 @@ async fn health_needs_a_recent_success() {
         answer.body
     );
 }
+
+/// The strict star: the page's crate knows adsync-core only, never the adapters or the CLI.
+#[test]
+fn the_web_crate_depends_on_core_only() {
+    let manifest = include_str!("../Cargo.toml");
+    let dependencies = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .expect("a [dependencies] table");
+    assert!(dependencies.contains("adsync-core"));
+    for other in [
+        "adsync-graph",
+        "adsync-rescue",
+        "adsync-cli",
+        "adsync-tests",
+    ] {
+        assert!(
+            !dependencies.contains(other),
+            "adsync-web depends on {other}"
+        );
+    }
+}
