@@ -8,9 +8,9 @@ use axum::{Extension, Json};
 use serde_json::{Value, json};
 
 use crate::access::Caller;
+use crate::app::App;
 use crate::banner::banners;
 use crate::history;
-use crate::routes::App;
 use crate::service::Board;
 use crate::view::RunOutcome;
 

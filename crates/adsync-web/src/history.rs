@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::routes::App;
+use crate::app::App;
 use crate::view::{HistoryEntry, HistoryPage, HistoryQuery};
 
 /// Entries per page.
@@ -102,7 +102,7 @@ fn row(entry: &HistoryEntry) -> Row {
             };
             Row {
                 class: "run",
-                time: crate::pages::readable_time(&run.finished),
+                time: crate::time::readable_time(&run.finished),
                 what: format!("run {} ({})", run.run_id, run.command),
                 user: String::new(),
                 outcome: run.outcome.clone(),
@@ -123,7 +123,7 @@ fn row(entry: &HistoryEntry) -> Row {
             }
             Row {
                 class: "action",
-                time: crate::pages::readable_time(&action.time),
+                time: crate::time::readable_time(&action.time),
                 what: action.kind.replace('_', " "),
                 user: action.email.clone().unwrap_or_default(),
                 outcome: action.outcome.clone(),

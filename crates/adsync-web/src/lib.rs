@@ -11,6 +11,7 @@
 
 mod access;
 mod api;
+mod app;
 pub mod banner;
 mod error;
 mod history;
@@ -18,6 +19,7 @@ mod metrics;
 mod pages;
 mod routes;
 mod service;
+mod time;
 pub mod view;
 
 use adsync_core::secret::Secret;

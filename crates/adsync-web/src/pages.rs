@@ -1,7 +1,7 @@
 //! The HTML pages: server-rendered with askama (escaped by default), one inline style sheet
 //! allowed by its hash, no script.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use askama::Template;
 use axum::Extension;
@@ -11,10 +11,11 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::access::Caller;
+use crate::app::App;
 use crate::banner::{Banner, BannerKind, banners};
 use crate::history::{self, Row};
-use crate::routes::App;
-use crate::view::{ActionFailure, ErrorKind, PlanView, RunReport, Stamp};
+use crate::time::{duration, when};
+use crate::view::{ActionFailure, ErrorKind, PlanView, RunReport};
 
 /// The inline style sheet; its SHA-256 is in the Content-Security-Policy.
 pub(crate) const STYLE: &str = include_str!("../templates/style.css");
@@ -354,69 +355,9 @@ pub(crate) struct Login {
     pub(crate) failed: bool,
 }
 
-/// `time` and how long ago (or until) it is.
-pub(crate) fn when(now: SystemTime, stamp: &Stamp) -> String {
-    let relative = match now.duration_since(stamp.time) {
-        Ok(ago) => format!("{} ago", duration(round(ago))),
-        Err(ahead) => format!("in {}", duration(round(ahead.duration()))),
-    };
-    format!("{} ({relative})", readable_time(&stamp.text))
-}
-
-/// `2026-11-21T23:05:12.345Z` as `2026-11-21 23:05:12 UTC`; other text as it is.
-pub(crate) fn readable_time(text: &str) -> String {
-    match (text.get(..10), text.get(11..19)) {
-        (Some(date), Some(time)) if text.get(10..11) == Some("T") && text.ends_with('Z') => {
-            format!("{date} {time} UTC")
-        }
-        _ => text.to_owned(),
-    }
-}
-
-fn round(duration: Duration) -> Duration {
-    Duration::from_secs(duration.as_secs())
-}
-
-/// `1h 5m`, `2m 30s`, `4.2s`.
-pub(crate) fn duration(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    match seconds {
-        0..10 if duration.subsec_millis() > 0 => format!("{:.1}s", duration.as_secs_f64()),
-        0..60 => format!("{seconds}s"),
-        60..3600 => format!("{}m {}s", seconds / 60, seconds % 60),
-        _ => format!("{}h {}m", seconds / 3600, seconds % 3600 / 60),
-    }
-}
-
 fn trigger_name(trigger: crate::view::Trigger) -> &'static str {
     match trigger {
         crate::view::Trigger::Schedule => "schedule",
         crate::view::Trigger::Retry => "retry",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_read_naturally() {
-        assert_eq!(
-            readable_time("2026-11-21T23:05:12.345Z"),
-            "2026-11-21 23:05:12 UTC"
-        );
-        assert_eq!(readable_time("yesterday"), "yesterday");
-        assert_eq!(
-            readable_time("2026-11-21é23:05:12.345Z"),
-            "2026-11-21é23:05:12.345Z"
-        );
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(Duration::from_millis(4200)), "4.2s");
-        assert_eq!(duration(Duration::from_secs(42)), "42s");
-        assert_eq!(duration(Duration::from_secs(150)), "2m 30s");
-        assert_eq!(duration(Duration::from_secs(3900)), "1h 5m");
     }
 }

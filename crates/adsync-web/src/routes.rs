@@ -14,6 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::access::{self, Access, Caller};
+use crate::app::App;
 use crate::error::WebError;
 use crate::pages::{self, Layout, Login};
 use crate::service::{RetryAnswer, Service};
@@ -21,15 +22,6 @@ use crate::{WebOptions, api};
 
 /// Form bodies are a token or a CSRF field; nothing larger is read.
 const BODY_LIMIT: usize = 8 * 1024;
-
-/// What every handler shares.
-#[derive(Clone)]
-pub(crate) struct App {
-    pub(crate) service: Arc<Service>,
-    pub(crate) access: Arc<Access>,
-    pub(crate) read_only: bool,
-    csp: HeaderValue,
-}
 
 /// The whole application.
 pub fn router(service: Arc<Service>, options: &WebOptions) -> Result<Router, WebError> {

@@ -166,33 +166,8 @@ async fn apply(
         return Ok(ExitStatus::Success);
     }
 
-    if let Some(blocked) = &plan.blocked {
-        let refused: Vec<String> = blocked
-            .guards
-            .iter()
-            .filter(|guard| {
-                if guard.is_budget() {
-                    !args.allow_destructive
-                } else {
-                    !args.allow_empty_groups
-                }
-            })
-            .map(|guard| guard.describe())
-            .collect();
-        if !refused.is_empty() {
-            output::note(
-                false,
-                &format!(
-                    "error: apply refused by a safety guard; nothing was applied:{}\n\nhint: review the plan; if it is right, pass {}",
-                    refused
-                        .iter()
-                        .map(|r| format!("\n  - {r}"))
-                        .collect::<String>(),
-                    guard_flags(plan, args)
-                ),
-            );
-            return Ok(ExitStatus::Refused);
-        }
+    if refused_by_guards(plan, args) {
+        return Ok(ExitStatus::Refused);
     }
 
     if args.plan.is_none() && !args.yes {
@@ -220,19 +195,7 @@ async fn apply(
     if let Some(progress) = &observer.progress {
         progress.finish_and_clear();
     }
-    if let TargetHandle::Snapshot { target, path } = target {
-        let snapshot = target.into_snapshot();
-        let is_json = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let text = if is_json {
-            output::json(&snapshot)
-        } else {
-            serde_yaml::to_string(&snapshot)
-                .map_err(|e| Error::Setup(format!("cannot serialize the Rescue snapshot: {e}")))?
-        };
-        output::write_atomic(&path, text.as_bytes())?;
-    }
+    write_back(target)?;
     let links = state::updated_links(load::read_links(loaded)?, plan, report);
     state::write_links(&loaded.state_dir(), &links)?;
     if let Some(error) = observer.error {
@@ -259,6 +222,57 @@ async fn apply(
     } else {
         ExitStatus::Incomplete
     })
+}
+
+/// Whether a safety guard the flags do not lift blocks `plan`; says so on stderr.
+fn refused_by_guards(plan: &Plan, args: &Options<'_>) -> bool {
+    if let Some(blocked) = &plan.blocked {
+        let refused: Vec<String> = blocked
+            .guards
+            .iter()
+            .filter(|guard| {
+                if guard.is_budget() {
+                    !args.allow_destructive
+                } else {
+                    !args.allow_empty_groups
+                }
+            })
+            .map(|guard| guard.describe())
+            .collect();
+        if !refused.is_empty() {
+            output::note(
+                false,
+                &format!(
+                    "error: apply refused by a safety guard; nothing was applied:{}\n\nhint: review the plan; if it is right, pass {}",
+                    refused
+                        .iter()
+                        .map(|r| format!("\n  - {r}"))
+                        .collect::<String>(),
+                    guard_flags(plan, args)
+                ),
+            );
+            return true;
+        }
+    }
+    false
+}
+
+/// A snapshot target's file gets the tree as the apply left it.
+fn write_back(target: TargetHandle) -> Result<(), Error> {
+    if let TargetHandle::Snapshot { target, path } = target {
+        let snapshot = target.into_snapshot();
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let text = if is_json {
+            output::json(&snapshot)
+        } else {
+            serde_yaml::to_string(&snapshot)
+                .map_err(|e| Error::Setup(format!("cannot serialize the Rescue snapshot: {e}")))?
+        };
+        output::write_atomic(&path, text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Returns once `stop` is set.
