@@ -46,49 +46,40 @@ impl History for StateLogs {
     }
 }
 
-/// One page of the merged logs, newest first.
+/// One page of the merged logs, newest first. Lines are read for their time (and e-mail) only,
+/// and parsed whole only when they are on the page, so deep pages and searches stay cheap.
 fn page(dir: &Path, query: &HistoryQuery) -> Result<HistoryPage, String> {
     let needle = query.email.as_deref().map(str::to_lowercase);
-    let mut runs = if needle.is_none() {
-        Some(Backwards::open(&dir.join(RUN_LOG))?)
-    } else {
-        None
+    let needle = needle.as_deref();
+    let mut runs = match needle {
+        None => Some(Backwards::open(&dir.join(RUN_LOG))?),
+        Some(_) => None,
     };
-    let mut actions = if query.runs_only {
-        None
-    } else {
-        Some(Backwards::open(&dir.join(AUDIT_LOG))?)
+    let mut actions = match query.runs_only {
+        false => Some(Backwards::open(&dir.join(AUDIT_LOG))?),
+        true => None,
     };
-    let mut next_run = next_entry(runs.as_mut(), |line| {
-        serde_json::from_str::<RunLine>(line)
-            .ok()
-            .map(HistoryEntry::Run)
-    })?;
-    let mut next_action = next_entry(actions.as_mut(), |line| action(line, needle.as_deref()))?;
+    let mut next_run = next_line(runs.as_mut(), Kind::Run, needle)?;
+    let mut next_action = next_line(actions.as_mut(), Kind::Action, needle)?;
     let mut entries = Vec::new();
     let mut skipped = 0;
     loop {
         // A run's line is written when it ends, after its actions: newest first, it heads them.
         let take_run = match (&next_run, &next_action) {
-            (Some(run), Some(action)) => time(run) >= time(action),
+            (Some(run), Some(action)) => run.time >= action.time,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
         };
-        let entry = if take_run {
-            let entry = next_run.take();
-            next_run = next_entry(runs.as_mut(), |line| {
-                serde_json::from_str::<RunLine>(line)
-                    .ok()
-                    .map(HistoryEntry::Run)
-            })?;
-            entry
+        let line = if take_run {
+            std::mem::replace(&mut next_run, next_line(runs.as_mut(), Kind::Run, needle)?)
         } else {
-            let entry = next_action.take();
-            next_action = next_entry(actions.as_mut(), |line| action(line, needle.as_deref()))?;
-            entry
+            std::mem::replace(
+                &mut next_action,
+                next_line(actions.as_mut(), Kind::Action, needle)?,
+            )
         };
-        let Some(entry) = entry else { break };
+        let Some(line) = line else { break };
         if skipped < query.offset {
             skipped += 1;
             continue;
@@ -99,7 +90,9 @@ fn page(dir: &Path, query: &HistoryQuery) -> Result<HistoryPage, String> {
                 more: true,
             });
         }
-        entries.push(entry);
+        if let Some(entry) = line.entry() {
+            entries.push(entry);
+        }
     }
     Ok(HistoryPage {
         entries,
@@ -107,37 +100,79 @@ fn page(dir: &Path, query: &HistoryQuery) -> Result<HistoryPage, String> {
     })
 }
 
-fn action(line: &str, needle: Option<&str>) -> Option<HistoryEntry> {
-    let action: ActionLine = serde_json::from_str(line).ok()?;
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Run,
+    Action,
+}
+
+/// A log line read for its time only.
+struct Line {
+    kind: Kind,
+    time: String,
+    text: String,
+}
+
+impl Line {
+    fn entry(&self) -> Option<HistoryEntry> {
+        match self.kind {
+            Kind::Run => serde_json::from_str::<RunLine>(&self.text)
+                .ok()
+                .map(HistoryEntry::Run),
+            Kind::Action => serde_json::from_str::<ActionLine>(&self.text)
+                .ok()
+                .map(HistoryEntry::Action),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RunHead {
+    finished: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ActionHead {
+    time: String,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// The next line of `log` that belongs on the page: a run, or an action whose e-mail contains
+/// `needle` (lines that are not JSON of their log's shape are passed over).
+fn next_line(
+    log: Option<&mut Backwards>,
+    kind: Kind,
+    needle: Option<&str>,
+) -> Result<Option<Line>, String> {
+    let Some(log) = log else { return Ok(None) };
+    while let Some(text) = log.next_line()? {
+        let time = match kind {
+            Kind::Run => serde_json::from_str::<RunHead>(&text)
+                .ok()
+                .map(|head| head.finished),
+            Kind::Action => action_time(&text, needle),
+        };
+        if let Some(time) = time {
+            return Ok(Some(Line { kind, time, text }));
+        }
+    }
+    Ok(None)
+}
+
+fn action_time(text: &str, needle: Option<&str>) -> Option<String> {
+    // Most lines of a search are other users': a line without the text is not parsed at all.
+    if needle.is_some_and(|needle| !text.to_lowercase().contains(needle)) {
+        return None;
+    }
+    let head: ActionHead = serde_json::from_str(text).ok()?;
     if let Some(needle) = needle {
-        let email = action.email.as_deref().unwrap_or("").to_lowercase();
+        let email = head.email.as_deref().unwrap_or("").to_lowercase();
         if !email.contains(needle) {
             return None;
         }
     }
-    Some(HistoryEntry::Action(action))
-}
-
-fn time(entry: &HistoryEntry) -> &str {
-    match entry {
-        HistoryEntry::Run(run) => &run.finished,
-        HistoryEntry::Action(action) => &action.time,
-    }
-}
-
-/// The next line of `log` that `parse` accepts (lines it refuses, such as other users' actions
-/// in a search, are passed over).
-fn next_entry(
-    log: Option<&mut Backwards>,
-    parse: impl Fn(&str) -> Option<HistoryEntry>,
-) -> Result<Option<HistoryEntry>, String> {
-    let Some(log) = log else { return Ok(None) };
-    while let Some(line) = log.next_line()? {
-        if let Some(entry) = parse(&line) {
-            return Ok(Some(entry));
-        }
-    }
-    Ok(None)
+    Some(head.time)
 }
 
 /// A file's lines, last first.

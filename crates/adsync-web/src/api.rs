@@ -71,7 +71,7 @@ pub(crate) async fn healthz(State(app): State<App>) -> Response {
         "format_version": FORMAT_VERSION,
         "status": if healthy { "ok" } else { "failing" },
         "reason": reason,
-        "last_run": board.last.as_ref().map(|run| json!({
+        "last_run": board.last.as_deref().map(|run| json!({
             "run_id": run.run_id,
             "outcome": run.outcome,
             "finished": run.finished,
@@ -99,7 +99,7 @@ pub(crate) async fn status(
 ) -> Response {
     let board = app.service.snapshot();
     let (healthy, reason) = health(&app, &board);
-    let last = board.last.as_ref().map(|run| {
+    let last = board.last.as_deref().map(|run| {
         let mut value = serde_json::to_value(run).unwrap_or(Value::Null);
         // The plan text is on /plan; scripts read counts here.
         if let Some(plan) = value.get_mut("plan").and_then(Value::as_object_mut) {
@@ -129,13 +129,16 @@ pub(crate) async fn status(
 }
 
 fn run_duration(board: &Board) -> Option<f64> {
-    board.last.as_ref().map(|run| run.duration().as_secs_f64())
+    board
+        .last
+        .as_deref()
+        .map(|run| run.duration().as_secs_f64())
 }
 
 fn banners_json(board: &Board) -> Vec<Value> {
     board
         .last
-        .as_ref()
+        .as_deref()
         .map(banners)
         .unwrap_or_default()
         .into_iter()

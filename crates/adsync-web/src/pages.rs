@@ -153,8 +153,8 @@ pub(crate) async fn overview(
         retry: (!app.read_only)
             .then(|| caller.csrf().map(str::to_owned))
             .flatten(),
-        banners: board.last.as_ref().map(banners).unwrap_or_default(),
-        last: board.last.as_ref().map(|run| last_run_view(now, run)),
+        banners: board.last.as_deref().map(banners).unwrap_or_default(),
+        last: board.last.as_deref().map(|run| last_run_view(now, run)),
     };
     page(StatusCode::OK, &template)
 }
@@ -228,7 +228,7 @@ pub(crate) async fn details(
         severity: kind.severity(),
         cause: kind.cause(),
         remedy: kind.remedy(),
-        run_id: board.last.as_ref().map(|run| run.run_id.clone()),
+        run_id: board.last.as_deref().map(|run| run.run_id.clone()),
         failures: Vec::new(),
         lines: Vec::new(),
         text: None,
@@ -293,7 +293,7 @@ struct PlanPage {
 pub(crate) async fn plan(State(app): State<App>, Extension(caller): Extension<Caller>) -> Response {
     let now = app.service.now();
     let board = app.service.snapshot();
-    let run = board.last.as_ref();
+    let run = board.last.as_deref();
     let plan = run.and_then(|run| run.plan.clone());
     let (text, cut) = match &plan {
         Some(plan) => {

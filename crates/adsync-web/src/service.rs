@@ -27,7 +27,8 @@ pub(crate) struct Board {
     pub(crate) running: Option<Running>,
     pub(crate) retry_requested: bool,
     pub(crate) next_run: Option<Stamp>,
-    pub(crate) last: Option<RunReport>,
+    /// Shared, so that each request's copy of the board is cheap whatever the plan's size.
+    pub(crate) last: Option<Arc<RunReport>>,
     pub(crate) last_success: Option<Stamp>,
 }
 
@@ -117,7 +118,7 @@ impl Service {
         }
         board.running = None;
         board.next_run = Some(next_run);
-        board.last = Some(report);
+        board.last = Some(Arc::new(report));
     }
 
     /// Asks the run loop for a run now.
