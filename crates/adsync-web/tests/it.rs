@@ -315,3 +315,44 @@ fn the_web_crate_depends_on_core_only() {
         );
     }
 }
+
+/// A plan a guard blocked: a `blocked` banner, and the pending changes show the reason and
+/// the flag to use at a shell, with no control on the page that would override the guard.
+#[tokio::test]
+async fn a_blocked_plan_is_shown_with_its_reason_and_never_overridden() {
+    use adsync_web::view::{BlockedPlan, PlanView};
+
+    let (service, _retries) = service();
+    let mut run = report(RunOutcome::Refused, Vec::new());
+    run.actions.clear();
+    run.plan = Some(PlanView {
+        counts: vec![("to disable".into(), 40), ("unchanged".into(), 2)],
+        summary: "40 to disable, 2 unchanged".into(),
+        text: "- disable technician a@example.com (no longer in any paired technician group)\n"
+            .into(),
+        blocked: Some(BlockedPlan {
+            reason: "40 disables exceed the budget of 5".into(),
+            guards: vec![
+                "40 disables exceed sync.safety.max_disables (10% of 42, at least 5)".into(),
+            ],
+            flags: vec!["--allow-destructive".into()],
+        }),
+    });
+    service.run_finished(run, stamp(0));
+    let app = router(service, &WebOptions::default()).expect("a router");
+    let overview = send(&app, get("/")).await.body;
+    assert!(overview.contains("id=\"banner-blocked\""));
+    let plan = send(&app, get("/plan")).await.body;
+    assert!(
+        plan.contains("40 disables exceed sync.safety.max_disables"),
+        "{plan}"
+    );
+    assert!(plan.contains("adsync apply --allow-destructive"), "{plan}");
+    assert!(plan.contains("- disable technician a@example.com"));
+    assert!(
+        !plan.contains("<button"),
+        "the plan page has no button at all"
+    );
+    let details = send(&app, get("/failures/blocked")).await.body;
+    assert!(details.contains("10% of 42"), "{details}");
+}
