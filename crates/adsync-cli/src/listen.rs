@@ -241,7 +241,7 @@ fn action_counts(plan: &Plan, report: &adsync_core::execute::ApplyReport) -> Vec
     let mut counts = std::collections::BTreeMap::<(String, &str), u64>::new();
     for (action, result) in plan.actions.iter().zip(&report.results) {
         *counts
-            .entry((action.kind.as_str().to_owned(), result.outcome.as_str()))
+            .entry((action.kind().as_str().to_owned(), result.outcome.as_str()))
             .or_default() += 1;
     }
     counts
@@ -265,7 +265,7 @@ fn failures(plan: &Plan, report: &adsync_core::execute::ApplyReport) -> Vec<Acti
                 .unwrap_or(adsync_core::adapter::FailureCategory::Unknown),
             email: result.email.as_ref().map(|e| e.as_str().to_owned()),
             action_id: result.id.clone(),
-            kind: action.kind.as_str().to_owned(),
+            kind: action.kind().as_str().to_owned(),
             action: crate::render::action_line(action),
             code: result.code.clone(),
             message: result.message.clone().unwrap_or_default(),

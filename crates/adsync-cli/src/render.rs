@@ -83,17 +83,17 @@ fn quoted(text: &str) -> String {
 
 /// One action as a line.
 pub(crate) fn action_line(action: &Action) -> String {
-    let email = action.email.as_ref().map_or("", |e| e.as_str());
-    let role = role_name(action.role);
-    match action.kind {
+    let email = action.email().map_or("", |e| e.as_str());
+    let role = role_name(action.role());
+    match action.kind() {
         ActionKind::CreateGroup => format!(
             "+ create group {} under {}",
-            quoted(action.to.as_ref().map_or("", GroupPath::as_str)),
-            action.container.map_or("", Container::display_name)
+            quoted(action.to().map_or("", GroupPath::as_str)),
+            action.container().map_or("", Container::display_name)
         ),
         ActionKind::CreateUser => {
-            let name = action.user.as_ref().map_or("", |u| u.name.as_str());
-            let mobile = if action.mobile == Some(true) {
+            let name = action.new_user().map_or("", |u| u.name.as_str());
+            let mobile = if action.mobile() == Some(true) {
                 " with the mobile add-on"
             } else {
                 ""
@@ -101,14 +101,17 @@ pub(crate) fn action_line(action: &Action) -> String {
             format!(
                 "+ create {role} {email} {} in {}{mobile}",
                 quoted(name),
-                place(action.container, action.to.as_ref())
+                place(action.container(), action.to())
             )
         }
         ActionKind::MoveUser => {
-            let from_container = action.from_role.map(Role::container).or(action.container);
-            let from = place(from_container, action.from.as_ref());
-            let to = place(action.container, action.to.as_ref());
-            match action.from_role {
+            let from_container = action
+                .from_role()
+                .map(Role::container)
+                .or(action.container());
+            let from = place(from_container, action.from());
+            let to = place(action.container(), action.to());
+            match action.from_role() {
                 Some(from_role) => format!(
                     "> move {email} from {} ({from}) to {role} ({to})",
                     role_name(Some(from_role))
@@ -118,8 +121,9 @@ pub(crate) fn action_line(action: &Action) -> String {
         }
         ActionKind::UpdateUser => {
             let changes: Vec<String> = action
-                .changes
-                .iter()
+                .changes()
+                .into_iter()
+                .flatten()
                 .map(|(attribute, change)| {
                     format!(
                         "{} {} -> {}",
@@ -134,19 +138,19 @@ pub(crate) fn action_line(action: &Action) -> String {
         ActionKind::EnableUser => format!("+ enable {role} {email}"),
         ActionKind::SetMobileLicense => format!(
             "~ mobile add-on {} for {role} {email}",
-            if action.mobile == Some(true) {
+            if action.mobile() == Some(true) {
                 "on"
             } else {
                 "off"
             }
         ),
         ActionKind::DisableUser => {
-            let released = if action.mobile == Some(false) {
+            let released = if action.mobile() == Some(false) {
                 ", releasing the mobile add-on"
             } else {
                 ""
             };
-            format!("- disable {role} {email} ({}){released}", action.reason)
+            format!("- disable {role} {email} ({}){released}", action.reason())
         }
     }
 }

@@ -99,7 +99,7 @@ fn changes(plan: &Plan) -> Sheet {
     }
     for action in &plan.actions {
         rows.push(change_row(&names, action));
-        kinds.push(Some(action.kind));
+        kinds.push(Some(action.kind()));
     }
     Sheet {
         name: "Changes",
@@ -109,69 +109,68 @@ fn changes(plan: &Plan) -> Sheet {
 }
 
 fn change_row(names: &HashMap<UserKey, Arc<str>>, action: &Action) -> Vec<String> {
-    let name = match (&action.user, &action.email) {
+    let name = match (action.new_user(), action.email()) {
         (Some(user), _) => user.name.clone(),
         (None, Some(email)) => names
             .get(email)
             .map(|name| name.to_string())
             .unwrap_or_default(),
-        (None, None) => action
-            .to
-            .as_ref()
-            .map(|p| p.name().to_owned())
-            .unwrap_or_default(),
+        (None, None) => action.to().map(|p| p.name().to_owned()).unwrap_or_default(),
     };
-    let from = match action.kind {
+    let from = match action.kind() {
         ActionKind::MoveUser | ActionKind::DisableUser => render::place(
-            action.from_role.map(|r| r.container()).or(action.container),
-            action.from.as_ref(),
+            action
+                .from_role()
+                .map(|r| r.container())
+                .or(action.container()),
+            action.from(),
         ),
         _ => String::new(),
     };
-    let to = match action.kind {
+    let to = match action.kind() {
         ActionKind::CreateUser | ActionKind::MoveUser | ActionKind::CreateGroup => {
-            render::place(action.container, action.to.as_ref())
+            render::place(action.container(), action.to())
         }
         _ => String::new(),
     };
     let mut changes: Vec<String> = action
-        .changes
-        .iter()
+        .changes()
+        .into_iter()
+        .flatten()
         .map(|(attribute, change)| {
             format!("{}: {} -> {}", attribute.as_str(), change.old, change.new)
         })
         .collect();
-    if let Some(mobile) = action.mobile
+    if let Some(mobile) = action.mobile()
         && matches!(
-            action.kind,
+            action.kind(),
             ActionKind::SetMobileLicense | ActionKind::DisableUser
         )
     {
         changes.push(format!("mobile: {} -> {}", !mobile, mobile));
     }
-    if let Some(from_role) = action.from_role {
+    if let Some(from_role) = action.from_role() {
         changes.push(format!(
             "role: {} -> {}",
             from_role.as_str(),
-            action.role.map_or("", |r| r.as_str())
+            action.role().map_or("", |r| r.as_str())
         ));
     }
     vec![
-        action.kind.as_str().to_owned(),
+        action.kind().as_str().to_owned(),
         action
-            .role
+            .role()
             .map_or_else(String::new, |r| r.as_str().to_owned()),
         name,
         action
-            .email
-            .as_ref()
+            .email()
             .map_or_else(String::new, |e| e.as_str().to_owned()),
-        action.object_id.clone().unwrap_or_default(),
-        action.node_id.map_or_else(String::new, |n| n.to_string()),
+        action.object_id().map(str::to_owned).unwrap_or_default(),
+        action.node_id().map_or_else(String::new, |n| n.to_string()),
         from,
         to,
         changes.join("; "),
-        action.reason.clone(),
+        action.reason().to_owned(),
     ]
 }
 

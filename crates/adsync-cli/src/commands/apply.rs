@@ -18,10 +18,11 @@ use adsync_web::view::ReadFacts;
 use crate::cli::{ApplyArgs, Global};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load::{self, Loaded, TargetHandle};
+use crate::load::{self, Loaded};
 use crate::output;
 use crate::render;
 use crate::state::{self, Audit, LastRun, Lock};
+use crate::wiring::TargetHandle;
 
 /// How one apply goes; `adsync apply` fills it from flags, `adsync run` per cycle.
 pub(crate) struct Options<'a> {
@@ -119,7 +120,7 @@ async fn apply(
         report: report_slot,
         ..
     } = trace;
-    let target = load::target(loaded)?;
+    let target = crate::wiring::target(loaded)?;
     let planned = async {
         match args.plan {
             Some(path) => saved_plan(loaded, path, &target).await,
@@ -196,7 +197,7 @@ async fn apply(
         progress.finish_and_clear();
     }
     write_back(target)?;
-    let links = state::updated_links(load::read_links(loaded)?, plan, report);
+    let links = adsync_core::execute::links_after(load::read_links(loaded)?, plan, report);
     state::write_links(&loaded.state_dir(), &links)?;
     if let Some(error) = observer.error {
         return Err(error);

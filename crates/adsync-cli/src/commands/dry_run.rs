@@ -19,7 +19,7 @@ pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus
         // The report is the same object as what `apply plan.json` runs.
         Some(path) => load::read_data(path)?,
         None => {
-            let target = load::target(&loaded)?;
+            let target = crate::wiring::target(&loaded)?;
             super::plan::make_plan(global, false, &loaded, target.as_target()).await?
         }
     };

@@ -5,13 +5,12 @@ use std::fmt::Write as _;
 use crate::cli::{ExplainArgs, Global};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load;
 use crate::output;
 use crate::render;
 
 pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let target = load::target(&loaded)?;
+    let target = crate::wiring::target(&loaded)?;
     let plan = super::plan::make_plan(global, args.json, &loaded, target.as_target()).await?;
     let wanted = args.user.trim().to_lowercase();
     let entries: Vec<_> = plan
@@ -33,7 +32,11 @@ pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatu
     let actions: Vec<_> = plan
         .actions
         .iter()
-        .filter(|a| entries.iter().any(|e| e.actions.contains(&a.id)))
+        .filter(|a| {
+            entries
+                .iter()
+                .any(|e| e.actions.iter().any(|id| id == a.id()))
+        })
         .collect();
     if args.json {
         output::stdout(&output::json(&serde_json::json!({
@@ -106,14 +109,14 @@ pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatu
         }
         let mine: Vec<_> = actions
             .iter()
-            .filter(|a| entry.actions.contains(&a.id))
+            .filter(|a| entry.actions.iter().any(|id| id == a.id()))
             .collect();
         if mine.is_empty() {
             let _ = writeln!(out, "  plan:       nothing to do");
         } else {
             for action in mine {
                 let _ = writeln!(out, "  plan:       {}", render::action_line(action));
-                let _ = writeln!(out, "              because: {}", action.reason);
+                let _ = writeln!(out, "              because: {}", action.reason());
             }
         }
     }

@@ -14,7 +14,7 @@ use crate::render;
 
 pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let target = load::target(&loaded)?;
+    let target = crate::wiring::target(&loaded)?;
     let plan = make_plan(global, args.json, &loaded, target.as_target()).await?;
     if let Some(out) = &args.out {
         output::write_atomic(out, output::json(&plan).as_bytes())?;
@@ -59,7 +59,7 @@ pub(crate) async fn make_plan_read(
     read: &mut Option<ReadFacts>,
 ) -> Result<Plan, Error> {
     let started = std::time::Instant::now();
-    let source = load::source(loaded)?;
+    let source = crate::wiring::source(loaded)?;
     let spinner = crate::progress::spinner(global, json, "reading Entra groups");
     let directory = source
         .snapshot(&loaded.source_request())

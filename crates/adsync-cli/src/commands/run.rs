@@ -134,7 +134,7 @@ async fn dry_run_cycle(
     trace: &mut Trace,
 ) -> Result<ExitStatus, Error> {
     let _lock = crate::state::Lock::acquire(&loaded.state_dir(), "run --dry-run", global.quiet)?;
-    let target = crate::load::target(loaded)?;
+    let target = crate::wiring::target(loaded)?;
     let plan =
         super::plan::make_plan_read(global, false, loaded, target.as_target(), &mut trace.read)
             .await?;

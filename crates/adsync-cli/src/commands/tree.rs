@@ -9,12 +9,11 @@ use adsync_core::tree::OrgTree;
 use crate::cli::{Global, JsonArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load;
 use crate::output;
 
 pub(crate) async fn run(global: &Global, args: &JsonArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let target = load::target(&loaded)?;
+    let target = crate::wiring::target(&loaded)?;
     let snapshot = target
         .as_target()
         .snapshot(&DetailRequest::default())
