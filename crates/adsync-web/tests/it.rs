@@ -356,3 +356,62 @@ async fn a_blocked_plan_is_shown_with_its_reason_and_never_overridden() {
     let details = send(&app, get("/failures/blocked")).await.body;
     assert!(details.contains("10% of 42"), "{details}");
 }
+
+struct TwoPages;
+
+impl History for TwoPages {
+    fn page(&self, query: &HistoryQuery) -> Result<HistoryPage, String> {
+        use adsync_web::view::{ActionLine, HistoryEntry};
+        let entry = HistoryEntry::Action(ActionLine {
+            time: "2026-11-21T23:05:12.345Z".into(),
+            run_id: "r1".into(),
+            action: "a".into(),
+            kind: "create_user".into(),
+            email: query.email.clone(),
+            outcome: "applied".into(),
+            ..ActionLine::default()
+        });
+        Ok(HistoryPage {
+            entries: vec![entry],
+            more: query.offset == 0,
+        })
+    }
+}
+
+/// The history's paging links keep the search, encoded, and stop at the last page.
+#[tokio::test]
+async fn history_pages_keep_the_search() {
+    let (service, _retries) = Service::new(
+        Duration::from_secs(900),
+        Arc::new(FixedClock),
+        Arc::new(TwoPages),
+    );
+    let app = router(service, &WebOptions::default()).expect("a router");
+    let first = send(&app, get("/history?email=a%26b%40example.com"))
+        .await
+        .body;
+    assert!(first.contains("2026-11-21 23:05:12 UTC"), "{first}");
+    assert!(
+        first.contains("a&#38;b@example.com") || first.contains("a&amp;b@example.com"),
+        "the search is shown, escaped"
+    );
+    assert!(
+        first.contains("href=\"/history?email=a%26b%40example.com&#38;page=2\"")
+            || first.contains("href=\"/history?email=a%26b%40example.com&amp;page=2\""),
+        "{first}"
+    );
+    assert!(!first.contains("id=\"newer\""));
+    let second = send(&app, get("/history?email=a%26b%40example.com&page=2"))
+        .await
+        .body;
+    assert!(second.contains("id=\"newer\"") && !second.contains("id=\"older\""));
+    let runs = send(&app, get("/api/runs?page=1")).await;
+    assert_eq!(runs.status, StatusCode::OK);
+    assert!(
+        runs.body.contains("\"older\":\"/api/runs?page=2\""),
+        "{}",
+        runs.body
+    );
+    let bad = send(&app, get("/history?page=0x10")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
