@@ -70,6 +70,8 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Shell completions
     Completions(CompletionsArgs),
+    /// GoTo accounts: sign in
+    Goto(GotoArgs),
 }
 
 /// `adsync plan`.
@@ -215,4 +217,51 @@ pub(crate) struct DryRunArgs {
     /// Exit 2 when changes are pending (0: none, 1: error)
     #[arg(long)]
     pub(crate) detailed_exitcode: bool,
+}
+
+/// `adsync goto`.
+#[derive(Debug, Args)]
+pub(crate) struct GotoArgs {
+    #[command(subcommand)]
+    pub(crate) command: GotoCommand,
+}
+
+/// `adsync goto ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GotoCommand {
+    /// Sign in to GoTo in a browser and store the refresh token (owner-only file)
+    Login(GotoLoginArgs),
+}
+
+/// `adsync goto login`.
+#[derive(Debug, Args)]
+pub(crate) struct GotoLoginArgs {
+    /// The GoTo OAuth client id
+    #[arg(long, env = "ADSYNC_GOTO_CLIENT_ID", value_name = "ID")]
+    pub(crate) client_id: String,
+    /// The environment variable holding the client secret
+    #[arg(
+        long,
+        value_name = "VARIABLE",
+        default_value = "ADSYNC_GOTO_CLIENT_SECRET"
+    )]
+    pub(crate) client_secret_env: String,
+    /// A file holding the client secret (instead of the environment variable)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) client_secret_file: Option<PathBuf>,
+    /// Where to store the refresh token
+    #[arg(long, value_name = "FILE", default_value = ".adsync/goto-token.json")]
+    pub(crate) token_file: PathBuf,
+    /// The loopback port of the redirect (0: any free port)
+    #[arg(long, default_value_t = adsync_goto::login::DEFAULT_PORT)]
+    pub(crate) port: u16,
+    /// Seconds to wait for the browser
+    #[arg(long, value_name = "SECONDS", default_value_t = adsync_goto::login::DEFAULT_WAIT.as_secs())]
+    pub(crate) wait: u64,
+    /// The authorization endpoint (tests and proxies; https, or http to loopback)
+    #[arg(long, hide = true, default_value = adsync_goto::api::host::AUTHORIZE)]
+    pub(crate) authorize_url: String,
+    /// The token endpoint (tests and proxies; https, or http to loopback)
+    #[arg(long, hide = true, default_value = adsync_goto::api::host::TOKEN)]
+    pub(crate) token_url: String,
 }

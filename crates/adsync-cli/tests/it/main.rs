@@ -13,6 +13,7 @@ mod e2e_run;
 mod e2e_secrets;
 mod e2e_service;
 mod emulated;
+mod goto_login;
 mod secrets;
 mod service;
 mod transport;
