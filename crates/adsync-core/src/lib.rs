@@ -10,15 +10,17 @@
 pub mod adapter;
 pub mod config;
 pub mod desired;
+mod engine;
 pub mod error;
 pub mod execute;
 mod hash;
 pub mod memory;
 pub mod model;
-mod object_ids;
-mod par;
 pub mod plan;
 pub mod scope;
 pub mod secret;
 pub mod tree;
-mod user_list;
+mod warning;
+
+#[doc(hidden)]
+pub use engine::Cores;

@@ -1,0 +1,208 @@
+//! Claims (SPEC §2, §9): which Rescue node each desired user of a plane gets.
+//!
+//! A user gets the node its recorded link names, else the node that carries its e-mail; of
+//! several nodes with its e-mail, the one already in its destination, else the lowest id. A
+//! node goes to one user only, decided in key order; a node that another user's link names
+//! stays with that user; and when a user's link and its e-mail point at two different nodes,
+//! neither is touched until someone resolves it.
+
+use std::borrow::Cow;
+
+use crate::desired::{DesiredUser, PlaneUsers};
+use crate::hash::{FastMap, FastSet};
+use crate::model::{NodeId, Plane, RescueNode, UserKey};
+use crate::warning::{Warning, WarningKind};
+
+/// What became of a desired user's claim on a node.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Claim<'a> {
+    /// No node: the user is created.
+    None,
+    /// This node.
+    Matched(&'a RescueNode),
+    /// The node is another directory user's.
+    Taken,
+    /// The recorded link and the e-mail point at two different nodes.
+    LinkAndEmailDisagree,
+}
+
+impl<'a> Claim<'a> {
+    /// The node the user got, if it got one.
+    pub(crate) fn node(self) -> Option<&'a RescueNode> {
+        match self {
+            Claim::Matched(node) => Some(node),
+            _ => None,
+        }
+    }
+}
+
+/// The nodes a desired user could claim.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Candidates<'a> {
+    /// The node its recorded link names (the first listed with the id), if any.
+    pub(crate) linked: Option<&'a RescueNode>,
+    /// The nodes of the plane carrying its e-mail, in id order, then listing order.
+    pub(crate) by_email: &'a [&'a RescueNode],
+}
+
+/// The claims of one plane.
+pub(crate) struct PlaneClaims<'a> {
+    /// Per desired user, in key order.
+    pub(crate) claims: Vec<Claim<'a>>,
+    /// The nodes claimed (or held back because a link and an e-mail disagree about them).
+    pub(crate) claimed: FastSet<NodeId>,
+}
+
+/// A node's e-mail as a key (`RescueNode::key` without the allocation).
+pub(crate) fn node_key(node: &RescueNode) -> Option<Cow<'_, str>> {
+    node.email.as_deref().and_then(UserKey::normalize)
+}
+
+/// Decides, in key order, which node each desired user of `plane` gets. `candidates` gives a
+/// user's nodes, `destination` the node of its winning pairing's destination (when it exists).
+pub(crate) fn claim_plane<'a>(
+    plane: Plane,
+    users: PlaneUsers<'_>,
+    candidates: impl Fn(DesiredUser<'_>) -> Candidates<'a>,
+    destination: impl Fn(DesiredUser<'_>) -> Option<NodeId>,
+    warnings: &mut Vec<Warning>,
+) -> PlaneClaims<'a> {
+    let in_plane = |node: &&RescueNode| {
+        node.node_type
+            .user_role()
+            .is_some_and(|role| role.plane() == plane)
+    };
+    let found: Vec<Candidates<'a>> = users
+        .iter()
+        .map(|user| {
+            let found = candidates(user);
+            Candidates {
+                linked: found.linked.filter(in_plane),
+                ..found
+            }
+        })
+        .collect();
+    // A link outranks an e-mail: the last user (in key order) whose link names a node owns it.
+    let mut link_owner: FastMap<NodeId, usize> = FastMap::default();
+    for (at, found) in found.iter().enumerate() {
+        if let Some(node) = found.linked {
+            link_owner.insert(node.id, at);
+        }
+    }
+    let chosen: Vec<Option<&RescueNode>> = users
+        .iter()
+        .zip(&found)
+        .map(|(user, found)| choose(plane, user, found, destination(user), warnings))
+        .collect();
+    let mut claims = Vec::with_capacity(found.len());
+    let mut claimed = FastSet::default();
+    for (at, (user, (found, chosen))) in users.iter().zip(found.iter().zip(chosen)).enumerate() {
+        let Some(node) = chosen else {
+            claims.push(Claim::None);
+            continue;
+        };
+        let linked_to_another = link_owner.get(&node.id).is_some_and(|&owner| {
+            owner != at
+                && users
+                    .get_index(owner)
+                    .is_some_and(|owner| owner.object_id() != user.object_id())
+        });
+        let claim = if linked_to_another || !claimed.insert(node.id) {
+            warnings.push(taken(node, user));
+            Claim::Taken
+        } else if let Some(holders) = link_and_email_disagree(user, found) {
+            // The person's new e-mail is already another node's. Giving the linked node that
+            // e-mail would be refused by Rescue, and which node is the person's is a guess, so
+            // neither is touched (nor disabled as unclaimed) until someone resolves it.
+            claimed.extend(holders.iter().map(|holder| holder.id));
+            warnings.push(disagree(node, holders, user));
+            Claim::LinkAndEmailDisagree
+        } else {
+            Claim::Matched(node)
+        };
+        claims.push(claim);
+    }
+    PlaneClaims { claims, claimed }
+}
+
+/// The node a user would have, claims aside: the linked one, else the one with its e-mail; of
+/// several, the one already in its destination, else the lowest id (with a warning).
+fn choose<'a>(
+    plane: Plane,
+    user: DesiredUser<'_>,
+    found: &Candidates<'a>,
+    destination: Option<NodeId>,
+    warnings: &mut Vec<Warning>,
+) -> Option<&'a RescueNode> {
+    if let Some(linked) = found.linked {
+        return Some(linked);
+    }
+    match found.by_email {
+        [] => None,
+        [one] => Some(*one),
+        several => {
+            let chosen = several
+                .iter()
+                .find(|node| destination.is_some() && node.parent == destination)
+                .or_else(|| several.iter().min_by_key(|node| node.id))
+                .copied();
+            warnings.push(Warning {
+                kind: WarningKind::DuplicateNode,
+                message: format!(
+                    "{} Rescue {} nodes share `{}` ({}); adsync manages node {} and leaves the others alone",
+                    several.len(),
+                    plane.as_str(),
+                    user.key(),
+                    ids(several),
+                    chosen.map_or_else(String::new, |node| node.id.to_string())
+                ),
+                email: Some(user.user_key()),
+            });
+            chosen
+        }
+    }
+}
+
+/// The nodes holding a linked user's e-mail when its linked node carries another: the link and
+/// the e-mail disagree.
+fn link_and_email_disagree<'a>(
+    user: DesiredUser<'_>,
+    found: &Candidates<'a>,
+) -> Option<&'a [&'a RescueNode]> {
+    let linked = found.linked?;
+    let other_key = node_key(linked).as_deref() != Some(user.key());
+    (other_key && !found.by_email.is_empty()).then_some(found.by_email)
+}
+
+fn taken(node: &RescueNode, user: DesiredUser<'_>) -> Warning {
+    Warning {
+        kind: WarningKind::ClaimConflict,
+        message: format!(
+            "Rescue node {} is claimed by two directory users (a recorded link and an e-mail disagree); `{}` is left alone",
+            node.id,
+            user.key()
+        ),
+        email: Some(user.user_key()),
+    }
+}
+
+fn disagree(linked: &RescueNode, holders: &[&RescueNode], user: DesiredUser<'_>) -> Warning {
+    Warning {
+        kind: WarningKind::ClaimConflict,
+        message: format!(
+            "`{}` is linked to Rescue node {} but node {} holds its e-mail (a recorded link and an e-mail disagree); both are left alone",
+            user.key(),
+            linked.id,
+            ids(holders)
+        ),
+        email: Some(user.user_key()),
+    }
+}
+
+fn ids(nodes: &[&RescueNode]) -> String {
+    nodes
+        .iter()
+        .map(|node| node.id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
