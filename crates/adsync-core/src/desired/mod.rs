@@ -131,7 +131,7 @@ pub fn desired_on(
     }
     let mut warnings = skipped_warnings(users, &identities, &found, config);
     warnings.sort();
-    let (people, planes) = people_and_places(users, &identities, found.choices, &pairings)?;
+    let (people, planes) = people_and_places(users, &identities, &found.choices, &pairings, cores)?;
     Ok(DesiredState {
         config_digest: config.digest(),
         pairings,
@@ -248,38 +248,53 @@ fn skipped_warnings(
     warnings
 }
 
-/// The people in key order with what plans need of them, and each plane's placements.
+/// The people in key order with what plans need of them, and each plane's placements; the
+/// two halves of the people on two cores.
 fn people_and_places(
     users: &[DirectoryUser],
     identities: &Identities<'_>,
-    mut choices: Vec<[Choice; 2]>,
+    choices: &[[Choice; 2]],
     pairings: &[ResolvedPairing],
+    cores: Cores,
 ) -> Result<(Vec<Person>, [Vec<Placement>; 2]), PlanError> {
     check_size("list of people", identities.people.len())?;
     let keep_upn = pairings
         .iter()
         .any(|pairing| pairing.ssoid_from == Some(SsoidSource::Upn));
-    let mut people = Vec::with_capacity(identities.people.len());
-    let mut planes: [Vec<Placement>; 2] = Default::default();
-    for (rank, &user) in identities.people.iter().enumerate() {
-        let record = &users[user as usize];
-        let key = UserKey::from_normalized(identities.key(user).unwrap_or_default());
-        for plane in Plane::ALL {
-            let choice = std::mem::take(&mut choices[user as usize][plane as usize]);
-            let Some(pairing) = choice.winner else {
-                continue;
-            };
-            planes[plane as usize].push(Placement {
-                // Checked above.
-                person: rank as u32,
-                pairing,
-                losing: choice.losing.into_boxed_slice(),
-                role: pairings[pairing as usize].role,
-            });
+    let people = &identities.people;
+    let half = people.len() / 2;
+    let part = |from: usize, part: &[u32]| {
+        let mut people = Vec::with_capacity(part.len());
+        let mut planes: [Vec<Placement>; 2] = Default::default();
+        for (rank, &user) in (from..).zip(part) {
+            for plane in Plane::ALL {
+                let choice = &choices[user as usize][plane as usize];
+                let Some(pairing) = choice.winner else {
+                    continue;
+                };
+                planes[plane as usize].push(Placement {
+                    // Checked above.
+                    person: rank as u32,
+                    pairing,
+                    losing: choice.losing.as_slice().into(),
+                    role: pairings[pairing as usize].role,
+                });
+            }
+            let key = UserKey::from_normalized(identities.key(user).unwrap_or_default());
+            people.push(person(&users[user as usize], key, keep_upn));
         }
-        people.push(person(record, key, keep_upn));
+        (people, planes)
+    };
+    let ((mut people_all, mut planes), (more, more_planes)) = cores.join(
+        people.len(),
+        || part(0, &people[..half]),
+        || part(half, &people[half..]),
+    );
+    people_all.extend(more);
+    for (plane, more) in planes.iter_mut().zip(more_planes) {
+        plane.extend(more);
     }
-    Ok((people, planes))
+    Ok((people_all, planes))
 }
 
 fn person(record: &DirectoryUser, key: UserKey, keep_upn: bool) -> Person {

@@ -36,15 +36,6 @@ impl<'a> Claim<'a> {
     }
 }
 
-/// The nodes a desired user could claim.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Candidates<'a> {
-    /// The node its recorded link names (the first listed with the id), if any.
-    pub(crate) linked: Option<&'a RescueNode>,
-    /// The nodes of the plane carrying its e-mail, in id order, then listing order.
-    pub(crate) by_email: &'a [&'a RescueNode],
-}
-
 /// The claims of one plane.
 pub(crate) struct PlaneClaims<'a> {
     /// Per desired user, in key order.
@@ -58,12 +49,15 @@ pub(crate) fn node_key(node: &RescueNode) -> Option<Cow<'_, str>> {
     node.email.as_deref().and_then(UserKey::normalize)
 }
 
-/// Decides, in key order, which node each desired user of `plane` gets. `candidates` gives a
-/// user's nodes, `destination` the node of its winning pairing's destination (when it exists).
-pub(crate) fn claim_plane<'a>(
+/// Decides, in key order, which node each desired user of `plane` gets. `linked` gives the
+/// node a user's recorded link names (the first listed with the id), `with_email` the nodes of
+/// the plane carrying its e-mail (in id order, then listing order), `destination` the node of
+/// its winning pairing's destination (when it exists).
+pub(crate) fn claim_plane<'i, 'a: 'i>(
     plane: Plane,
     users: PlaneUsers<'_>,
-    candidates: impl Fn(DesiredUser<'_>) -> Candidates<'a>,
+    linked: impl Fn(DesiredUser<'_>) -> Option<&'a RescueNode>,
+    with_email: impl Fn(DesiredUser<'_>) -> &'i [&'a RescueNode],
     destination: impl Fn(DesiredUser<'_>) -> Option<NodeId>,
     warnings: &mut Vec<Warning>,
 ) -> PlaneClaims<'a> {
@@ -72,31 +66,26 @@ pub(crate) fn claim_plane<'a>(
             .user_role()
             .is_some_and(|role| role.plane() == plane)
     };
-    let found: Vec<Candidates<'a>> = users
+    let links: Vec<Option<&RescueNode>> = users
         .iter()
-        .map(|user| {
-            let found = candidates(user);
-            Candidates {
-                linked: found.linked.filter(in_plane),
-                ..found
-            }
-        })
+        .map(|user| linked(user).filter(in_plane))
         .collect();
     // A link outranks an e-mail: the last user (in key order) whose link names a node owns it.
     let mut link_owner: FastMap<NodeId, usize> = FastMap::default();
-    for (at, found) in found.iter().enumerate() {
-        if let Some(node) = found.linked {
+    link_owner.reserve(links.len());
+    for (at, link) in links.iter().enumerate() {
+        if let Some(node) = link {
             link_owner.insert(node.id, at);
         }
     }
-    let chosen: Vec<Option<&RescueNode>> = users
-        .iter()
-        .zip(&found)
-        .map(|(user, found)| choose(plane, user, found, destination(user), warnings))
-        .collect();
-    let mut claims = Vec::with_capacity(found.len());
+    let mut claims = Vec::with_capacity(links.len());
     let mut claimed = FastSet::default();
-    for (at, (user, (found, chosen))) in users.iter().zip(found.iter().zip(chosen)).enumerate() {
+    claimed.reserve(links.len());
+    for (at, (user, link)) in users.iter().zip(links).enumerate() {
+        let chosen = match link {
+            Some(node) => Some(node),
+            None => choose(plane, user, with_email(user), destination(user), warnings),
+        };
         let Some(node) = chosen else {
             claims.push(Claim::None);
             continue;
@@ -110,7 +99,8 @@ pub(crate) fn claim_plane<'a>(
         let claim = if linked_to_another || !claimed.insert(node.id) {
             warnings.push(taken(node, user));
             Claim::Taken
-        } else if let Some(holders) = link_and_email_disagree(user, found) {
+        } else if let Some(holders) = link.and_then(|linked| disagreeing(user, linked, &with_email))
+        {
             // The person's new e-mail is already another node's. Giving the linked node that
             // e-mail would be refused by Rescue, and which node is the person's is a guess, so
             // neither is touched (nor disabled as unclaimed) until someone resolves it.
@@ -125,19 +115,16 @@ pub(crate) fn claim_plane<'a>(
     PlaneClaims { claims, claimed }
 }
 
-/// The node a user would have, claims aside: the linked one, else the one with its e-mail; of
-/// several, the one already in its destination, else the lowest id (with a warning).
+/// The node a user without a link has: the one with its e-mail; of several, the one already
+/// in its destination, else the lowest id (with a warning).
 fn choose<'a>(
     plane: Plane,
     user: DesiredUser<'_>,
-    found: &Candidates<'a>,
+    by_email: &[&'a RescueNode],
     destination: Option<NodeId>,
     warnings: &mut Vec<Warning>,
 ) -> Option<&'a RescueNode> {
-    if let Some(linked) = found.linked {
-        return Some(linked);
-    }
-    match found.by_email {
+    match by_email {
         [] => None,
         [one] => Some(*one),
         several => {
@@ -165,13 +152,15 @@ fn choose<'a>(
 
 /// The nodes holding a linked user's e-mail when its linked node carries another: the link and
 /// the e-mail disagree.
-fn link_and_email_disagree<'a>(
+fn disagreeing<'i, 'a>(
     user: DesiredUser<'_>,
-    found: &Candidates<'a>,
-) -> Option<&'a [&'a RescueNode]> {
-    let linked = found.linked?;
-    let other_key = node_key(linked).as_deref() != Some(user.key());
-    (other_key && !found.by_email.is_empty()).then_some(found.by_email)
+    linked: &RescueNode,
+    with_email: impl Fn(DesiredUser<'_>) -> &'i [&'a RescueNode],
+) -> Option<&'i [&'a RescueNode]> {
+    if node_key(linked).as_deref() == Some(user.key()) {
+        return None;
+    }
+    Some(with_email(user)).filter(|holders| !holders.is_empty())
 }
 
 fn taken(node: &RescueNode, user: DesiredUser<'_>) -> Warning {

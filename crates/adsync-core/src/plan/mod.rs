@@ -24,6 +24,7 @@ use crate::config::{Attribute, Budget, Config};
 use crate::desired::{DesiredState, DesiredUser, SsoidSource};
 use crate::engine::{Cores, NodeIndex};
 use crate::error::PlanError;
+use crate::hash::FastSet;
 use crate::model::{
     Container, GroupPath, NodeId, Plane, RescueNode, RescueSnapshot, Role, Status, UserKey,
 };
@@ -37,7 +38,7 @@ pub use action::{
 pub use guard::{Blocked, Guard};
 pub use user_list::{Iter as UserIter, UserList};
 
-use claim::{Candidates, Claim, PlaneClaims, node_key};
+use claim::{Claim, PlaneClaims, node_key};
 use order::EntryOrder;
 use rules::{HeldBack, Wanted};
 
@@ -295,6 +296,8 @@ pub fn plan_on(
 
     // SPEC §2: which node each desired user gets, plane by plane.
     let claims = claims(desired, &tree, &index, &places, cores, &mut warnings);
+    let linked = index.linked();
+    drop(index);
     // SPEC §5: the managed nodes nobody claimed (disable, release the add-on).
     let scope = Scope {
         desired,
@@ -307,10 +310,33 @@ pub fn plan_on(
             .iter()
             .map(|pairing| Arc::from(pairing.label.as_str()))
             .collect(),
+        managed,
+        linked,
     };
-    let (leaving, enabled_managed) = scope.leaving(&index, &managed, &mut warnings);
+    let nodes = tree.nodes();
+    let half = nodes.len() / 2;
+    let (first, second) = cores.join(
+        nodes.len(),
+        || scope.leaving(&nodes[..half]),
+        || scope.leaving(&nodes[half..]),
+    );
+    let mut leaving = first.leaving;
+    leaving.extend(second.leaving);
+    warnings.extend(first.warnings.into_iter().chain(second.warnings));
+    let enabled_managed = first.enabled_managed + second.enabled_managed;
     // Every user in scope, in plan order, with its actions (SPEC §5's table).
-    let (mut users, unchanged) = scope.users(leaving, &mut actions, &mut warnings);
+    let slots = scope.user_order(&leaving);
+    let half = slots.len() / 2;
+    let (first, second) = cores.join(
+        slots.len(),
+        || scope.users(&slots[..half], &leaving),
+        || scope.users(&slots[half..], &leaving),
+    );
+    let unchanged = first.unchanged + second.unchanged;
+    let mut users = first.users;
+    users.extend(second.users);
+    actions.extend(first.actions.into_iter().chain(second.actions));
+    warnings.extend(first.warnings.into_iter().chain(second.warnings));
 
     order::sort_actions(&mut actions);
     warnings.sort();
@@ -346,7 +372,7 @@ pub fn plan_on(
 fn claims<'a>(
     desired: &DesiredState,
     tree: &OrgTree<'a>,
-    index: &'a NodeIndex<'a>,
+    index: &NodeIndex<'a>,
     places: &[Place],
     cores: Cores,
     warnings: &mut Vec<Warning>,
@@ -356,12 +382,12 @@ fn claims<'a>(
         let claims = claim::claim_plane(
             plane,
             desired.plane(plane),
-            |user| Candidates {
-                linked: index
+            |user| {
+                index
                     .link(plane, user.object_id())
-                    .and_then(|id| tree.get(id)),
-                by_email: index.with_email(plane, user.key()),
+                    .and_then(|id| tree.get(id))
             },
+            |user| index.with_email(plane, user.key()),
             |user| places[user.pairing()].node,
             &mut warnings,
         );
@@ -406,6 +432,21 @@ struct Scope<'p, 'a> {
     policy: &'p Policy,
     /// The pairings' labels, shared by the entries.
     labels: Vec<Arc<str>>,
+    /// The managed groups of each plane (`Plane as usize`).
+    managed: [FastSet<NodeId>; 2],
+    /// The nodes the links of each plane name.
+    linked: [FastSet<NodeId>; 2],
+}
+
+/// What a part of the tree or of the user list yields.
+#[derive(Default)]
+struct Part {
+    leaving: Vec<Leaving>,
+    users: Vec<UserEntry>,
+    actions: Vec<Action>,
+    warnings: Vec<Warning>,
+    enabled_managed: u64,
+    unchanged: u64,
 }
 
 /// One entry of the user list before it is made.
@@ -418,39 +459,34 @@ enum Slot {
 }
 
 /// A managed node nobody claimed, with what the plan says about it.
+#[derive(Clone)]
 struct Leaving {
     entry: UserEntry,
     action: Option<Action>,
 }
 
 impl<'a> Scope<'_, 'a> {
-    /// SPEC §5, "not desired": the managed nodes (in a managed group of their plane, or linked)
-    /// that no desired user claimed, in the tree's order, with what becomes of each; and how
-    /// many managed users are enabled (what a percentage budget is taken of).
-    fn leaving(
-        &self,
-        index: &NodeIndex<'_>,
-        managed: &[crate::hash::FastSet<NodeId>; 2],
-        warnings: &mut Vec<Warning>,
-    ) -> (Vec<Leaving>, u64) {
-        let mut leaving = Vec::new();
-        let mut enabled_managed = 0;
-        for node in self.tree.nodes() {
+    /// SPEC §5, "not desired": the managed nodes of `nodes` (in a managed group of their
+    /// plane, or linked) that no desired user claimed, in the tree's order, with what becomes
+    /// of each; and how many managed users are enabled (what a percentage budget is taken of).
+    fn leaving(&self, nodes: &[RescueNode]) -> Part {
+        let mut part = Part::default();
+        for node in nodes {
             let Some(role) = node.node_type.user_role() else {
                 continue;
             };
-            let plane = role.plane();
+            let plane = role.plane() as usize;
             let in_managed_group = node
                 .parent
-                .is_some_and(|parent| managed[plane as usize].contains(&parent));
-            if !rules::is_managed(in_managed_group, index.is_linked(plane, node.id)) {
+                .is_some_and(|parent| self.managed[plane].contains(&parent));
+            if !rules::is_managed(in_managed_group, self.linked[plane].contains(&node.id)) {
                 continue;
             }
             let held = rules::held_back(Some(node), None, self.policy);
             if node.is_enabled() && held.is_none() {
-                enabled_managed += 1;
+                part.enabled_managed += 1;
             }
-            if self.claims[plane as usize].claimed.contains(&node.id) {
+            if self.claims[plane].claimed.contains(&node.id) {
                 continue;
             }
             // A node whose e-mail several directory users share is left as it is.
@@ -458,9 +494,10 @@ impl<'a> Scope<'_, 'a> {
                 continue;
             };
             let key = UserKey::from_normalized(&key);
-            leaving.extend(self.leaving_node(node, role, key, held, warnings));
+            let leaving = self.leaving_node(node, role, key, held, &mut part.warnings);
+            part.leaving.extend(leaving);
         }
-        (leaving, enabled_managed)
+        part
     }
 
     fn leaving_node(
@@ -506,46 +543,53 @@ impl<'a> Scope<'_, 'a> {
         }
     }
 
-    /// The user list in plan order (SPEC §14: by key, then plane, then node), the actions of
-    /// its users appended to `actions`, and how many desired users need nothing.
-    fn users(
-        &self,
-        leaving: Vec<Leaving>,
-        actions: &mut Vec<Action>,
-        warnings: &mut Vec<Warning>,
-    ) -> (Vec<UserEntry>, u64) {
-        let mut slots: Vec<Slot> = Vec::new();
-        for plane in Plane::ALL {
+    /// The user list's entries in plan order (SPEC §14: by key, then plane, then node): the
+    /// desired users of each plane are in key order already, the leaving nodes are sorted, and
+    /// the three lists are merged.
+    fn user_order(&self, leaving: &[Leaving]) -> Vec<Slot> {
+        let wanted = |plane: Plane| -> Vec<Slot> {
+            // `desired()` bounds the number of users.
             let users = self.desired.plane(plane).len() as u32;
-            slots.extend((0..users).map(|at| Slot::Wanted(plane, at)));
-        }
-        // `desired()` bounds the number of users, and the tree's nodes are fewer than that.
-        slots.extend((0..leaving.len() as u32).map(Slot::Leaving));
-        let order = order::user_order(&slots, |slot| self.entry_order(*slot, &leaving));
-        let mut leaving: Vec<Option<Leaving>> = leaving.into_iter().map(Some).collect();
-        let mut users = Vec::with_capacity(order.len());
-        let mut unchanged = 0;
-        for at in order {
-            match slots[at] {
+            (0..users).map(|at| Slot::Wanted(plane, at)).collect()
+        };
+        // The tree's nodes are fewer than `u32::MAX` (`OrgTree` indexes no more).
+        let mut gone: Vec<Slot> = (0..leaving.len() as u32).map(Slot::Leaving).collect();
+        let order = |slot: &Slot| self.entry_order(*slot, leaving);
+        gone.sort_by(|a, b| order(a).cmp(&order(b)));
+        let wanted = order::merge(
+            wanted(Plane::Technician),
+            wanted(Plane::Administrator),
+            order,
+        );
+        order::merge(wanted, gone, order)
+    }
+
+    /// The entries of `slots`, in order, with their actions.
+    fn users(&self, slots: &[Slot], leaving: &[Leaving]) -> Part {
+        let mut part = Part {
+            users: Vec::with_capacity(slots.len()),
+            ..Part::default()
+        };
+        for slot in slots {
+            match *slot {
                 Slot::Leaving(at) => {
-                    if let Some(Leaving { entry, action }) = leaving[at as usize].take() {
-                        users.push(entry);
-                        actions.extend(action);
-                    }
+                    let Leaving { entry, action } = leaving[at as usize].clone();
+                    part.users.push(entry);
+                    part.actions.extend(action);
                 }
                 Slot::Wanted(plane, at) => {
                     let Some(user) = self.desired.plane(plane).get_index(at as usize) else {
                         continue;
                     };
                     let claim = self.claims[plane as usize].claims[at as usize];
-                    let (entry, user_actions) = self.wanted(user, plane, claim, warnings);
-                    unchanged += u64::from(entry.is_unchanged());
-                    users.push(entry);
-                    actions.extend(user_actions);
+                    let (entry, actions) = self.wanted(user, plane, claim, &mut part.warnings);
+                    part.unchanged += u64::from(entry.is_unchanged());
+                    part.users.push(entry);
+                    part.actions.extend(actions);
                 }
             }
         }
-        (users, unchanged)
+        part
     }
 
     fn entry_order<'s>(&'s self, slot: Slot, leaving: &'s [Leaving]) -> EntryOrder<'s> {

@@ -42,16 +42,23 @@ pub(super) fn sort_actions(actions: &mut [Action]) {
 /// desired user before a leaving node with the same node.
 pub(super) type EntryOrder<'a> = (&'a str, Plane, Option<NodeId>, bool);
 
-/// The order of the user list: the entries' positions sorted by `order` (a stable sort, so
-/// leaving nodes equal in all of it keep the order of the tree).
-pub(super) fn user_order<'k, T>(entries: &[T], order: impl Fn(&T) -> EntryOrder<'k>) -> Vec<usize> {
-    let mut positions: Vec<(EntryOrder<'k>, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(at, entry)| (order(entry), at))
-        .collect();
-    positions.sort_by(|a, b| a.0.cmp(&b.0));
-    positions.into_iter().map(|(_, at)| at).collect()
+/// `first` and `second`, each already in `order`'s order, merged into one list in that order;
+/// of two items that sort alike, the one from `first` comes first.
+pub(super) fn merge<'k, T>(
+    first: Vec<T>,
+    second: Vec<T>,
+    order: impl Fn(&T) -> EntryOrder<'k>,
+) -> Vec<T> {
+    let mut merged = Vec::with_capacity(first.len() + second.len());
+    let mut second = second.into_iter().peekable();
+    for item in first {
+        while let Some(next) = second.next_if(|next| order(next) < order(&item)) {
+            merged.push(next);
+        }
+        merged.push(item);
+    }
+    merged.extend(second);
+    merged
 }
 
 /// Two nodes of one plane sharing an e-mail (which Rescue refuses, but a snapshot may hold)
