@@ -48,14 +48,14 @@ impl Identities<'_> {
     }
 }
 
-/// Keys every user, and finds the keys held twice (SPEC §2: "two directory users with the same
-/// key are both skipped").
+/// Every user's key and standing; the people and the held keys are still to be found
+/// ([`find_people`]).
 pub(super) fn identify(users: &[DirectoryUser], use_upn: bool) -> Identities<'_> {
     let keys: Vec<Option<Cow<'_, str>>> = users
         .iter()
         .map(|user| identity_key(user, use_upn))
         .collect();
-    let mut standing: Vec<Standing> = users
+    let standing: Vec<Standing> = users
         .iter()
         .zip(&keys)
         .map(|(user, key)| match (key, user.account_enabled) {
@@ -64,27 +64,40 @@ pub(super) fn identify(users: &[DirectoryUser], use_upn: bool) -> Identities<'_>
             (Some(_), false) => Standing::Disabled,
         })
         .collect();
-    let key_of = |user: &u32| keys[*user as usize].as_deref().unwrap_or("");
-    // `desired()` checks that positions fit.
-    let mut sorted: Vec<u32> = (0..users.len() as u32)
-        .filter(|&user| keys[user as usize].is_some())
-        .collect();
-    sorted.sort_unstable_by(|a, b| key_of(a).cmp(key_of(b)).then(a.cmp(b)));
-    let mut people = Vec::with_capacity(sorted.len());
-    let mut held = BTreeSet::new();
-    for run in sorted.chunk_by(|a, b| key_of(a) == key_of(b)) {
-        people.push(run[0]);
-        if run.len() > 1 {
-            for &user in run {
-                standing[user as usize] = Standing::SharedKey;
-            }
-            held.insert(UserKey::from_normalized(key_of(&run[0])));
-        }
-    }
     Identities {
         keys,
         standing,
-        people,
-        held,
+        people: Vec::new(),
+        held: BTreeSet::new(),
     }
+}
+
+/// The keyed users (by listing position), in key order then listing order.
+pub(super) fn keyed_users(identities: &Identities<'_>) -> Vec<u32> {
+    // `desired()` checks that positions fit.
+    (0..identities.keys.len() as u32)
+        .filter(|&user| identities.key(user).is_some())
+        .collect()
+}
+
+/// SPEC §2, "two directory users with the same key are both skipped": from the keyed users in
+/// key order, the people (one per key, the first listed) and the keys held twice, whose users
+/// stand skipped.
+pub(super) fn find_people(identities: &mut Identities<'_>, sorted: &[u32]) {
+    let mut people = Vec::with_capacity(sorted.len());
+    let mut shared = Vec::new();
+    let key = |user: &u32| identities.keys[*user as usize].as_deref();
+    for run in sorted.chunk_by(|a, b| key(a) == key(b)) {
+        people.push(run[0]);
+        if run.len() > 1 {
+            shared.extend_from_slice(run);
+            identities
+                .held
+                .insert(UserKey::from_normalized(key(&run[0]).unwrap_or_default()));
+        }
+    }
+    for user in shared {
+        identities.standing[user as usize] = Standing::SharedKey;
+    }
+    identities.people = people;
 }

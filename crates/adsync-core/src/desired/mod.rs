@@ -57,12 +57,11 @@ struct Person {
     display_name: Arc<str>,
     /// The name a plan shows and syncs: the display name trimmed, or the key when it is empty.
     name: Arc<str>,
-    /// The given name, trimmed.
-    nick: Box<str>,
-    /// The job title, trimmed.
-    description: Box<str>,
-    /// The userPrincipalName, trimmed (empty when no pairing takes the SSO ID from it).
-    upn: Box<str>,
+    /// The given name, the job title and the userPrincipalName, trimmed and back to back (the
+    /// UPN empty when no pairing takes the SSO ID from it): see [`Person::nick`].
+    texts: Box<str>,
+    /// Where the given name and the job title end in `texts`.
+    ends: [u32; 2],
     enabled: bool,
 }
 
@@ -94,7 +93,10 @@ pub fn desired_on(
     check_size("configuration's pairing list", config.pairings.len())?;
 
     // SPEC §2: each user's identity key; keys held twice are skipped, never guessed between.
-    let identities = identity::identify(users, config.sync.use_upn_instead_of_email);
+    let mut identities = identity::identify(users, config.sync.use_upn_instead_of_email);
+    let mut sorted = identity::keyed_users(&identities);
+    engine::sort_by_text(&mut sorted, |user| identities.key(user).unwrap_or_default());
+    identity::find_people(&mut identities, &sorted);
 
     // SPEC §4: each pairing's Entra group, by id or display name, with its nested groups.
     let groups = groups::Groups::new(directory);
@@ -304,20 +306,49 @@ fn person(record: &DirectoryUser, key: UserKey, keep_upn: bool) -> Person {
         trimmed if trimmed.len() == display_name.len() => Arc::clone(&display_name),
         trimmed => Arc::from(trimmed),
     };
-    let text = |value: &Option<String>| Box::from(trim(value.as_deref().unwrap_or("")));
+    let nick = trim(record.given_name.as_deref().unwrap_or(""));
+    let description = trim(record.job_title.as_deref().unwrap_or(""));
+    let upn = if keep_upn { trim(&record.upn) } else { "" };
+    // Texts of a directory user are far below `u32::MAX` bytes (`desired()` checks the count
+    // of users, and the snapshot was read into memory).
+    let ends = [nick.len() as u32, (nick.len() + description.len()) as u32];
     Person {
         object_id: Arc::from(record.id.as_str()),
         display_name,
         name,
-        nick: text(&record.given_name),
-        description: text(&record.job_title),
-        upn: if keep_upn {
-            Box::from(trim(&record.upn))
-        } else {
-            Box::default()
-        },
+        texts: [nick, description, upn].concat().into_boxed_str(),
+        ends,
         enabled: record.account_enabled,
         key,
+    }
+}
+
+impl Person {
+    fn text(&self, part: usize) -> &str {
+        let start = match part {
+            0 => 0,
+            _ => self.ends[part - 1] as usize,
+        };
+        let end = self
+            .ends
+            .get(part)
+            .map_or(self.texts.len(), |&end| end as usize);
+        self.texts.get(start..end).unwrap_or("")
+    }
+
+    /// The given name, trimmed.
+    fn nick(&self) -> &str {
+        self.text(0)
+    }
+
+    /// The job title, trimmed.
+    fn description(&self) -> &str {
+        self.text(1)
+    }
+
+    /// The userPrincipalName, trimmed.
+    fn upn(&self) -> &str {
+        self.text(2)
     }
 }
 
@@ -465,20 +496,20 @@ impl<'a> DesiredUser<'a> {
 
     /// nick <- givenName (trimmed).
     pub fn nick(&self) -> &'a str {
-        &self.person().nick
+        self.person().nick()
     }
 
     /// SSO ID per the winning pairing's settings; `None` when it sets no SSO source.
     pub fn ssoid(&self) -> Option<&'a str> {
         Some(match self.winning_pairing().ssoid_from? {
-            SsoidSource::Upn => &self.person().upn,
+            SsoidSource::Upn => self.person().upn(),
             SsoidSource::Email => self.key(),
         })
     }
 
     /// description <- jobTitle (trimmed).
     pub fn description(&self) -> &'a str {
-        &self.person().description
+        self.person().description()
     }
 
     /// The object id and the name, shared (for the plan's user entries).

@@ -10,7 +10,9 @@
 mod members;
 mod nodes;
 mod par;
+mod sort;
 
 pub(crate) use members::members_as_users;
 pub(crate) use nodes::NodeIndex;
 pub use par::Cores;
+pub(crate) use sort::by_text as sort_by_text;

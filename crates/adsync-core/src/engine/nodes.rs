@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 
 use crate::hash::{FastMap, FastSet};
 use crate::model::{NodeId, Plane, RescueNode, UserKey};
@@ -27,26 +28,30 @@ pub(crate) struct NodeIndex<'a> {
 
 impl<'a> NodeIndex<'a> {
     /// The index of `tree`'s user nodes and of each plane's `links` (directory object id ->
-    /// node id); the e-mails and the links on two cores.
+    /// node id); one plane on each core.
     pub(crate) fn new(
         tree: &OrgTree<'a>,
         links: [&'a BTreeMap<String, NodeId>; 2],
         cores: Cores,
     ) -> NodeIndex<'a> {
         let nodes = tree.nodes();
-        let (by_email, links) = cores.join(
+        let plane = |plane: Plane| {
+            let links = links[plane as usize];
+            let by_object_id: FastMap<&str, NodeId> = links
+                .iter()
+                .map(|(id, node)| (id.as_str(), *node))
+                .collect();
+            (by_email(nodes, plane), by_object_id)
+        };
+        let (technician, administrator) = cores.join(
             nodes.len(),
-            || by_email(nodes),
-            || {
-                links.map(|links| {
-                    links
-                        .iter()
-                        .map(|(id, node)| (id.as_str(), *node))
-                        .collect()
-                })
-            },
+            || plane(Plane::Technician),
+            || plane(Plane::Administrator),
         );
-        NodeIndex { by_email, links }
+        NodeIndex {
+            by_email: [technician.0, administrator.0],
+            links: [technician.1, administrator.1],
+        }
     }
 
     /// The user nodes of `plane` whose e-mail is `key`, in id order, then listing order.
@@ -71,25 +76,27 @@ impl<'a> NodeIndex<'a> {
     }
 }
 
-fn by_email(nodes: &[RescueNode]) -> [FastMap<Cow<'_, str>, Found<'_>>; 2] {
-    let mut by_email: [FastMap<Cow<'_, str>, Found<'_>>; 2] = Default::default();
-    for map in &mut by_email {
-        map.reserve(nodes.len() / 2);
-    }
+/// The user nodes of `plane` by e-mail.
+fn by_email(nodes: &[RescueNode], plane: Plane) -> FastMap<Cow<'_, str>, Found<'_>> {
+    let mut by_email: FastMap<Cow<'_, str>, Found<'_>> = FastMap::default();
+    by_email.reserve(nodes.len() / 2);
     for node in nodes {
-        let Some(role) = node.node_type.user_role() else {
+        if node
+            .node_type
+            .user_role()
+            .is_none_or(|role| role.plane() != plane)
+        {
             continue;
-        };
+        }
         // Rescue's e-mails are nearly always normalised already, and then borrowed.
         let Some(key) = node.email.as_deref().and_then(UserKey::normalize) else {
             continue;
         };
-        let found = by_email[role.plane() as usize].entry(key);
-        match found {
-            std::collections::hash_map::Entry::Vacant(slot) => {
+        match by_email.entry(key) {
+            Entry::Vacant(slot) => {
                 slot.insert(Found::One(node));
             }
-            std::collections::hash_map::Entry::Occupied(mut slot) => {
+            Entry::Occupied(mut slot) => {
                 let found = slot.get_mut();
                 match found {
                     Found::One(first) => *found = Found::Several(vec![*first, node]),
@@ -98,12 +105,10 @@ fn by_email(nodes: &[RescueNode]) -> [FastMap<Cow<'_, str>, Found<'_>>; 2] {
             }
         }
     }
-    for map in &mut by_email {
-        for found in map.values_mut() {
-            if let Found::Several(nodes) = found {
-                // Listing order within equal ids: the sort is stable.
-                nodes.sort_by_key(|node| node.id);
-            }
+    for found in by_email.values_mut() {
+        if let Found::Several(nodes) = found {
+            // Listing order within equal ids: the sort is stable.
+            nodes.sort_by_key(|node| node.id);
         }
     }
     by_email

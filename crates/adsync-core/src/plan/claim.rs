@@ -13,13 +13,34 @@ use crate::hash::{FastMap, FastSet};
 use crate::model::{NodeId, Plane, RescueNode, UserKey};
 use crate::warning::{Warning, WarningKind};
 
+/// A user node with its e-mail as a key, worked out once.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyedNode<'a> {
+    pub(crate) node: &'a RescueNode,
+    pub(crate) key: Option<Cow<'a, str>>,
+}
+
+impl<'a> KeyedNode<'a> {
+    pub(crate) fn new(node: &'a RescueNode) -> KeyedNode<'a> {
+        KeyedNode {
+            node,
+            key: node_key(node),
+        }
+    }
+
+    /// The node's e-mail as a key.
+    pub(crate) fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+}
+
 /// What became of a desired user's claim on a node.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Claim<'a> {
     /// No node: the user is created.
     None,
     /// This node.
-    Matched(&'a RescueNode),
+    Matched(KeyedNode<'a>),
     /// The node is another directory user's.
     Taken,
     /// The recorded link and the e-mail point at two different nodes.
@@ -28,9 +49,9 @@ pub(crate) enum Claim<'a> {
 
 impl<'a> Claim<'a> {
     /// The node the user got, if it got one.
-    pub(crate) fn node(self) -> Option<&'a RescueNode> {
+    pub(crate) fn node(&self) -> Option<&'a RescueNode> {
         match self {
-            Claim::Matched(node) => Some(node),
+            Claim::Matched(node) => Some(node.node),
             _ => None,
         }
     }
@@ -108,7 +129,7 @@ pub(crate) fn claim_plane<'i, 'a: 'i>(
             warnings.push(disagree(node, holders, user));
             Claim::LinkAndEmailDisagree
         } else {
-            Claim::Matched(node)
+            Claim::Matched(KeyedNode::new(node))
         };
         claims.push(claim);
     }

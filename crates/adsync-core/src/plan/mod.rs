@@ -38,7 +38,7 @@ pub use action::{
 pub use guard::{Blocked, Guard};
 pub use user_list::{Iter as UserIter, UserList};
 
-use claim::{Claim, PlaneClaims, node_key};
+use claim::{Claim, KeyedNode, PlaneClaims};
 use order::EntryOrder;
 use rules::{HeldBack, Wanted};
 
@@ -305,11 +305,6 @@ pub fn plan_on(
         places: &places,
         claims: &claims,
         policy,
-        labels: desired
-            .pairings
-            .iter()
-            .map(|pairing| Arc::from(pairing.label.as_str()))
-            .collect(),
         managed,
         linked,
     };
@@ -329,8 +324,9 @@ pub fn plan_on(
     let half = slots.len() / 2;
     let (first, second) = cores.join(
         slots.len(),
-        || scope.users(&slots[..half], &leaving),
-        || scope.users(&slots[half..], &leaving),
+        // The first half makes room for the whole list: the second joins it without a copy.
+        || scope.users(&slots[..half], &leaving, slots.len()),
+        || scope.users(&slots[half..], &leaving, 0),
     );
     let unchanged = first.unchanged + second.unchanged;
     let mut users = first.users;
@@ -430,8 +426,6 @@ struct Scope<'p, 'a> {
     places: &'p [Place],
     claims: &'p [PlaneClaims<'a>; 2],
     policy: &'p Policy,
-    /// The pairings' labels, shared by the entries.
-    labels: Vec<Arc<str>>,
     /// The managed groups of each plane (`Plane as usize`).
     managed: [FastSet<NodeId>; 2],
     /// The nodes the links of each plane name.
@@ -482,7 +476,8 @@ impl<'a> Scope<'_, 'a> {
             if !rules::is_managed(in_managed_group, self.linked[plane].contains(&node.id)) {
                 continue;
             }
-            let held = rules::held_back(Some(node), None, self.policy);
+            let keyed = KeyedNode::new(node);
+            let held = rules::held_back(Some(&keyed), None, self.policy);
             if node.is_enabled() && held.is_none() {
                 part.enabled_managed += 1;
             }
@@ -490,7 +485,7 @@ impl<'a> Scope<'_, 'a> {
                 continue;
             }
             // A node whose e-mail several directory users share is left as it is.
-            let Some(key) = node_key(node).filter(|key| !self.desired.held.contains(&**key)) else {
+            let Some(key) = keyed.key().filter(|key| !self.desired.held.contains(*key)) else {
                 continue;
             };
             let key = UserKey::from_normalized(&key);
@@ -547,29 +542,37 @@ impl<'a> Scope<'_, 'a> {
     /// desired users of each plane are in key order already, the leaving nodes are sorted, and
     /// the three lists are merged.
     fn user_order(&self, leaving: &[Leaving]) -> Vec<Slot> {
-        let wanted = |plane: Plane| -> Vec<Slot> {
+        let ordered = move |slot: Slot| (self.entry_order(slot, leaving), slot);
+        let wanted = |plane: Plane| {
             // `desired()` bounds the number of users.
             let users = self.desired.plane(plane).len() as u32;
-            (0..users).map(|at| Slot::Wanted(plane, at)).collect()
+            (0..users).map(move |at| ordered(Slot::Wanted(plane, at)))
         };
         // The tree's nodes are fewer than `u32::MAX` (`OrgTree` indexes no more).
-        let mut gone: Vec<Slot> = (0..leaving.len() as u32).map(Slot::Leaving).collect();
-        let order = |slot: &Slot| self.entry_order(*slot, leaving);
-        gone.sort_by(|a, b| order(a).cmp(&order(b)));
-        let wanted = order::merge(
-            wanted(Plane::Technician),
-            wanted(Plane::Administrator),
-            order,
-        );
-        order::merge(wanted, gone, order)
+        let mut gone: Vec<_> = (0..leaving.len() as u32)
+            .map(|at| ordered(Slot::Leaving(at)))
+            .collect();
+        gone.sort_by(|a, b| a.0.cmp(&b.0));
+        let wanted = order::merge(wanted(Plane::Technician), wanted(Plane::Administrator));
+        order::merge(wanted, gone.into_iter())
+            .map(|(_, slot)| slot)
+            .collect()
     }
 
-    /// The entries of `slots`, in order, with their actions.
-    fn users(&self, slots: &[Slot], leaving: &[Leaving]) -> Part {
+    /// The entries of `slots`, in order, with their actions; room for `room` entries.
+    fn users(&self, slots: &[Slot], leaving: &[Leaving], room: usize) -> Part {
         let mut part = Part {
-            users: Vec::with_capacity(slots.len()),
+            users: Vec::with_capacity(room.max(slots.len())),
             ..Part::default()
         };
+        // The entries share the pairings' labels; each part has its own, so that the two cores
+        // do not count references on the same ones.
+        let labels: Vec<Arc<str>> = self
+            .desired
+            .pairings
+            .iter()
+            .map(|pairing| Arc::from(pairing.label.as_str()))
+            .collect();
         for slot in slots {
             match *slot {
                 Slot::Leaving(at) => {
@@ -581,8 +584,9 @@ impl<'a> Scope<'_, 'a> {
                     let Some(user) = self.desired.plane(plane).get_index(at as usize) else {
                         continue;
                     };
-                    let claim = self.claims[plane as usize].claims[at as usize];
-                    let (entry, actions) = self.wanted(user, plane, claim, &mut part.warnings);
+                    let claim = &self.claims[plane as usize].claims[at as usize];
+                    let entry = self.desired_entry(user, plane, &labels);
+                    let (entry, actions) = self.wanted(user, entry, claim, &mut part.warnings);
                     part.unchanged += u64::from(entry.is_unchanged());
                     part.users.push(entry);
                     part.actions.extend(actions);
@@ -607,15 +611,15 @@ impl<'a> Scope<'_, 'a> {
         }
     }
 
-    /// SPEC §5's table for a desired user of `plane` and its claim: its entry and its actions.
+    /// SPEC §5's table for a desired user and its claim: its entry (as the directory decides it
+    /// so far) completed, and its actions.
     fn wanted(
         &self,
         user: DesiredUser<'_>,
-        plane: Plane,
-        claim: Claim<'_>,
+        mut entry: UserEntry,
+        claim: &Claim<'_>,
         warnings: &mut Vec<Warning>,
     ) -> (UserEntry, Vec<Action>) {
-        let mut entry = self.desired_entry(user, plane);
         let node = match claim {
             Claim::Taken => {
                 return (
@@ -632,8 +636,8 @@ impl<'a> Scope<'_, 'a> {
             Claim::Matched(node) => Some(node),
             Claim::None => None,
         };
-        let location = node.and_then(|node| self.tree.parent_location(node));
-        if let Some(node) = node {
+        let location = node.and_then(|keyed| self.tree.parent_location(keyed.node));
+        if let Some(KeyedNode { node, .. }) = node {
             entry.node_id = Some(node.id);
             entry.current_role = node.node_type.user_role();
             entry.current_group = location.map(|l| l.path.clone());
@@ -655,12 +659,12 @@ impl<'a> Scope<'_, 'a> {
             }
             return (entry.noted(why.describe()), Vec::new());
         }
-        if let Some(node) = node
-            && let Some(node_key) = node_key(node)
-            && *node_key != *user.key()
-            && self.desired.held.contains(&*node_key)
+        if let Some(keyed) = node
+            && let Some(node_key) = keyed.key()
+            && node_key != user.key()
+            && self.desired.held.contains(node_key)
         {
-            warnings.push(rules::shared_node_key_warning(user, node, &node_key));
+            warnings.push(rules::shared_node_key_warning(user, keyed.node, node_key));
             return (
                 entry.noted("the node's e-mail is shared by several directory users"),
                 Vec::new(),
@@ -677,16 +681,16 @@ impl<'a> Scope<'_, 'a> {
     }
 
     /// The entry of a desired user as far as the directory decides it.
-    fn desired_entry(&self, user: DesiredUser<'_>, plane: Plane) -> UserEntry {
+    fn desired_entry(&self, user: DesiredUser<'_>, plane: Plane, labels: &[Arc<str>]) -> UserEntry {
         let (object_id, name) = user.shared_texts();
         UserEntry {
             object_id: Some(object_id),
             display_name: Some(name),
             role: Some(user.role()),
-            pairing: Some(Arc::clone(&self.labels[user.pairing()])),
+            pairing: Some(Arc::clone(&labels[user.pairing()])),
             losing_pairings: user
                 .losing()
-                .map(|pairing| Arc::clone(&self.labels[pairing]))
+                .map(|pairing| Arc::clone(&labels[pairing]))
                 .collect(),
             ..UserEntry::new(user.user_key(), plane)
         }

@@ -42,23 +42,18 @@ pub(super) fn sort_actions(actions: &mut [Action]) {
 /// desired user before a leaving node with the same node.
 pub(super) type EntryOrder<'a> = (&'a str, Plane, Option<NodeId>, bool);
 
-/// `first` and `second`, each already in `order`'s order, merged into one list in that order;
-/// of two items that sort alike, the one from `first` comes first.
-pub(super) fn merge<'k, T>(
-    first: Vec<T>,
-    second: Vec<T>,
-    order: impl Fn(&T) -> EntryOrder<'k>,
-) -> Vec<T> {
-    let mut merged = Vec::with_capacity(first.len() + second.len());
-    let mut second = second.into_iter().peekable();
-    for item in first {
-        while let Some(next) = second.next_if(|next| order(next) < order(&item)) {
-            merged.push(next);
-        }
-        merged.push(item);
-    }
-    merged.extend(second);
-    merged
+/// `first` and `second`, each already in the order of their keys, merged into one sequence in
+/// that order; of two items whose keys are equal, the one from `first` comes first.
+pub(super) fn merge<K: Ord, T>(
+    first: impl Iterator<Item = (K, T)>,
+    second: impl Iterator<Item = (K, T)>,
+) -> impl Iterator<Item = (K, T)> {
+    let (mut first, mut second) = (first.peekable(), second.peekable());
+    std::iter::from_fn(move || match (first.peek(), second.peek()) {
+        (Some(a), Some(b)) if b.0 < a.0 => second.next(),
+        (Some(_), _) => first.next(),
+        (None, _) => second.next(),
+    })
 }
 
 /// Two nodes of one plane sharing an e-mail (which Rescue refuses, but a snapshot may hold)

@@ -13,7 +13,7 @@ use crate::model::{GroupPath, Plane, RescueNode, Role, Status, UserKey};
 use crate::tree::GroupLocation;
 use crate::warning::{Warning, WarningKind};
 
-use super::claim::node_key;
+use super::claim::KeyedNode;
 use super::{
     Action, Change, CreateUser, DisableUser, EnableUser, Location, MoveUser, NewUser, Place,
     Policy, Precondition, SetMobileLicense, UpdateUser, UserRef,
@@ -82,14 +82,15 @@ pub(crate) fn create(wanted: &Wanted<'_>) -> Action {
 /// `location` is where the node sits.
 pub(crate) fn bring_in_line(
     wanted: &Wanted<'_>,
-    node: &RescueNode,
+    keyed: &KeyedNode<'_>,
     location: Option<&GroupLocation>,
     policy: &Policy,
 ) -> Vec<Action> {
+    let node = keyed.node;
     let mut actions = Vec::new();
     if policy.full_group_sync {
         actions.extend(move_back(wanted, node, location));
-        actions.extend(update(wanted, node));
+        actions.extend(update(wanted, keyed));
     }
     if !node.is_enabled() {
         actions.push(Action::EnableUser(EnableUser {
@@ -139,7 +140,7 @@ fn move_back(
 }
 
 /// The synced attributes (the pairing's `attributes`) whose values differ.
-fn update(wanted: &Wanted<'_>, node: &RescueNode) -> Option<Action> {
+fn update(wanted: &Wanted<'_>, node: &KeyedNode<'_>) -> Option<Action> {
     let changes = attribute_changes(wanted.user, wanted.pairing, node);
     if changes.is_empty() {
         return None;
@@ -151,7 +152,7 @@ fn update(wanted: &Wanted<'_>, node: &RescueNode) -> Option<Action> {
     Some(Action::UpdateUser(UpdateUser {
         id: wanted.id("update_user"),
         user: wanted.user_ref(),
-        node_id: node.id,
+        node_id: node.node.id,
         changes,
         reason: wanted.reason(),
         precondition: Precondition {
@@ -166,8 +167,9 @@ fn update(wanted: &Wanted<'_>, node: &RescueNode) -> Option<Action> {
 pub(crate) fn attribute_changes(
     user: DesiredUser<'_>,
     pairing: &ResolvedPairing,
-    node: &RescueNode,
+    keyed: &KeyedNode<'_>,
 ) -> BTreeMap<Attribute, Change> {
+    let node = keyed.node;
     let mut changes = BTreeMap::new();
     fn text(value: &Option<String>) -> &str {
         value.as_deref().unwrap_or("")
@@ -182,7 +184,7 @@ pub(crate) fn attribute_changes(
         };
         let Some(wanted) = wanted else { continue };
         let differs = match attribute {
-            Attribute::Email => node_key(node).as_deref() != Some(user.key()),
+            Attribute::Email => keyed.key() != Some(user.key()),
             _ => wanted != have,
         };
         if differs {
@@ -303,14 +305,14 @@ pub(crate) enum HeldBack {
 /// e-mail the directory wants for it (`wanted`) is protected. An operator protects an address
 /// to keep adsync's hands off it entirely, so a protected user is never created either.
 pub(crate) fn held_back(
-    node: Option<&RescueNode>,
+    node: Option<&KeyedNode<'_>>,
     wanted: Option<&str>,
     policy: &Policy,
 ) -> Option<HeldBack> {
     let protected = |key: Option<&str>| key.is_some_and(|key| policy.protected.contains(key));
-    if node.is_some_and(|node| node.account_holder) {
+    if node.is_some_and(|node| node.node.account_holder) {
         Some(HeldBack::AccountHolder)
-    } else if protected(node.and_then(node_key).as_deref()) || protected(wanted) {
+    } else if protected(node.and_then(KeyedNode::key)) || protected(wanted) {
         Some(HeldBack::Protected)
     } else {
         None
