@@ -117,10 +117,13 @@ pub(crate) fn claim_plane<'i, 'a: 'i>(
                     .get_index(owner)
                     .is_some_and(|owner| owner.object_id() != user.object_id())
         });
-        let claim = if linked_to_another || !claimed.insert(node.id) {
+        if linked_to_another || !claimed.insert(node.id) {
             warnings.push(taken(node, user));
-            Claim::Taken
-        } else if let Some(holders) = link.and_then(|linked| disagreeing(user, linked, &with_email))
+            claims.push(Claim::Taken);
+            continue;
+        }
+        let keyed = KeyedNode::new(node);
+        let claim = if let Some(holders) = link.and_then(|_| disagreeing(user, &keyed, &with_email))
         {
             // The person's new e-mail is already another node's. Giving the linked node that
             // e-mail would be refused by Rescue, and which node is the person's is a guess, so
@@ -129,7 +132,7 @@ pub(crate) fn claim_plane<'i, 'a: 'i>(
             warnings.push(disagree(node, holders, user));
             Claim::LinkAndEmailDisagree
         } else {
-            Claim::Matched(KeyedNode::new(node))
+            Claim::Matched(keyed)
         };
         claims.push(claim);
     }
@@ -175,10 +178,10 @@ fn choose<'a>(
 /// the e-mail disagree.
 fn disagreeing<'i, 'a>(
     user: DesiredUser<'_>,
-    linked: &RescueNode,
+    linked: &KeyedNode<'_>,
     with_email: impl Fn(DesiredUser<'_>) -> &'i [&'a RescueNode],
 ) -> Option<&'i [&'a RescueNode]> {
-    if node_key(linked).as_deref() == Some(user.key()) {
+    if linked.key() == Some(user.key()) {
         return None;
     }
     Some(with_email(user)).filter(|holders| !holders.is_empty())

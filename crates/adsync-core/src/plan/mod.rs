@@ -307,6 +307,7 @@ pub fn plan_on(
         policy,
         managed,
         linked,
+        held: desired.held.iter().map(UserKey::as_str).collect(),
     };
     let nodes = tree.nodes();
     let half = nodes.len() / 2;
@@ -430,6 +431,8 @@ struct Scope<'p, 'a> {
     managed: [FastSet<NodeId>; 2],
     /// The nodes the links of each plane name.
     linked: [FastSet<NodeId>; 2],
+    /// The keys several directory users share ([`DesiredState::held`]), for lookups.
+    held: FastSet<&'p str>,
 }
 
 /// What a part of the tree or of the user list yields.
@@ -485,7 +488,7 @@ impl<'a> Scope<'_, 'a> {
                 continue;
             }
             // A node whose e-mail several directory users share is left as it is.
-            let Some(key) = keyed.key().filter(|key| !self.desired.held.contains(*key)) else {
+            let Some(key) = keyed.key().filter(|key| !self.held.contains(key)) else {
                 continue;
             };
             let key = UserKey::from_normalized(&key);
@@ -662,7 +665,7 @@ impl<'a> Scope<'_, 'a> {
         if let Some(keyed) = node
             && let Some(node_key) = keyed.key()
             && node_key != user.key()
-            && self.desired.held.contains(node_key)
+            && self.held.contains(node_key)
         {
             warnings.push(rules::shared_node_key_warning(user, keyed.node, node_key));
             return (
@@ -670,7 +673,7 @@ impl<'a> Scope<'_, 'a> {
                 Vec::new(),
             );
         }
-        if self.desired.held.contains(user.key()) {
+        if self.held.contains(user.key()) {
             return (
                 entry.noted("several directory users share this key"),
                 Vec::new(),
