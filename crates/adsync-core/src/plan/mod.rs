@@ -491,7 +491,7 @@ impl<'a> Scope<'_, 'a> {
             let Some(key) = keyed.key().filter(|key| !self.held.contains(key)) else {
                 continue;
             };
-            let key = UserKey::from_normalized(&key);
+            let key = UserKey::from_normalized(key);
             let leaving = self.leaving_node(node, role, key, held, &mut part.warnings);
             part.leaving.extend(leaving);
         }
