@@ -70,14 +70,14 @@ pub(crate) fn node_key(node: &RescueNode) -> Option<Cow<'_, str>> {
     node.email.as_deref().and_then(UserKey::normalize)
 }
 
-/// Decides, in key order, which node each desired user of `plane` gets. `linked` gives the
-/// node a user's recorded link names (the first listed with the id), `with_email` the nodes of
-/// the plane carrying its e-mail (in id order, then listing order), `destination` the node of
-/// its winning pairing's destination (when it exists).
+/// Decides, in key order, which node each desired user of `plane` gets. `linked` holds, per
+/// user, the node its recorded link names (the first listed with the id), `with_email` gives the
+/// nodes of the plane carrying a user's e-mail (in id order, then listing order), `destination`
+/// the node of its winning pairing's destination (when it exists).
 pub(crate) fn claim_plane<'i, 'a: 'i>(
     plane: Plane,
     users: PlaneUsers<'_>,
-    linked: impl Fn(DesiredUser<'_>) -> Option<&'a RescueNode>,
+    linked: &[Option<&'a RescueNode>],
     with_email: impl Fn(DesiredUser<'_>) -> &'i [&'a RescueNode],
     destination: impl Fn(DesiredUser<'_>) -> Option<NodeId>,
     warnings: &mut Vec<Warning>,
@@ -87,10 +87,7 @@ pub(crate) fn claim_plane<'i, 'a: 'i>(
             .user_role()
             .is_some_and(|role| role.plane() == plane)
     };
-    let links: Vec<Option<&RescueNode>> = users
-        .iter()
-        .map(|user| linked(user).filter(in_plane))
-        .collect();
+    let links: Vec<Option<&RescueNode>> = linked.iter().map(|node| node.filter(in_plane)).collect();
     // A link outranks an e-mail: the last user (in key order) whose link names a node owns it.
     let mut link_owner: FastMap<NodeId, usize> = FastMap::default();
     link_owner.reserve(links.len());

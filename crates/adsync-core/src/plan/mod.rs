@@ -24,11 +24,11 @@ use crate::config::{Attribute, Budget, Config};
 use crate::desired::{DesiredState, DesiredUser, SsoidSource};
 use crate::engine::{Cores, NodeIndex};
 use crate::error::PlanError;
-use crate::hash::FastSet;
+use crate::hash::{FastMap, FastSet};
 use crate::model::{
     Container, GroupPath, NodeId, Plane, RescueNode, RescueSnapshot, Role, Status, UserKey,
 };
-use crate::tree::OrgTree;
+use crate::tree::{GroupLocation, OrgTree};
 
 pub use crate::warning::{Warning, WarningKind};
 pub use action::{
@@ -365,7 +365,8 @@ pub fn plan_on(
     })
 }
 
-/// The claims of both planes (`Plane as usize`), one plane per core.
+/// The claims of both planes (`Plane as usize`): the linked nodes looked up on two cores, then
+/// one plane per core.
 fn claims<'a>(
     desired: &DesiredState,
     tree: &OrgTree<'a>,
@@ -374,16 +375,25 @@ fn claims<'a>(
     cores: Cores,
     warnings: &mut Vec<Warning>,
 ) -> [PlaneClaims<'a>; 2] {
-    let claim = |plane: Plane| {
-        let mut warnings = Vec::new();
-        let claims = claim::claim_plane(
-            plane,
-            desired.plane(plane),
+    let linked = |plane: Plane| -> Vec<Option<&'a RescueNode>> {
+        let users: Vec<DesiredUser<'_>> = desired.plane(plane).iter().collect();
+        cores.map(
+            &users,
+            |_| 1,
             |user| {
                 index
                     .link(plane, user.object_id())
                     .and_then(|id| tree.get(id))
             },
+        )
+    };
+    let linked = [linked(Plane::Technician), linked(Plane::Administrator)];
+    let claim = |plane: Plane| {
+        let mut warnings = Vec::new();
+        let claims = claim::claim_plane(
+            plane,
+            desired.plane(plane),
+            &linked[plane as usize],
             |user| index.with_email(plane, user.key()),
             |user| places[user.pairing()].node,
             &mut warnings,
@@ -568,14 +578,7 @@ impl<'a> Scope<'_, 'a> {
             users: Vec::with_capacity(room.max(slots.len())),
             ..Part::default()
         };
-        // The entries share the pairings' labels; each part has its own, so that the two cores
-        // do not count references on the same ones.
-        let labels: Vec<Arc<str>> = self
-            .desired
-            .pairings
-            .iter()
-            .map(|pairing| Arc::from(pairing.label.as_str()))
-            .collect();
+        let mut texts = Texts::new(self.desired);
         for slot in slots {
             match *slot {
                 Slot::Leaving(at) => {
@@ -588,8 +591,9 @@ impl<'a> Scope<'_, 'a> {
                         continue;
                     };
                     let claim = &self.claims[plane as usize].claims[at as usize];
-                    let entry = self.desired_entry(user, plane, &labels);
-                    let (entry, actions) = self.wanted(user, entry, claim, &mut part.warnings);
+                    let entry = self.desired_entry(user, plane, &texts);
+                    let (entry, actions) =
+                        self.wanted(user, entry, claim, &mut texts, &mut part.warnings);
                     part.unchanged += u64::from(entry.is_unchanged());
                     part.users.push(entry);
                     part.actions.extend(actions);
@@ -621,6 +625,7 @@ impl<'a> Scope<'_, 'a> {
         user: DesiredUser<'_>,
         mut entry: UserEntry,
         claim: &Claim<'_>,
+        texts: &mut Texts,
         warnings: &mut Vec<Warning>,
     ) -> (UserEntry, Vec<Action>) {
         let node = match claim {
@@ -643,7 +648,7 @@ impl<'a> Scope<'_, 'a> {
         if let Some(KeyedNode { node, .. }) = node {
             entry.node_id = Some(node.id);
             entry.current_role = node.node_type.user_role();
-            entry.current_group = location.map(|l| l.path.clone());
+            entry.current_group = node.parent.and_then(|parent| texts.group(parent, location));
             entry.current_status = Some(status(node));
         }
         let wanted = Wanted {
@@ -684,7 +689,8 @@ impl<'a> Scope<'_, 'a> {
     }
 
     /// The entry of a desired user as far as the directory decides it.
-    fn desired_entry(&self, user: DesiredUser<'_>, plane: Plane, labels: &[Arc<str>]) -> UserEntry {
+    fn desired_entry(&self, user: DesiredUser<'_>, plane: Plane, texts: &Texts) -> UserEntry {
+        let labels = &texts.labels;
         let (object_id, name) = user.shared_texts();
         UserEntry {
             object_id: Some(object_id),
@@ -697,6 +703,39 @@ impl<'a> Scope<'_, 'a> {
                 .collect(),
             ..UserEntry::new(user.user_key(), plane)
         }
+    }
+}
+
+/// The texts a part of the user list shares among its entries. Each part has its own copies, so
+/// that two cores do not count references on the same ones.
+struct Texts {
+    /// The pairings' labels.
+    labels: Vec<Arc<str>>,
+    /// The paths of the groups the entries sit in.
+    groups: FastMap<NodeId, GroupPath>,
+}
+
+impl Texts {
+    fn new(desired: &DesiredState) -> Texts {
+        Texts {
+            labels: desired
+                .pairings
+                .iter()
+                .map(|pairing| Arc::from(pairing.label.as_str()))
+                .collect(),
+            groups: FastMap::default(),
+        }
+    }
+
+    /// The path of group `id`, located at `location`.
+    fn group(&mut self, id: NodeId, location: Option<&GroupLocation>) -> Option<GroupPath> {
+        let location = location?;
+        Some(
+            self.groups
+                .entry(id)
+                .or_insert_with(|| location.path.copied())
+                .clone(),
+        )
     }
 }
 
