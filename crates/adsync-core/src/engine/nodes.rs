@@ -18,48 +18,21 @@ enum Found<'a> {
     Several(Vec<&'a RescueNode>),
 }
 
-/// Lookups over the user nodes of a tree and over the links, per plane (`Plane as usize`).
-pub(crate) struct NodeIndex<'a> {
-    /// The user nodes of each plane by e-mail (normalised as keys are).
-    by_email: [FastMap<Cow<'a, str>, Found<'a>>; 2],
-    /// The node each link of a plane names, by directory object id.
+/// The links of each plane (`Plane as usize`), by directory object id.
+pub(crate) struct LinkIndex<'a> {
     links: [FastMap<&'a str, NodeId>; 2],
 }
 
-impl<'a> NodeIndex<'a> {
-    /// The index of `tree`'s user nodes and of each plane's `links` (directory object id ->
-    /// node id); one plane on each core.
-    pub(crate) fn new(
-        tree: &OrgTree<'a>,
-        links: [&'a BTreeMap<String, NodeId>; 2],
-        cores: Cores,
-    ) -> NodeIndex<'a> {
-        let nodes = tree.nodes();
-        let plane = |plane: Plane| {
-            let links = links[plane as usize];
-            let by_object_id: FastMap<&str, NodeId> = links
-                .iter()
-                .map(|(id, node)| (id.as_str(), *node))
-                .collect();
-            (by_email(nodes, plane), by_object_id)
-        };
-        let (technician, administrator) = cores.join(
-            nodes.len(),
-            || plane(Plane::Technician),
-            || plane(Plane::Administrator),
-        );
-        NodeIndex {
-            by_email: [technician.0, administrator.0],
-            links: [technician.1, administrator.1],
-        }
-    }
-
-    /// The user nodes of `plane` whose e-mail is `key`, in id order, then listing order.
-    pub(crate) fn with_email(&self, plane: Plane, key: &str) -> &[&'a RescueNode] {
-        match self.by_email[plane as usize].get(key) {
-            None => &[],
-            Some(Found::One(node)) => std::slice::from_ref(node),
-            Some(Found::Several(nodes)) => nodes,
+impl<'a> LinkIndex<'a> {
+    /// The index of each plane's `links` (directory object id -> node id).
+    pub(crate) fn new(links: [&'a BTreeMap<String, NodeId>; 2]) -> LinkIndex<'a> {
+        LinkIndex {
+            links: links.map(|links| {
+                links
+                    .iter()
+                    .map(|(id, node)| (id.as_str(), *node))
+                    .collect()
+            }),
         }
     }
 
@@ -76,10 +49,48 @@ impl<'a> NodeIndex<'a> {
     }
 }
 
-/// The user nodes of `plane` by e-mail.
-fn by_email(nodes: &[RescueNode], plane: Plane) -> FastMap<Cow<'_, str>, Found<'_>> {
-    let mut by_email: FastMap<Cow<'_, str>, Found<'_>> = FastMap::default();
-    by_email.reserve(nodes.len() / 2);
+/// The user nodes of each plane (`Plane as usize`) that carry some given e-mails.
+pub(crate) struct NodeIndex<'a> {
+    by_email: [FastMap<Cow<'a, str>, Found<'a>>; 2],
+}
+
+impl<'a> NodeIndex<'a> {
+    /// The user nodes of `tree` whose e-mail is one of `keys` (per plane, normalised as keys
+    /// are); one plane on each core.
+    pub(crate) fn new(tree: &OrgTree<'a>, keys: [FastSet<&str>; 2], cores: Cores) -> NodeIndex<'a> {
+        let nodes = tree.nodes();
+        let [technician, administrator] = &keys;
+        let (technician, administrator) = cores.join(
+            nodes.len(),
+            || by_email(nodes, Plane::Technician, technician),
+            || by_email(nodes, Plane::Administrator, administrator),
+        );
+        NodeIndex {
+            by_email: [technician, administrator],
+        }
+    }
+
+    /// The user nodes of `plane` whose e-mail is `key`, in id order, then listing order (none
+    /// when `key` was not asked for).
+    pub(crate) fn with_email(&self, plane: Plane, key: &str) -> &[&'a RescueNode] {
+        match self.by_email[plane as usize].get(key) {
+            None => &[],
+            Some(Found::One(node)) => std::slice::from_ref(node),
+            Some(Found::Several(nodes)) => nodes,
+        }
+    }
+}
+
+/// The user nodes of `plane` whose e-mail is one of `keys`, by e-mail.
+fn by_email<'a>(
+    nodes: &'a [RescueNode],
+    plane: Plane,
+    keys: &FastSet<&str>,
+) -> FastMap<Cow<'a, str>, Found<'a>> {
+    let mut by_email: FastMap<Cow<'a, str>, Found<'a>> = FastMap::default();
+    if keys.is_empty() {
+        return by_email;
+    }
     for node in nodes {
         if node
             .node_type
@@ -92,6 +103,9 @@ fn by_email(nodes: &[RescueNode], plane: Plane) -> FastMap<Cow<'_, str>, Found<'
         let Some(key) = node.email.as_deref().and_then(UserKey::normalize) else {
             continue;
         };
+        if !keys.contains(&*key) {
+            continue;
+        }
         match by_email.entry(key) {
             Entry::Vacant(slot) => {
                 slot.insert(Found::One(node));

@@ -70,10 +70,27 @@ pub(crate) fn node_key(node: &RescueNode) -> Option<Cow<'_, str>> {
     node.email.as_deref().and_then(UserKey::normalize)
 }
 
+/// The node a user's recorded link names (the first listed with the id), when it is a user node
+/// of `plane`: a link to anything else names no node of the plane.
+pub(crate) fn linked_in_plane(plane: Plane, node: Option<&RescueNode>) -> Option<&RescueNode> {
+    node.filter(|node| {
+        node.node_type
+            .user_role()
+            .is_some_and(|role| role.plane() == plane)
+    })
+}
+
+/// Whether the claims need the nodes carrying `user`'s e-mail: when its link names no node of the
+/// plane, or a node that carries another e-mail (`linked`, from [`linked_in_plane`]).
+pub(crate) fn needs_email(user: DesiredUser<'_>, linked: Option<&RescueNode>) -> bool {
+    linked.is_none_or(|node| node_key(node).as_deref() != Some(user.key()))
+}
+
 /// Decides, in key order, which node each desired user of `plane` gets. `linked` holds, per
-/// user, the node its recorded link names (the first listed with the id), `with_email` gives the
-/// nodes of the plane carrying a user's e-mail (in id order, then listing order), `destination`
-/// the node of its winning pairing's destination (when it exists).
+/// user, the node of the plane its recorded link names ([`linked_in_plane`]), `with_email`
+/// gives the nodes of the plane carrying a user's e-mail (in id order, then listing order;
+/// asked only where [`needs_email`] says so), `destination` the node of its winning pairing's
+/// destination (when it exists).
 pub(crate) fn claim_plane<'i, 'a: 'i>(
     plane: Plane,
     users: PlaneUsers<'_>,
@@ -82,12 +99,7 @@ pub(crate) fn claim_plane<'i, 'a: 'i>(
     destination: impl Fn(DesiredUser<'_>) -> Option<NodeId>,
     warnings: &mut Vec<Warning>,
 ) -> PlaneClaims<'a> {
-    let in_plane = |node: &&RescueNode| {
-        node.node_type
-            .user_role()
-            .is_some_and(|role| role.plane() == plane)
-    };
-    let links: Vec<Option<&RescueNode>> = linked.iter().map(|node| node.filter(in_plane)).collect();
+    let links = linked;
     // A link outranks an e-mail: the last user (in key order) whose link names a node owns it.
     let mut link_owner: FastMap<NodeId, usize> = FastMap::default();
     link_owner.reserve(links.len());
@@ -99,7 +111,7 @@ pub(crate) fn claim_plane<'i, 'a: 'i>(
     let mut claims = Vec::with_capacity(links.len());
     let mut claimed = FastSet::default();
     claimed.reserve(links.len());
-    for (at, (user, link)) in users.iter().zip(links).enumerate() {
+    for (at, (user, link)) in users.iter().zip(links.iter().copied()).enumerate() {
         let chosen = match link {
             Some(node) => Some(node),
             None => choose(plane, user, with_email(user), destination(user), warnings),

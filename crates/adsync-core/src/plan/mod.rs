@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Attribute, Budget, Config};
 use crate::desired::{DesiredState, DesiredUser, SsoidSource};
-use crate::engine::{Cores, NodeIndex};
+use crate::engine::{Cores, LinkIndex, NodeIndex};
 use crate::error::PlanError;
 use crate::hash::{FastMap, FastSet};
 use crate::model::{
@@ -291,13 +291,13 @@ pub fn plan_on(
         current.links.plane(Plane::Technician),
         current.links.plane(Plane::Administrator),
     ];
-    let index = NodeIndex::new(&tree, links, cores);
+    let links = LinkIndex::new(links);
     let mut warnings = desired.warnings.clone();
 
     // SPEC §2: which node each desired user gets, plane by plane.
-    let claims = claims(desired, &tree, &index, &places, cores, &mut warnings);
-    let linked = index.linked();
-    drop(index);
+    let claims = claims(desired, &tree, &links, &places, cores, &mut warnings);
+    let linked = links.linked();
+    drop(links);
     // SPEC §5: the managed nodes nobody claimed (disable, release the add-on).
     let scope = Scope {
         desired,
@@ -366,11 +366,11 @@ pub fn plan_on(
 }
 
 /// The claims of both planes (`Plane as usize`): the linked nodes looked up on two cores, then
-/// one plane per core.
+/// the nodes with the e-mails the links do not settle, then one plane per core.
 fn claims<'a>(
     desired: &DesiredState,
     tree: &OrgTree<'a>,
-    index: &NodeIndex<'a>,
+    links: &LinkIndex<'_>,
     places: &[Place],
     cores: Cores,
     warnings: &mut Vec<Warning>,
@@ -381,13 +381,24 @@ fn claims<'a>(
             &users,
             |_| 1,
             |user| {
-                index
+                let node = links
                     .link(plane, user.object_id())
-                    .and_then(|id| tree.get(id))
+                    .and_then(|id| tree.get(id));
+                claim::linked_in_plane(plane, node)
             },
         )
     };
     let linked = [linked(Plane::Technician), linked(Plane::Administrator)];
+    let emails = Plane::ALL.map(|plane| {
+        desired
+            .plane(plane)
+            .iter()
+            .zip(&linked[plane as usize])
+            .filter(|(user, node)| claim::needs_email(*user, **node))
+            .map(|(user, _)| user.key())
+            .collect()
+    });
+    let index = NodeIndex::new(tree, emails, cores);
     let claim = |plane: Plane| {
         let mut warnings = Vec::new();
         let claims = claim::claim_plane(
