@@ -618,13 +618,16 @@ impl<'a> Scope<'_, 'a> {
         match slot {
             Slot::Wanted(plane, at) => {
                 let planes = self.desired.plane(plane);
-                let key = planes.get_index(at as usize).map_or("", |user| user.key());
+                let rank = planes.get_index(at as usize).map_or(0, |user| user.rank());
                 let node = self.claims[plane as usize].claims[at as usize].node();
-                (key, plane, node.map(|node| node.id), false)
+                (rank, true, "", plane, node.map(|node| node.id), false)
             }
             Slot::Leaving(at) => {
                 let entry = &leaving[at as usize].entry;
-                (entry.email.as_str(), entry.plane, entry.node_id, true)
+                let key = entry.email.as_str();
+                let (rank, exact) = self.desired.rank_of(key);
+                let key = if exact { "" } else { key };
+                (rank, exact, key, entry.plane, entry.node_id, true)
             }
         }
     }
