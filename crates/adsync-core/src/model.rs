@@ -209,11 +209,6 @@ impl GroupPath {
         }
     }
 
-    /// The same path in a text of its own (not shared with `self`).
-    pub(crate) fn copied(&self) -> GroupPath {
-        GroupPath(Arc::from(&*self.0))
-    }
-
     /// Case-insensitive comparison key (Rescue group names are compared ignoring case).
     pub fn folded(&self) -> String {
         self.0.to_lowercase()

@@ -373,17 +373,6 @@ impl DesiredState {
         })
     }
 
-    /// How many keyed directory users sort before `key`, and whether the next one has `key`.
-    pub(crate) fn rank_of(&self, key: &str) -> (usize, bool) {
-        match self
-            .people
-            .binary_search_by(|person| person.key.as_str().cmp(key))
-        {
-            Ok(at) => (at, true),
-            Err(at) => (at, false),
-        }
-    }
-
     /// Every keyed directory user, in key order.
     pub fn directory(&self) -> impl ExactSizeIterator<Item = DirectoryEntry<'_>> + '_ {
         self.people.iter().map(|person| DirectoryEntry { person })
@@ -470,11 +459,6 @@ impl<'a> DesiredUser<'a> {
     /// [`Self::key`] as a [`UserKey`].
     pub fn user_key(&self) -> UserKey {
         self.person().key.clone()
-    }
-
-    /// The user's rank among the keyed directory users, which are in key order.
-    pub(crate) fn rank(&self) -> usize {
-        self.placement.person as usize
     }
 
     /// Entra object id.

@@ -24,11 +24,11 @@ use crate::config::{Attribute, Budget, Config};
 use crate::desired::{DesiredState, DesiredUser, SsoidSource};
 use crate::engine::{Cores, LinkIndex, NodeIndex};
 use crate::error::PlanError;
-use crate::hash::{FastMap, FastSet};
+use crate::hash::FastSet;
 use crate::model::{
     Container, GroupPath, NodeId, Plane, RescueNode, RescueSnapshot, Role, Status, UserKey,
 };
-use crate::tree::{GroupLocation, OrgTree};
+use crate::tree::OrgTree;
 
 pub use crate::warning::{Warning, WarningKind};
 pub use action::{
@@ -308,6 +308,11 @@ pub fn plan_on(
         managed,
         linked,
         held: desired.held.iter().map(UserKey::as_str).collect(),
+        labels: desired
+            .pairings
+            .iter()
+            .map(|pairing| Arc::from(pairing.label.as_str()))
+            .collect(),
     };
     let nodes = tree.nodes();
     let half = nodes.len() / 2;
@@ -325,9 +330,8 @@ pub fn plan_on(
     let half = slots.len() / 2;
     let (first, second) = cores.join(
         slots.len(),
-        // The first half makes room for the whole list: the second joins it without a copy.
-        || scope.users(&slots[..half], &leaving, slots.len()),
-        || scope.users(&slots[half..], &leaving, 0),
+        || scope.users(&slots[..half], &leaving),
+        || scope.users(&slots[half..], &leaving),
     );
     let unchanged = first.unchanged + second.unchanged;
     let mut users = first.users;
@@ -375,29 +379,32 @@ fn claims<'a>(
     cores: Cores,
     warnings: &mut Vec<Warning>,
 ) -> [PlaneClaims<'a>; 2] {
-    let linked = |plane: Plane| -> Vec<Option<&'a RescueNode>> {
+    // Each user's linked node, and whether its e-mail must be looked up too.
+    let linked = |plane: Plane| -> Vec<(Option<&'a RescueNode>, bool)> {
         let users: Vec<DesiredUser<'_>> = desired.plane(plane).iter().collect();
         cores.map(
             &users,
             |_| 1,
-            |user| {
+            |&user| {
                 let node = links
                     .link(plane, user.object_id())
                     .and_then(|id| tree.get(id));
-                claim::linked_in_plane(plane, node)
+                let node = claim::linked_in_plane(plane, node);
+                (node, claim::needs_email(user, node))
             },
         )
     };
-    let linked = [linked(Plane::Technician), linked(Plane::Administrator)];
+    let found = [linked(Plane::Technician), linked(Plane::Administrator)];
     let emails = Plane::ALL.map(|plane| {
         desired
             .plane(plane)
             .iter()
-            .zip(&linked[plane as usize])
-            .filter(|(user, node)| claim::needs_email(*user, **node))
+            .zip(&found[plane as usize])
+            .filter(|(_, (_, needs_email))| *needs_email)
             .map(|(user, _)| user.key())
             .collect()
     });
+    let linked = found.map(|found| found.into_iter().map(|(node, _)| node).collect::<Vec<_>>());
     let index = NodeIndex::new(tree, emails, cores);
     let claim = |plane: Plane| {
         let mut warnings = Vec::new();
@@ -452,6 +459,8 @@ struct Scope<'p, 'a> {
     managed: [FastSet<NodeId>; 2],
     /// The nodes the links of each plane name.
     linked: [FastSet<NodeId>; 2],
+    /// The pairings' labels, shared by the entries.
+    labels: Vec<Arc<str>>,
     /// The keys several directory users share ([`DesiredState::held`]), for lookups.
     held: FastSet<&'p str>,
 }
@@ -583,13 +592,13 @@ impl<'a> Scope<'_, 'a> {
             .collect()
     }
 
-    /// The entries of `slots`, in order, with their actions; room for `room` entries.
-    fn users(&self, slots: &[Slot], leaving: &[Leaving], room: usize) -> Part {
+    /// The entries of `slots`, in order, with their actions.
+    fn users(&self, slots: &[Slot], leaving: &[Leaving]) -> Part {
         let mut part = Part {
-            users: Vec::with_capacity(room.max(slots.len())),
+            users: Vec::with_capacity(slots.len()),
             ..Part::default()
         };
-        let mut texts = Texts::new(self.desired);
+
         for slot in slots {
             match *slot {
                 Slot::Leaving(at) => {
@@ -602,9 +611,8 @@ impl<'a> Scope<'_, 'a> {
                         continue;
                     };
                     let claim = &self.claims[plane as usize].claims[at as usize];
-                    let entry = self.desired_entry(user, plane, &texts);
-                    let (entry, actions) =
-                        self.wanted(user, entry, claim, &mut texts, &mut part.warnings);
+                    let entry = self.desired_entry(user, plane);
+                    let (entry, actions) = self.wanted(user, entry, claim, &mut part.warnings);
                     part.unchanged += u64::from(entry.is_unchanged());
                     part.users.push(entry);
                     part.actions.extend(actions);
@@ -618,16 +626,13 @@ impl<'a> Scope<'_, 'a> {
         match slot {
             Slot::Wanted(plane, at) => {
                 let planes = self.desired.plane(plane);
-                let rank = planes.get_index(at as usize).map_or(0, |user| user.rank());
+                let key = planes.get_index(at as usize).map_or("", |user| user.key());
                 let node = self.claims[plane as usize].claims[at as usize].node();
-                (rank, true, "", plane, node.map(|node| node.id), false)
+                (key, plane, node.map(|node| node.id), false)
             }
             Slot::Leaving(at) => {
                 let entry = &leaving[at as usize].entry;
-                let key = entry.email.as_str();
-                let (rank, exact) = self.desired.rank_of(key);
-                let key = if exact { "" } else { key };
-                (rank, exact, key, entry.plane, entry.node_id, true)
+                (entry.email.as_str(), entry.plane, entry.node_id, true)
             }
         }
     }
@@ -639,7 +644,6 @@ impl<'a> Scope<'_, 'a> {
         user: DesiredUser<'_>,
         mut entry: UserEntry,
         claim: &Claim<'_>,
-        texts: &mut Texts,
         warnings: &mut Vec<Warning>,
     ) -> (UserEntry, Vec<Action>) {
         let node = match claim {
@@ -662,7 +666,7 @@ impl<'a> Scope<'_, 'a> {
         if let Some(KeyedNode { node, .. }) = node {
             entry.node_id = Some(node.id);
             entry.current_role = node.node_type.user_role();
-            entry.current_group = node.parent.and_then(|parent| texts.group(parent, location));
+            entry.current_group = location.map(|l| l.path.clone());
             entry.current_status = Some(status(node));
         }
         let wanted = Wanted {
@@ -703,8 +707,8 @@ impl<'a> Scope<'_, 'a> {
     }
 
     /// The entry of a desired user as far as the directory decides it.
-    fn desired_entry(&self, user: DesiredUser<'_>, plane: Plane, texts: &Texts) -> UserEntry {
-        let labels = &texts.labels;
+    fn desired_entry(&self, user: DesiredUser<'_>, plane: Plane) -> UserEntry {
+        let labels = &self.labels;
         let (object_id, name) = user.shared_texts();
         UserEntry {
             object_id: Some(object_id),
@@ -717,39 +721,6 @@ impl<'a> Scope<'_, 'a> {
                 .collect(),
             ..UserEntry::new(user.user_key(), plane)
         }
-    }
-}
-
-/// The texts a part of the user list shares among its entries. Each part has its own copies, so
-/// that two cores do not count references on the same ones.
-struct Texts {
-    /// The pairings' labels.
-    labels: Vec<Arc<str>>,
-    /// The paths of the groups the entries sit in.
-    groups: FastMap<NodeId, GroupPath>,
-}
-
-impl Texts {
-    fn new(desired: &DesiredState) -> Texts {
-        Texts {
-            labels: desired
-                .pairings
-                .iter()
-                .map(|pairing| Arc::from(pairing.label.as_str()))
-                .collect(),
-            groups: FastMap::default(),
-        }
-    }
-
-    /// The path of group `id`, located at `location`.
-    fn group(&mut self, id: NodeId, location: Option<&GroupLocation>) -> Option<GroupPath> {
-        let location = location?;
-        Some(
-            self.groups
-                .entry(id)
-                .or_insert_with(|| location.path.copied())
-                .clone(),
-        )
     }
 }
 

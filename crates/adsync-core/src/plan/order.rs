@@ -39,11 +39,8 @@ pub(super) fn sort_actions(actions: &mut [Action]) {
 }
 
 /// Where an entry of the user list sorts: by key, then plane, then node id (none first), a
-/// desired user before a leaving node with the same node. The key is given by the rank of the
-/// directory's people (which are in key order): the rank of the person with the key, marked
-/// exact, or the count of people whose keys sort before it, with the key itself to tell apart
-/// keys between the same two people. Comparing ranks reads no text.
-pub(super) type EntryOrder<'a> = (usize, bool, &'a str, Plane, Option<NodeId>, bool);
+/// desired user before a leaving node with the same node.
+pub(super) type EntryOrder<'a> = (&'a str, Plane, Option<NodeId>, bool);
 
 /// `first` and `second`, each already in the order of their keys, merged into one sequence in
 /// that order; of two items whose keys are equal, the one from `first` comes first.
