@@ -93,10 +93,18 @@ pub fn desired_on(
     check_size("configuration's pairing list", config.pairings.len())?;
 
     // SPEC §2: each user's identity key; keys held twice are skipped, never guessed between.
-    let mut identities = identity::identify(users, config.sync.use_upn_instead_of_email);
-    let mut sorted = identity::keyed_users(&identities);
-    engine::sort_by_text(&mut sorted, |user| identities.key(user).unwrap_or_default());
-    identity::find_people(&mut identities, &sorted);
+    // (The users by object id, for the membership lookups below, on the other core.)
+    let (identities, users_by_id) = cores.join(
+        users.len(),
+        || {
+            let mut identities = identity::identify(users, config.sync.use_upn_instead_of_email);
+            let mut sorted = identity::keyed_users(&identities);
+            engine::sort_by_text(&mut sorted, |user| identities.key(user).unwrap_or_default());
+            identity::find_people(&mut identities, &sorted);
+            identities
+        },
+        || engine::UsersById::new(directory),
+    );
 
     // SPEC §4: each pairing's Entra group, by id or display name, with its nested groups.
     let groups = groups::Groups::new(directory);
@@ -118,7 +126,8 @@ pub fn desired_on(
         .collect();
 
     // SPEC §3: the pairings in priority order, each holding its groups' members.
-    let members = engine::members_as_users(directory, &paired_groups(&paired), cores);
+    let members = engine::members_as_users(directory, &users_by_id, &paired_groups(&paired), cores);
+    drop(users_by_id);
     let found = priority::walk(
         &paired,
         &members,

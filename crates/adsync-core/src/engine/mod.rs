@@ -12,7 +12,7 @@ mod nodes;
 mod par;
 mod sort;
 
-pub(crate) use members::members_as_users;
+pub(crate) use members::{UsersById, members_as_users};
 pub(crate) use nodes::{LinkIndex, NodeIndex};
 pub use par::Cores;
 pub(crate) use sort::by_text as sort_by_text;

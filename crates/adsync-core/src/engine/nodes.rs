@@ -3,20 +3,12 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::collections::hash_map::Entry;
 
 use crate::hash::{FastMap, FastSet};
 use crate::model::{NodeId, Plane, RescueNode, UserKey};
 use crate::tree::OrgTree;
 
 use super::Cores;
-
-/// The user nodes of a plane with one e-mail: nearly always one.
-enum Found<'a> {
-    One(&'a RescueNode),
-    /// In id order, then listing order.
-    Several(Vec<&'a RescueNode>),
-}
 
 /// The links of each plane (`Plane as usize`), by directory object id.
 pub(crate) struct LinkIndex<'a> {
@@ -51,7 +43,8 @@ impl<'a> LinkIndex<'a> {
 
 /// The user nodes of each plane (`Plane as usize`) that carry some given e-mails.
 pub(crate) struct NodeIndex<'a> {
-    by_email: [FastMap<Cow<'a, str>, Found<'a>>; 2],
+    /// In id order, then listing order.
+    by_email: [FastMap<Cow<'a, str>, Vec<&'a RescueNode>>; 2],
 }
 
 impl<'a> NodeIndex<'a> {
@@ -73,11 +66,9 @@ impl<'a> NodeIndex<'a> {
     /// The user nodes of `plane` whose e-mail is `key`, in id order, then listing order (none
     /// when `key` was not asked for).
     pub(crate) fn with_email(&self, plane: Plane, key: &str) -> &[&'a RescueNode] {
-        match self.by_email[plane as usize].get(key) {
-            None => &[],
-            Some(Found::One(node)) => std::slice::from_ref(node),
-            Some(Found::Several(nodes)) => nodes,
-        }
+        self.by_email[plane as usize]
+            .get(key)
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -86,8 +77,8 @@ fn by_email<'a>(
     nodes: &'a [RescueNode],
     plane: Plane,
     keys: &FastSet<&str>,
-) -> FastMap<Cow<'a, str>, Found<'a>> {
-    let mut by_email: FastMap<Cow<'a, str>, Found<'a>> = FastMap::default();
+) -> FastMap<Cow<'a, str>, Vec<&'a RescueNode>> {
+    let mut by_email: FastMap<Cow<'a, str>, Vec<&'a RescueNode>> = FastMap::default();
     if keys.is_empty() {
         return by_email;
     }
@@ -106,24 +97,11 @@ fn by_email<'a>(
         if !keys.contains(&*key) {
             continue;
         }
-        match by_email.entry(key) {
-            Entry::Vacant(slot) => {
-                slot.insert(Found::One(node));
-            }
-            Entry::Occupied(mut slot) => {
-                let found = slot.get_mut();
-                match found {
-                    Found::One(first) => *found = Found::Several(vec![*first, node]),
-                    Found::Several(nodes) => nodes.push(node),
-                }
-            }
-        }
+        by_email.entry(key).or_default().push(node);
     }
     for found in by_email.values_mut() {
-        if let Found::Several(nodes) = found {
-            // Listing order within equal ids: the sort is stable.
-            nodes.sort_by_key(|node| node.id);
-        }
+        // Listing order within equal ids: the sort is stable.
+        found.sort_by_key(|node| node.id);
     }
     by_email
 }

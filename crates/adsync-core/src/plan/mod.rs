@@ -282,16 +282,16 @@ pub fn plan_on(
     policy: &Policy,
     cores: Cores,
 ) -> Result<Plan, PlanError> {
-    let tree = OrgTree::new(&current.rescue);
+    // The tree's index, and the recorded links' on the other core.
+    let (tree, links) = cores.join(
+        current.rescue.nodes.len(),
+        || OrgTree::new(&current.rescue),
+        || LinkIndex::new(Plane::ALL.map(|plane| current.links.plane(plane))),
+    );
     destination::check_containers(&tree)?;
     // Where each pairing's users go; the groups to create are the first actions (SPEC §5).
     let (places, mut actions) = destination::destinations(&tree, desired, policy)?;
     let managed = destination::managed_groups(desired, &places);
-    let links = [
-        current.links.plane(Plane::Technician),
-        current.links.plane(Plane::Administrator),
-    ];
-    let links = LinkIndex::new(links);
     let mut warnings = desired.warnings.clone();
 
     // SPEC §2: which node each desired user gets, plane by plane.
