@@ -70,6 +70,8 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Shell completions
     Completions(CompletionsArgs),
+    /// GoTo accounts: sign in
+    Goto(GotoArgs),
 }
 
 /// `adsync plan`.
@@ -117,6 +119,16 @@ pub(crate) struct RunArgs {
     /// Where `--dry-run` workbooks go
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub(crate) out_dir: PathBuf,
+    /// Serve the service page on this address: `127.0.0.1:8787`, `[::1]:8787`, `localhost:8787`
+    /// or a port alone (loopback); any other address needs --listen-token-file
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// A file holding the access token the page asks for (at least 16 characters)
+    #[arg(long, value_name = "FILE", requires = "listen")]
+    pub(crate) listen_token_file: Option<PathBuf>,
+    /// Show the page without Retry sync
+    #[arg(long, requires = "listen")]
+    pub(crate) listen_read_only: bool,
 }
 
 /// `adsync groups`.
@@ -163,6 +175,19 @@ pub(crate) struct InitArgs {
     /// Print the starter configuration instead of writing it
     #[arg(long)]
     pub(crate) stdout: bool,
+    /// The directory the starter reads: Microsoft Entra ID (graph) or on-premises Active
+    /// Directory (ldap)
+    #[arg(long, value_enum, default_value = "graph")]
+    pub(crate) source: StarterSource,
+}
+
+/// The source kinds `adsync init` writes a starter for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum StarterSource {
+    /// Microsoft Entra ID through Microsoft Graph.
+    Graph,
+    /// On-premises Active Directory over LDAP.
+    Ldap,
 }
 
 /// `adsync completions`.
@@ -205,4 +230,51 @@ pub(crate) struct DryRunArgs {
     /// Exit 2 when changes are pending (0: none, 1: error)
     #[arg(long)]
     pub(crate) detailed_exitcode: bool,
+}
+
+/// `adsync goto`.
+#[derive(Debug, Args)]
+pub(crate) struct GotoArgs {
+    #[command(subcommand)]
+    pub(crate) command: GotoCommand,
+}
+
+/// `adsync goto ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GotoCommand {
+    /// Sign in to GoTo in a browser and store the refresh token (owner-only file)
+    Login(GotoLoginArgs),
+}
+
+/// `adsync goto login`.
+#[derive(Debug, Args)]
+pub(crate) struct GotoLoginArgs {
+    /// The GoTo OAuth client id
+    #[arg(long, env = "ADSYNC_GOTO_CLIENT_ID", value_name = "ID")]
+    pub(crate) client_id: String,
+    /// The environment variable holding the client secret
+    #[arg(
+        long,
+        value_name = "VARIABLE",
+        default_value = "ADSYNC_GOTO_CLIENT_SECRET"
+    )]
+    pub(crate) client_secret_env: String,
+    /// A file holding the client secret (instead of the environment variable)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) client_secret_file: Option<PathBuf>,
+    /// Where to store the refresh token
+    #[arg(long, value_name = "FILE", default_value = ".adsync/goto-token.json")]
+    pub(crate) token_file: PathBuf,
+    /// The loopback port of the redirect (0: any free port)
+    #[arg(long, default_value_t = adsync_goto::login::DEFAULT_PORT)]
+    pub(crate) port: u16,
+    /// Seconds to wait for the browser
+    #[arg(long, value_name = "SECONDS", default_value_t = adsync_goto::login::DEFAULT_WAIT.as_secs())]
+    pub(crate) wait: u64,
+    /// The authorization endpoint (tests and proxies; https, or http to loopback)
+    #[arg(long, hide = true, default_value = adsync_goto::api::host::AUTHORIZE)]
+    pub(crate) authorize_url: String,
+    /// The token endpoint (tests and proxies; https, or http to loopback)
+    #[arg(long, hide = true, default_value = adsync_goto::api::host::TOKEN)]
+    pub(crate) token_url: String,
 }

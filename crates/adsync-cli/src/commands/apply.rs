@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use adsync_core::adapter::{AdapterError, AdapterErrorKind, Applied, DetailRequest, Target};
 use adsync_core::model::{NodeId, RescueSnapshot};
@@ -13,6 +13,7 @@ use adsync_core::execute::{
 };
 use adsync_core::plan::{Action, Plan};
 use adsync_core::scope::detail_request_for_plan;
+use adsync_web::view::ReadFacts;
 
 use crate::cli::{ApplyArgs, Global};
 use crate::error::Error;
@@ -50,11 +51,34 @@ pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus,
     apply_locked(global, &loaded, &options).await
 }
 
+/// What one apply did, for the service page (`run --listen`).
+#[derive(Debug, Default)]
+pub(crate) struct Trace {
+    /// The record written to `last-run.json`.
+    pub(crate) record: Option<LastRun>,
+    /// What the reads found, when both finished.
+    pub(crate) read: Option<ReadFacts>,
+    /// The plan, when one was made.
+    pub(crate) plan: Option<Plan>,
+    /// What executing it did, and how long it took.
+    pub(crate) report: Option<(ApplyReport, Duration)>,
+}
+
 /// One apply under the lock, recorded in `last-run.json` whatever its end.
 pub(crate) async fn apply_locked(
     global: &Global,
     loaded: &Loaded,
     options: &Options<'_>,
+) -> Result<ExitStatus, Error> {
+    apply_traced(global, loaded, options, &mut Trace::default()).await
+}
+
+/// [`apply_locked`], keeping in `trace` what the run read, planned and applied.
+pub(crate) async fn apply_traced(
+    global: &Global,
+    loaded: &Loaded,
+    options: &Options<'_>,
+    trace: &mut Trace,
 ) -> Result<ExitStatus, Error> {
     let state_dir = loaded.state_dir();
     let _lock = Lock::acquire(&state_dir, options.command, global.quiet)?;
@@ -66,7 +90,7 @@ pub(crate) async fn apply_locked(
         started: crate::clock::format_time(started),
         ..LastRun::default()
     };
-    let result = apply(global, options, loaded, &run_id, &mut record).await;
+    let result = apply(global, options, loaded, &run_id, &mut record, trace).await;
     record.finished = crate::clock::now();
     match &result {
         Ok(ExitStatus::Success) => record.outcome = "success".into(),
@@ -77,6 +101,7 @@ pub(crate) async fn apply_locked(
             record.error = Some(error.to_string());
         }
     }
+    trace.record = Some(record.clone());
     state::write_last_run(&state_dir, record)?;
     result
 }
@@ -87,14 +112,27 @@ async fn apply(
     loaded: &Loaded,
     run_id: &str,
     record: &mut LastRun,
+    trace: &mut Trace,
 ) -> Result<ExitStatus, Error> {
+    let Trace {
+        read,
+        plan: planned_slot,
+        report: report_slot,
+        ..
+    } = trace;
     let target = crate::wiring::target(loaded)?;
     let planned = async {
         match args.plan {
             Some(path) => saved_plan(loaded, path, &target).await,
             None => {
-                let plan =
-                    super::plan::make_plan(global, args.json, loaded, target.as_target()).await?;
+                let plan = super::plan::make_plan_read(
+                    global,
+                    args.json,
+                    loaded,
+                    target.as_target(),
+                    read,
+                )
+                .await?;
                 Ok((plan, Default::default()))
             }
         }
@@ -111,23 +149,84 @@ async fn apply(
     if args.stop.is_some_and(|stop| stop.load(Ordering::SeqCst)) {
         return Ok(stopped_before_applying(global));
     }
+    let plan = &*planned_slot.insert(plan);
     for warning in &plan.warnings {
         output::note(global.quiet, &format!("warning: {}", warning.message));
     }
     if !args.json {
-        output::stdout(&render::plan_human(&plan))?;
+        output::stdout(&render::plan_human(plan))?;
     }
     if plan.is_empty() {
         if args.json {
             output::stdout(&output::json(&report_json(
                 run_id,
-                &plan,
+                plan,
                 &ApplyReport::default(),
             )))?;
         }
         return Ok(ExitStatus::Success);
     }
 
+    if refused_by_guards(plan, args) {
+        return Ok(ExitStatus::Refused);
+    }
+
+    if args.plan.is_none() && !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::NeedsYes);
+        }
+        if !confirm(plan.actions.len())? {
+            output::note(global.quiet, "nothing applied");
+            return Ok(ExitStatus::Success);
+        }
+    }
+
+    let mut observer = Observer {
+        audit: Audit::open(&loaded.state_dir(), run_id)?,
+        error: None,
+        progress: crate::progress::bar(global, args.json, plan.actions.len()),
+    };
+    let stoppable = Stoppable {
+        inner: target.as_target(),
+        stop: args.stop,
+    };
+    let applying = std::time::Instant::now();
+    let report = execute(plan, &stoppable, &drifted, &mut observer).await;
+    let report = &report_slot.insert((report, applying.elapsed())).0;
+    if let Some(progress) = &observer.progress {
+        progress.finish_and_clear();
+    }
+    write_back(target)?;
+    let links = adsync_core::execute::links_after(load::read_links(loaded)?, plan, report);
+    state::write_links(&loaded.state_dir(), &links)?;
+    if let Some(error) = observer.error {
+        return Err(error);
+    }
+
+    for outcome in [
+        Outcome::Applied,
+        Outcome::Failed,
+        Outcome::Skipped,
+        Outcome::Drifted,
+    ] {
+        record
+            .counts
+            .insert(outcome.as_str().into(), report.count(outcome) as u64);
+    }
+    if args.json {
+        output::stdout(&output::json(&report_json(run_id, plan, report)))?;
+    } else {
+        output::stdout(&render::apply_summary(report))?;
+    }
+    Ok(if report.is_complete() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Incomplete
+    })
+}
+
+/// Whether a safety guard the flags do not lift blocks `plan`; says so on stderr.
+fn refused_by_guards(plan: &Plan, args: &Options<'_>) -> bool {
     if let Some(blocked) = &plan.blocked {
         let refused: Vec<String> = blocked
             .guards
@@ -150,36 +249,17 @@ async fn apply(
                         .iter()
                         .map(|r| format!("\n  - {r}"))
                         .collect::<String>(),
-                    guard_flags(&plan, args)
+                    guard_flags(plan, args)
                 ),
             );
-            return Ok(ExitStatus::Refused);
+            return true;
         }
     }
+    false
+}
 
-    if args.plan.is_none() && !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::NeedsYes);
-        }
-        if !confirm(plan.actions.len())? {
-            output::note(global.quiet, "nothing applied");
-            return Ok(ExitStatus::Success);
-        }
-    }
-
-    let mut observer = Observer {
-        audit: Audit::open(&loaded.state_dir(), run_id)?,
-        error: None,
-        progress: crate::progress::bar(global, args.json, plan.actions.len()),
-    };
-    let stoppable = Stoppable {
-        inner: target.as_target(),
-        stop: args.stop,
-    };
-    let report = execute(&plan, &stoppable, &drifted, &mut observer).await;
-    if let Some(progress) = &observer.progress {
-        progress.finish_and_clear();
-    }
+/// A snapshot target's file gets the tree as the apply left it.
+fn write_back(target: TargetHandle) -> Result<(), Error> {
     if let TargetHandle::Snapshot { target, path } = target {
         let snapshot = target.into_snapshot();
         let is_json = path
@@ -193,32 +273,7 @@ async fn apply(
         };
         output::write_atomic(&path, text.as_bytes())?;
     }
-    let links = adsync_core::execute::links_after(load::read_links(loaded)?, &plan, &report);
-    state::write_links(&loaded.state_dir(), &links)?;
-    if let Some(error) = observer.error {
-        return Err(error);
-    }
-
-    for outcome in [
-        Outcome::Applied,
-        Outcome::Failed,
-        Outcome::Skipped,
-        Outcome::Drifted,
-    ] {
-        record
-            .counts
-            .insert(outcome.as_str().into(), report.count(outcome) as u64);
-    }
-    if args.json {
-        output::stdout(&output::json(&report_json(run_id, &plan, &report)))?;
-    } else {
-        output::stdout(&render::apply_summary(&report))?;
-    }
-    Ok(if report.is_complete() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Incomplete
-    })
+    Ok(())
 }
 
 /// Returns once `stop` is set.

@@ -99,6 +99,20 @@ async fn search(loaded: &Loaded, term: &str) -> Result<Vec<Found>, Error> {
                 })
                 .collect())
         }
+        SourceConfig::Ldap(config) => {
+            let ldap = crate::wiring::ldap(loaded, config)?;
+            let groups = ldap
+                .search_groups(term)
+                .await
+                .map_err(|e| Error::SourceRead(e.into()))?;
+            Ok(groups
+                .into_iter()
+                .map(|g| Found {
+                    id: g.id,
+                    name: g.name,
+                })
+                .collect())
+        }
         SourceConfig::Snapshot(config) => {
             let directory: DirectorySnapshot = load::read_data(&loaded.resolve(&config.path))?;
             let term = term.to_lowercase();
@@ -134,6 +148,20 @@ async fn members(loaded: &Loaded, group: &str) -> Result<(Found, Vec<DirectoryUs
                 Found {
                     id: read.group.id,
                     name: read.group.display_name,
+                },
+                read.users,
+            ))
+        }
+        SourceConfig::Ldap(config) => {
+            let ldap = crate::wiring::ldap(loaded, config)?;
+            let read = ldap
+                .group_members(&reference, config.nested_groups)
+                .await
+                .map_err(|e| Error::SourceRead(e.into()))?;
+            Ok((
+                Found {
+                    id: read.group.id,
+                    name: read.group.name,
                 },
                 read.users,
             ))

@@ -3,6 +3,7 @@
 use adsync_core::desired::desired;
 use adsync_core::plan::{CurrentState, Plan, Policy, plan};
 use adsync_core::scope::detail_request;
+use adsync_web::view::ReadFacts;
 
 use crate::cli::{Global, PlanArgs};
 use crate::error::Error;
@@ -46,6 +47,18 @@ pub(crate) async fn make_plan(
     loaded: &Loaded,
     target: &dyn adsync_core::adapter::Target,
 ) -> Result<Plan, Error> {
+    make_plan_read(global, json, loaded, target, &mut None).await
+}
+
+/// [`make_plan`], also telling `read` what both reads found and how long they took.
+pub(crate) async fn make_plan_read(
+    global: &Global,
+    json: bool,
+    loaded: &Loaded,
+    target: &dyn adsync_core::adapter::Target,
+    read: &mut Option<ReadFacts>,
+) -> Result<Plan, Error> {
+    let started = std::time::Instant::now();
     let source = crate::wiring::source(loaded)?;
     let spinner = crate::progress::spinner(global, json, "reading Entra groups");
     let directory = source
@@ -55,7 +68,11 @@ pub(crate) async fn make_plan(
     if let Some(spinner) = &spinner {
         spinner.finish_and_clear();
     }
-    let desired = desired(&directory?, &loaded.config).map_err(Error::Plan)?;
+    let directory = directory?;
+    let (directory_users, directory_groups) =
+        (directory.users.len() as u64, directory.groups.len() as u64);
+    let desired = desired(&directory, &loaded.config).map_err(Error::Plan)?;
+    drop(directory);
     let links = load::read_links(loaded)?;
     let details = detail_request(&loaded.config, &desired, &links);
     let spinner = crate::progress::spinner(global, json, "reading the Rescue organization");
@@ -63,9 +80,17 @@ pub(crate) async fn make_plan(
     if let Some(spinner) = &spinner {
         spinner.finish_and_clear();
     }
-    let current = CurrentState {
-        rescue: rescue?,
-        links,
-    };
+    let rescue = rescue?;
+    *read = Some(ReadFacts {
+        directory_users,
+        directory_groups,
+        rescue_users: rescue
+            .nodes
+            .iter()
+            .filter(|node| node.node_type.user_role().is_some())
+            .count() as u64,
+        duration: started.elapsed(),
+    });
+    let current = CurrentState { rescue, links };
     plan(&desired, &current, &Policy::from_config(&loaded.config)).map_err(Error::Plan)
 }

@@ -2,7 +2,9 @@
 //! signs in to both sides, resolves every pairing's group and finds every destination.
 
 use adsync_core::adapter::DetailRequest;
-use adsync_core::config::{DestinationRef, RescueAuthMode, SourceConfig, TargetConfig};
+use adsync_core::config::{
+    DestinationRef, LdapSourceConfig, RescueAuthMode, SourceConfig, TargetConfig,
+};
 use adsync_core::model::{DirectorySnapshot, GroupPath, Role};
 use adsync_core::tree::OrgTree;
 use serde::Serialize;
@@ -78,8 +80,12 @@ fn secrets(
 ) -> Result<(), Error> {
     let config = &loaded.config;
     let mut references = Vec::new();
-    if let SourceConfig::Graph(graph) = &config.source {
-        references.push(("source.client_secret", &graph.client_secret));
+    match &config.source {
+        SourceConfig::Graph(graph) => {
+            references.push(("source.client_secret", &graph.client_secret))
+        }
+        SourceConfig::Ldap(ldap) => references.push(("source.password", &ldap.password)),
+        SourceConfig::Snapshot(_) => {}
     }
     if let TargetConfig::Rescue(rescue) = &config.target {
         match rescue.auth.mode() {
@@ -136,6 +142,7 @@ async fn online_source(loaded: &Loaded, checks: &mut Vec<Check>) -> Result<(), E
                 });
             }
         }
+        SourceConfig::Ldap(config) => online_ldap(loaded, config, checks).await?,
         SourceConfig::Snapshot(config) => {
             let directory: DirectorySnapshot = load::read_data(&loaded.resolve(&config.path))?;
             for pairing in &loaded.config.pairings {
@@ -152,6 +159,45 @@ async fn online_source(loaded: &Loaded, checks: &mut Vec<Check>) -> Result<(), E
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// Binds to the directory and finds every pairing's group.
+async fn online_ldap(
+    loaded: &Loaded,
+    config: &LdapSourceConfig,
+    checks: &mut Vec<Check>,
+) -> Result<(), Error> {
+    let ldap = crate::wiring::ldap(loaded, config)?;
+    let in_chain = ldap
+        .check_bind()
+        .await
+        .map_err(|e| Error::SourceRead(e.into()))?;
+    checks.push(Check {
+        check: "Active Directory (LDAP)".into(),
+        ok: true,
+        detail: format!(
+            "bound to {} as {}; nested groups {}",
+            config.url,
+            config.bind_dn,
+            if in_chain {
+                "through the in-chain rule"
+            } else {
+                "by walking member"
+            }
+        ),
+    });
+    for pairing in &loaded.config.pairings {
+        let group = ldap
+            .resolve_group(&pairing.entra_group)
+            .await
+            .map_err(|e| Error::SourceRead(e.into()))?;
+        checks.push(Check {
+            check: format!("pairing `{}`", pairing.label()),
+            ok: true,
+            detail: format!("group {} ({}, {})", group.name, group.dn, group.id),
+        });
     }
     Ok(())
 }
