@@ -42,10 +42,45 @@ pub struct DesiredState {
     pub held: BTreeSet<UserKey>,
     /// Non-fatal problems.
     pub warnings: Vec<Warning>,
+    /// The people and their placements, shared with the plans made from this state.
+    records: Arc<Records>,
+}
+
+/// What plans keep of a [`DesiredState`]: the people and where each plane wants them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Records {
     /// Every keyed directory user, in key order (the first one listed, for a key held twice).
     people: Vec<Person>,
     /// The desired users of each plane (`Plane as usize`), in key order.
     planes: [Vec<Placement>; 2],
+}
+
+/// A desired user as a plan's user list shows it.
+pub(crate) struct Shown<'a> {
+    pub(crate) key: &'a UserKey,
+    pub(crate) object_id: &'a Arc<str>,
+    /// The name (the display name trimmed, or the key).
+    pub(crate) name: &'a Arc<str>,
+    pub(crate) role: Role,
+    /// The winning pairing's index, and the losing ones'.
+    pub(crate) pairing: usize,
+    pub(crate) losing: &'a [u32],
+}
+
+impl Records {
+    /// The desired user at `index` of `plane`.
+    pub(crate) fn shown(&self, plane: Plane, index: usize) -> Option<Shown<'_>> {
+        let placement = self.planes[plane as usize].get(index)?;
+        let person = self.people.get(placement.person as usize)?;
+        Some(Shown {
+            key: &person.key,
+            object_id: &person.object_id,
+            name: &person.name,
+            role: placement.role,
+            pairing: placement.pairing as usize,
+            losing: &placement.losing,
+        })
+    }
 }
 
 /// A keyed directory user: what plans need of it once the directory snapshot is gone.
@@ -148,8 +183,7 @@ pub fn desired_on(
         pairings,
         held: identities.held,
         warnings,
-        people,
-        planes,
+        records: Arc::new(Records { people, planes }),
     })
 }
 
@@ -362,11 +396,16 @@ impl Person {
 }
 
 impl DesiredState {
+    /// The records plans share.
+    pub(crate) fn records(&self) -> &Arc<Records> {
+        &self.records
+    }
+
     /// The desired users of `plane`, in key order.
     pub fn plane(&self, plane: Plane) -> PlaneUsers<'_> {
         PlaneUsers {
             state: self,
-            placements: &self.planes[plane as usize],
+            placements: &self.records.planes[plane as usize],
         }
     }
 
@@ -374,17 +413,21 @@ impl DesiredState {
     /// share it).
     pub fn directory_entry(&self, key: &str) -> Option<DirectoryEntry<'_>> {
         let at = self
+            .records
             .people
             .binary_search_by(|person| person.key.as_str().cmp(key))
             .ok()?;
         Some(DirectoryEntry {
-            person: &self.people[at],
+            person: &self.records.people[at],
         })
     }
 
     /// Every keyed directory user, in key order.
     pub fn directory(&self) -> impl ExactSizeIterator<Item = DirectoryEntry<'_>> + '_ {
-        self.people.iter().map(|person| DirectoryEntry { person })
+        self.records
+            .people
+            .iter()
+            .map(|person| DirectoryEntry { person })
     }
 }
 
@@ -411,7 +454,12 @@ impl<'a> PlaneUsers<'a> {
         let state = self.state;
         self.placements
             .iter()
-            .map(move |placement| DesiredUser { state, placement })
+            .enumerate()
+            .map(move |(index, placement)| DesiredUser {
+                state,
+                placement,
+                index,
+            })
     }
 
     /// Their keys (normalised, as [`UserKey`]s are), in order.
@@ -424,7 +472,7 @@ impl<'a> PlaneUsers<'a> {
         let at = self
             .placements
             .binary_search_by(|placement| {
-                self.state.people[placement.person as usize]
+                self.state.records.people[placement.person as usize]
                     .key
                     .as_str()
                     .cmp(key)
@@ -438,6 +486,7 @@ impl<'a> PlaneUsers<'a> {
         Some(DesiredUser {
             state: self.state,
             placement: self.placements.get(index)?,
+            index,
         })
     }
 
@@ -453,11 +502,13 @@ impl<'a> PlaneUsers<'a> {
 pub struct DesiredUser<'a> {
     state: &'a DesiredState,
     placement: &'a Placement,
+    /// The user's index in its plane.
+    index: usize,
 }
 
 impl<'a> DesiredUser<'a> {
     fn person(&self) -> &'a Person {
-        &self.state.people[self.placement.person as usize]
+        &self.state.records.people[self.placement.person as usize]
     }
 
     /// Identity key (normalised, as [`UserKey`]s are).
@@ -521,10 +572,9 @@ impl<'a> DesiredUser<'a> {
         self.person().description()
     }
 
-    /// The object id and the name, shared (for the plan's user entries).
-    pub(crate) fn shared_texts(&self) -> (Arc<str>, Arc<str>) {
-        let person = self.person();
-        (Arc::clone(&person.object_id), Arc::clone(&person.name))
+    /// The records the user lies in, and its index in its plane there.
+    pub(crate) fn records(&self) -> (&'a Arc<Records>, usize) {
+        (&self.state.records, self.index)
     }
 }
 
@@ -609,7 +659,7 @@ struct DirectoryMap<'a>(&'a DesiredState);
 
 impl Serialize for DirectoryMap<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.people.len()))?;
+        let mut map = serializer.serialize_map(Some(self.0.records.people.len()))?;
         for entry in self.0.directory() {
             map.serialize_entry(entry.key(), &entry)?;
         }

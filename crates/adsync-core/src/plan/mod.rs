@@ -28,7 +28,7 @@ use crate::hash::FastSet;
 use crate::model::{
     Container, GroupPath, NodeId, Plane, RescueNode, RescueSnapshot, Role, Status, UserKey,
 };
-use crate::tree::OrgTree;
+use crate::tree::{GroupLocation, OrgTree};
 
 pub use crate::warning::{Warning, WarningKind};
 pub use action::{
@@ -37,6 +37,7 @@ pub use action::{
 };
 pub use guard::{Blocked, Guard};
 pub use user_list::{Iter as UserIter, UserList};
+use user_list::{Matched, Rows};
 
 use claim::{Claim, KeyedNode, PlaneClaims};
 use order::EntryOrder;
@@ -335,14 +336,14 @@ pub fn plan_on(
     );
     let unchanged = first.unchanged + second.unchanged;
     let mut users = first.users;
-    users.extend(second.users);
+    users.append(second.users);
     actions.extend(first.actions.into_iter().chain(second.actions));
     warnings.extend(first.warnings.into_iter().chain(second.warnings));
 
     order::sort_actions(&mut actions);
     warnings.sort();
     warnings.dedup();
-    order::make_ids_unique(&mut actions, &mut users);
+    order::make_ids_unique(&mut actions, users.full_mut());
     let summary = Summary::count(&actions, unchanged);
     // SPEC §6: the blast-radius budget and the empty-group guard.
     let paired: Vec<_> = desired.pairings.iter().zip(&places).collect();
@@ -365,7 +366,14 @@ pub fn plan_on(
             .iter()
             .map(|(pairing, place)| pairing_summary(pairing, place))
             .collect(),
-        users: UserList::from(users),
+        users: UserList::new(
+            users,
+            Arc::clone(desired.records()),
+            scope.labels.clone(),
+            tree.groups()
+                .map(|(id, location)| (id, location.path.clone()))
+                .collect(),
+        ),
     })
 }
 
@@ -469,7 +477,7 @@ struct Scope<'p, 'a> {
 #[derive(Default)]
 struct Part {
     leaving: Vec<Leaving>,
-    users: Vec<UserEntry>,
+    users: Rows,
     actions: Vec<Action>,
     warnings: Vec<Warning>,
     enabled_managed: u64,
@@ -595,15 +603,14 @@ impl<'a> Scope<'_, 'a> {
     /// The entries of `slots`, in order, with their actions.
     fn users(&self, slots: &[Slot], leaving: &[Leaving]) -> Part {
         let mut part = Part {
-            users: Vec::with_capacity(slots.len()),
+            users: Rows::with_capacity(slots.len()),
             ..Part::default()
         };
-
         for slot in slots {
             match *slot {
                 Slot::Leaving(at) => {
                     let Leaving { entry, action } = leaving[at as usize].clone();
-                    part.users.push(entry);
+                    part.users.push_full(entry);
                     part.actions.extend(action);
                 }
                 Slot::Wanted(plane, at) => {
@@ -611,11 +618,16 @@ impl<'a> Scope<'_, 'a> {
                         continue;
                     };
                     let claim = &self.claims[plane as usize].claims[at as usize];
-                    let entry = self.desired_entry(user, plane);
-                    let (entry, actions) = self.wanted(user, entry, claim, &mut part.warnings);
-                    part.unchanged += u64::from(entry.is_unchanged());
-                    part.users.push(entry);
-                    part.actions.extend(actions);
+                    match self.wanted(user, plane, claim, &mut part.warnings) {
+                        Listed::Unchanged(matched) => {
+                            part.unchanged += 1;
+                            part.users.push_matched(matched);
+                        }
+                        Listed::Entry(entry, actions) => {
+                            part.users.push_full(entry);
+                            part.actions.extend(actions);
+                        }
+                    }
                 }
             }
         }
@@ -637,24 +649,26 @@ impl<'a> Scope<'_, 'a> {
         }
     }
 
-    /// SPEC §5's table for a desired user and its claim: its entry (as the directory decides it
-    /// so far) completed, and its actions.
+    /// SPEC §5's table for a desired user of `plane` and its claim: a row when its node needs
+    /// nothing, else its entry and its actions.
     fn wanted(
         &self,
         user: DesiredUser<'_>,
-        mut entry: UserEntry,
+        plane: Plane,
         claim: &Claim<'_>,
         warnings: &mut Vec<Warning>,
-    ) -> (UserEntry, Vec<Action>) {
+    ) -> Listed {
         let node = match claim {
             Claim::Taken => {
-                return (
+                let entry = self.desired_entry(user, plane, None);
+                return Listed::Entry(
                     entry.noted("node claimed by another directory user"),
                     Vec::new(),
                 );
             }
             Claim::LinkAndEmailDisagree => {
-                return (
+                let entry = self.desired_entry(user, plane, None);
+                return Listed::Entry(
                     entry.noted("link and e-mail point at different nodes"),
                     Vec::new(),
                 );
@@ -663,12 +677,6 @@ impl<'a> Scope<'_, 'a> {
             Claim::None => None,
         };
         let location = node.and_then(|keyed| self.tree.parent_location(keyed.node));
-        if let Some(KeyedNode { node, .. }) = node {
-            entry.node_id = Some(node.id);
-            entry.current_role = node.node_type.user_role();
-            entry.current_group = location.map(|l| l.path.clone());
-            entry.current_status = Some(status(node));
-        }
         let wanted = Wanted {
             user,
             pairing: &self.desired.pairings[user.pairing()],
@@ -678,12 +686,45 @@ impl<'a> Scope<'_, 'a> {
             Some(node) => rules::bring_in_line(&wanted, node, location, self.policy),
             None => vec![rules::create(&wanted)],
         };
+        let note = self.held_back_note(user, node, &actions, warnings);
+        if let (None, true, Some(keyed)) = (note, actions.is_empty(), node) {
+            let node = keyed.node;
+            return Listed::Unchanged(Matched {
+                plane,
+                // `desired()` bounds the number of users.
+                index: user.records().1 as u32,
+                node: node.id,
+                parent: node.parent,
+                role: node.node_type.user_role(),
+                enabled: node.is_enabled(),
+            });
+        }
+        let mut entry = self.desired_entry(user, plane, node.map(|keyed| (keyed.node, location)));
+        match note {
+            Some(note) => Listed::Entry(entry.noted(note), Vec::new()),
+            None => {
+                entry.actions = actions.iter().map(|a| a.id().to_owned()).collect();
+                Listed::Entry(entry, actions)
+            }
+        }
+    }
+
+    /// Why a desired user is left alone whatever `actions` the directory wants (with a warning
+    /// where one is due): protected or the account holder, a linked node whose e-mail several
+    /// directory users share, or a key several of them share.
+    fn held_back_note(
+        &self,
+        user: DesiredUser<'_>,
+        node: Option<&KeyedNode<'_>>,
+        actions: &[Action],
+        warnings: &mut Vec<Warning>,
+    ) -> Option<&'static str> {
         if let Some(why) = rules::held_back(node, Some(user.key()), self.policy) {
             if !actions.is_empty() {
                 let kinds: Vec<&str> = actions.iter().map(|a| a.kind().as_str()).collect();
                 warnings.push(why.warning(&user.user_key(), &kinds.join(", ")));
             }
-            return (entry.noted(why.describe()), Vec::new());
+            return Some(why.describe());
         }
         if let Some(keyed) = node
             && let Some(node_key) = keyed.key()
@@ -691,37 +732,47 @@ impl<'a> Scope<'_, 'a> {
             && self.held.contains(node_key)
         {
             warnings.push(rules::shared_node_key_warning(user, keyed.node, node_key));
-            return (
-                entry.noted("the node's e-mail is shared by several directory users"),
-                Vec::new(),
-            );
+            return Some("the node's e-mail is shared by several directory users");
         }
-        if self.held.contains(user.key()) {
-            return (
-                entry.noted("several directory users share this key"),
-                Vec::new(),
-            );
-        }
-        entry.actions = actions.iter().map(|a| a.id().to_owned()).collect();
-        (entry, actions)
+        self.held
+            .contains(user.key())
+            .then_some("several directory users share this key")
     }
 
     /// The entry of a desired user as far as the directory decides it.
-    fn desired_entry(&self, user: DesiredUser<'_>, plane: Plane) -> UserEntry {
+    fn desired_entry(
+        &self,
+        user: DesiredUser<'_>,
+        plane: Plane,
+        node: Option<(&RescueNode, Option<&GroupLocation>)>,
+    ) -> UserEntry {
         let labels = &self.labels;
-        let (object_id, name) = user.shared_texts();
+        let (records, index) = user.records();
+        let shown = records.shown(plane, index);
         UserEntry {
-            object_id: Some(object_id),
-            display_name: Some(name),
+            object_id: shown.as_ref().map(|shown| Arc::clone(shown.object_id)),
+            display_name: shown.as_ref().map(|shown| Arc::clone(shown.name)),
             role: Some(user.role()),
             pairing: Some(Arc::clone(&labels[user.pairing()])),
             losing_pairings: user
                 .losing()
                 .map(|pairing| Arc::clone(&labels[pairing]))
                 .collect(),
+            node_id: node.map(|(node, _)| node.id),
+            current_role: node.and_then(|(node, _)| node.node_type.user_role()),
+            current_group: node.and_then(|(_, location)| location.map(|l| l.path.clone())),
+            current_status: node.map(|(node, _)| status(node)),
             ..UserEntry::new(user.user_key(), plane)
         }
     }
+}
+
+/// What the user list says of a desired user.
+enum Listed {
+    /// Its node needs nothing: a compact row.
+    Unchanged(Matched),
+    /// Its entry, and its actions.
+    Entry(UserEntry, Vec<Action>),
 }
 
 fn status(node: &RescueNode) -> Status {
@@ -757,13 +808,5 @@ impl UserEntry {
             note: Some(note.to_owned()),
             ..self
         }
-    }
-
-    /// A desired user matched to a node that needs nothing.
-    fn is_unchanged(&self) -> bool {
-        self.role.is_some()
-            && self.node_id.is_some()
-            && self.actions.is_empty()
-            && self.note.is_none()
     }
 }
