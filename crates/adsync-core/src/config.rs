@@ -834,7 +834,17 @@ impl Config {
         let mut problems = Vec::new();
         let mut problem =
             |path: String, message: String| problems.push(ConfigProblem { path, message });
+        self.check_settings(&mut problem);
+        self.check_pairings(&mut problem);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
 
+    /// The limits, the adapters' settings and the protected e-mails.
+    fn check_settings(&self, problem: &mut impl FnMut(String, String)) {
         let limits = self.sync.limits;
         if self.pairings.len() > limits.max_pairings {
             problem(
@@ -873,7 +883,7 @@ impl Config {
             }
         }
         if let SourceConfig::Ldap(ldap) = &self.source {
-            ldap.validate(&mut problem);
+            ldap.validate(problem);
         }
         if let TargetConfig::Rescue(rescue) = &self.target {
             match rescue.auth.mode() {
@@ -902,7 +912,10 @@ impl Config {
                 );
             }
         }
+    }
 
+    /// Each pairing's destination, SSO setting and group, and pairings given twice.
+    fn check_pairings(&self, problem: &mut impl FnMut(String, String)) {
         let mut seen: Vec<(&GroupRef, Role, Option<DestinationRef>, usize)> = Vec::new();
         for (index, pairing) in self.pairings.iter().enumerate() {
             let at = format!("pairings[{index}]");
@@ -968,12 +981,6 @@ impl Config {
             } else {
                 seen.push((&pairing.entra_group, pairing.role, normalized, index));
             }
-        }
-
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
         }
     }
 
