@@ -144,6 +144,9 @@ pub(crate) struct LastRun {
     pub(crate) error: Option<String>,
     #[serde(default)]
     pub(crate) counts: std::collections::BTreeMap<String, u64>,
+    /// A `run --dry-run` cycle: it changed nothing, so it never counts as the last success.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) dry_run: bool,
     /// When a run last ended in success (carried over from earlier records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_success: Option<String>,
@@ -152,7 +155,7 @@ pub(crate) struct LastRun {
 /// Writes `last-run.json`, carrying `last_success` over from the previous record.
 pub(crate) fn write_last_run(state_dir: &Path, mut record: LastRun) -> Result<(), Error> {
     let path = state_dir.join("last-run.json");
-    if record.outcome == "success" {
+    if record.outcome == "success" && !record.dry_run {
         record.last_success = Some(record.finished.clone());
     } else if record.last_success.is_none() {
         record.last_success = std::fs::read_to_string(&path)

@@ -21,6 +21,7 @@ use crate::load::{self, Loaded, TargetHandle};
 use crate::output;
 use crate::render;
 use crate::state::{self, Audit, LastRun, Lock};
+use crate::style::{Paint, Tone};
 
 /// How one apply goes; `adsync apply` fills it from flags, `adsync run` per cycle.
 pub(crate) struct Options<'a> {
@@ -33,6 +34,10 @@ pub(crate) struct Options<'a> {
     pub(crate) stop: Option<&'a AtomicBool>,
     /// `apply` or `run`, for the lock and the last-run record.
     pub(crate) command: &'static str,
+    /// Print the plan before applying it (`run` prints it only with `-v`).
+    pub(crate) print_plan: bool,
+    /// A saved plan older than this gets a warning.
+    pub(crate) max_plan_age: Option<std::time::Duration>,
 }
 
 pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus, Error> {
@@ -45,6 +50,11 @@ pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus,
         json: args.json,
         stop: None,
         command: "apply",
+        print_plan: true,
+        max_plan_age: Some(super::run::parse_interval(
+            &args.max_plan_age,
+            "--max-plan-age",
+        )?),
     };
     apply_locked(global, &loaded, &options).await
 }
@@ -55,8 +65,20 @@ pub(crate) async fn apply_locked(
     loaded: &Loaded,
     options: &Options<'_>,
 ) -> Result<ExitStatus, Error> {
+    apply_recorded(global, loaded, options).await.0
+}
+
+/// [`apply_locked`], also returning the record it wrote (`run` logs its counts).
+pub(crate) async fn apply_recorded(
+    global: &Global,
+    loaded: &Loaded,
+    options: &Options<'_>,
+) -> (Result<ExitStatus, Error>, LastRun) {
     let state_dir = loaded.state_dir();
-    let _lock = Lock::acquire(&state_dir, options.command, global.quiet)?;
+    let _lock = match Lock::acquire(&state_dir, options.command, global.quiet) {
+        Ok(lock) => lock,
+        Err(error) => return (Err(error), LastRun::default()),
+    };
     let started = SystemTime::now();
     let run_id = format!("{}-{}", crate::clock::compact(started), std::process::id());
     let mut record = LastRun {
@@ -76,8 +98,10 @@ pub(crate) async fn apply_locked(
             record.error = Some(error.to_string());
         }
     }
-    state::write_last_run(&state_dir, record)?;
-    result
+    match state::write_last_run(&state_dir, record.clone()) {
+        Ok(()) => (result, record),
+        Err(error) => (Err(error), record),
+    }
 }
 
 async fn apply(
@@ -90,7 +114,7 @@ async fn apply(
     let target = load::target(loaded)?;
     let planned = async {
         match args.plan {
-            Some(path) => saved_plan(loaded, path, &target).await,
+            Some(path) => saved_plan(global, loaded, path, &target, args.max_plan_age).await,
             None => {
                 let plan =
                     super::plan::make_plan(global, args.json, loaded, target.as_target()).await?;
@@ -110,11 +134,24 @@ async fn apply(
     if args.stop.is_some_and(|stop| stop.load(Ordering::SeqCst)) {
         return Ok(stopped_before_applying(global));
     }
-    for warning in &plan.warnings {
-        output::note(global.quiet, &format!("warning: {}", warning.message));
+    super::plan::print_warnings(global, &plan);
+    record
+        .counts
+        .insert("planned".into(), plan.actions.len() as u64);
+    for outcome in [
+        Outcome::Applied,
+        Outcome::Failed,
+        Outcome::Skipped,
+        Outcome::Drifted,
+    ] {
+        record.counts.insert(outcome.as_str().into(), 0);
     }
-    if !args.json {
-        output::stdout(&render::plan_human(&plan))?;
+    if !args.json && args.print_plan {
+        output::stdout(&render::plan_human(
+            &plan,
+            Paint::stdout(global),
+            &render::Listing::default(),
+        ))?;
     }
     if plan.is_empty() {
         if args.json {
@@ -141,17 +178,31 @@ async fn apply(
             .map(|guard| guard.describe())
             .collect();
         if !refused.is_empty() {
+            let paint = Paint::stderr(global);
             output::note(
                 false,
                 &format!(
-                    "error: apply refused by a safety guard; nothing was applied:{}\n\nhint: review the plan; if it is right, pass {}",
+                    "{} apply refused by a safety guard; nothing was applied:{}\n\n{} review the plan; if it is right, pass {}",
+                    paint.paint(Tone::Remove, "error:"),
                     refused
                         .iter()
                         .map(|r| format!("\n  - {r}"))
                         .collect::<String>(),
+                    paint.paint(Tone::Hint, "hint:"),
                     guard_flags(&plan, args)
                 ),
             );
+            if args.json {
+                output::stdout(&output::json(&serde_json::json!({
+                    "format_version": output::FORMAT_VERSION,
+                    "run_id": run_id,
+                    "outcome": "refused",
+                    "refused": refused,
+                    "flags": guard_flags(&plan, args),
+                    "plan_summary": plan.summary,
+                    "blocked": plan.blocked,
+                })))?;
+            }
             return Ok(ExitStatus::Refused);
         }
     }
@@ -161,15 +212,15 @@ async fn apply(
             return Err(Error::NeedsYes);
         }
         if !confirm(plan.actions.len())? {
-            output::note(global.quiet, "nothing applied");
-            return Ok(ExitStatus::Success);
+            // As terraform does: a declined apply is not a success a script may build on.
+            return Err(Error::Declined);
         }
     }
 
     let mut observer = Observer {
         audit: Audit::open(&loaded.state_dir(), run_id)?,
         error: None,
-        progress: crate::progress::bar(global, args.json, plan.actions.len()),
+        progress: crate::progress::apply_bar(global, args.json, plan.actions.len()),
     };
     let stoppable = Stoppable {
         inner: target.as_target(),
@@ -210,8 +261,8 @@ async fn apply(
     }
     if args.json {
         output::stdout(&output::json(&report_json(run_id, &plan, &report)))?;
-    } else {
-        output::stdout(&render::apply_summary(&report))?;
+    } else if args.print_plan {
+        output::stdout(&render::apply_summary(&report, Paint::stdout(global)))?;
     }
     Ok(if report.is_complete() {
         ExitStatus::Success
@@ -235,12 +286,15 @@ fn stopped_before_applying(global: &Global) -> ExitStatus {
     ExitStatus::Incomplete
 }
 
-/// Loads a saved plan, refuses it when made from another configuration, and checks every
-/// precondition against a fresh read.
+/// Loads a saved plan, refuses it when made from another configuration, warns when it is old
+/// or was made against another organization, and checks every precondition against a fresh
+/// read.
 async fn saved_plan(
+    global: &Global,
     loaded: &Loaded,
     path: &Path,
     target: &TargetHandle,
+    max_age: Option<std::time::Duration>,
 ) -> Result<(Plan, std::collections::BTreeMap<String, String>), Error> {
     let plan: Plan = load::read_data(path)?;
     let digest = loaded.config.digest();
@@ -251,11 +305,35 @@ async fn saved_plan(
             config: digest,
         });
     }
+    let origin = plan.origin.clone().unwrap_or_default();
+    if let (Some(made), Some(max_age)) = (origin.made_at.as_deref(), max_age)
+        && let Some(age) = crate::clock::age(made)
+        && age > max_age
+    {
+        output::warning(
+            global,
+            &format!(
+                "the plan `{}` was made {} ago ({made}), more than --max-plan-age {}; actions whose users changed since are skipped as drifted, but a fresh `adsync plan` shows what else changed",
+                path.display(),
+                crate::clock::human_duration(age),
+                crate::clock::human_duration(max_age),
+            ),
+        );
+    }
     let snapshot = target
         .as_target()
         .snapshot(&detail_request_for_plan(&plan))
         .await
         .map_err(Error::TargetRead)?;
+    let now = super::plan::organization(&snapshot);
+    if let (Some(then), Some(now)) = (&origin.organization, &now)
+        && then != now
+    {
+        output::warning(
+            global,
+            &format!("the plan was made against the Rescue organization `{then}`; this is `{now}`"),
+        );
+    }
     let drifted = check_preconditions(&plan, &snapshot);
     Ok((plan, drifted))
 }
@@ -301,7 +379,7 @@ struct Observer {
 impl ApplyObserver for Observer {
     fn phase_started(&mut self, kind: adsync_core::plan::ActionKind, _actions: usize) {
         if let Some(progress) = &self.progress {
-            progress.set_message(kind.as_str());
+            progress.set_message(crate::progress::phase_label(kind));
         }
     }
 
@@ -355,8 +433,9 @@ impl Target for Stoppable<'_> {
 
 fn report_json(run_id: &str, plan: &Plan, report: &ApplyReport) -> serde_json::Value {
     serde_json::json!({
-        "format_version": "1.0",
+        "format_version": output::FORMAT_VERSION,
         "run_id": run_id,
+        "outcome": if report.is_complete() { "success" } else { "incomplete" },
         "plan_summary": plan.summary,
         "outcomes": {
             "applied": report.count(Outcome::Applied),
