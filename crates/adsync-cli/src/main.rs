@@ -18,6 +18,7 @@ mod suggest;
 mod wiring;
 mod workbook;
 mod workbook_tree;
+mod yaml_error;
 
 use std::process::ExitCode;
 

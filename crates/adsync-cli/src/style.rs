@@ -52,7 +52,8 @@ impl Tone {
 }
 
 impl Paint {
-    /// No colour at all (files, JSON, tests).
+    /// No colour at all.
+    #[cfg(test)]
     pub(crate) const PLAIN: Paint = Paint { on: false };
 
     /// Colour for stdout.

@@ -66,10 +66,16 @@ pub(crate) fn run(global: &Global, args: &InitArgs) -> Result<ExitStatus, Error>
         )));
     }
     output::write_atomic(&path, STARTER.as_bytes())?;
+    // The next command names the file just written, unless it is the one adsync reads anyway.
+    let next = if path == std::path::Path::new(load::DEFAULT_CONFIG) {
+        "adsync validate".to_owned()
+    } else {
+        format!("adsync --config {} validate", path.display())
+    };
     output::note(
         global.quiet,
         &format!(
-            "wrote {}; edit it, then run `adsync validate`",
+            "wrote {}; set the tenant, client_id and pairings, then run `{next}`",
             path.display()
         ),
     );
