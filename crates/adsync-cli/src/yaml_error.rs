@@ -23,7 +23,7 @@ pub(crate) fn explain(message: &str, text: &str) -> String {
     }
     let hint = unknown(&body);
     match location {
-        Some((line, column)) => format!("{body}{hint} at line {line} column {column}"),
+        Some((line, column)) => format!("{body} at line {line} column {column}{hint}"),
         None => format!("{body}{hint}"),
     }
 }

@@ -73,11 +73,12 @@ pub(crate) fn run(global: &Global, args: &JsonArgs) -> Result<ExitStatus, Error>
         text.push_str(&format!("error:        {error}\n"));
     }
     if !last.counts.is_empty() {
-        let counts: Vec<String> = last
-            .counts
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect();
+        // Planned first, then what became of it.
+        let order = ["planned", "applied", "failed", "skipped", "drifted"];
+        let rank = |key: &str| order.iter().position(|k| *k == key).unwrap_or(order.len());
+        let mut counts: Vec<(&String, &u64)> = last.counts.iter().collect();
+        counts.sort_by_key(|(key, _)| rank(key));
+        let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         text.push_str(&format!("actions:      {}\n", counts.join(", ")));
     }
     text.push_str(&format!(

@@ -72,8 +72,11 @@ impl Checks {
 
     /// A failed check from an adapter's error: its message and hint.
     fn failed(&mut self, check: impl Into<String>, error: AdapterError) {
-        let hint = error.hint.clone();
-        self.fail(check, error.message, hint);
+        let detail = match &error.code {
+            Some(code) => format!("{} (`{code}`)", error.message),
+            None => error.message.clone(),
+        };
+        self.fail(check, detail, error.hint);
     }
 
     fn hint(&mut self, hint: &str) {

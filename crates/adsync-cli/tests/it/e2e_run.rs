@@ -188,10 +188,40 @@ fn sigterm_during_the_read_stops_without_attempting_anything() {
     );
     assert_eq!(emulated.read("run.stdout"), "");
     assert_eq!(
-        emulated.read("run.stderr"),
-        "stopped before applying anything; the next run plans again\nstopped\n"
+        untimed(&emulated.read("run.stderr")),
+        "[TIME] adsync run: a cycle every 1h\n\
+         [TIME] cycle 1 started\n\
+         stopped before applying anything; the next run plans again\n\
+         [TIME] cycle 1 finished: incomplete in [SECONDS]s; stopping\n\
+         [TIME] stopped\n"
     );
     let record = last_run(&emulated);
     assert_eq!(record["outcome"], "incomplete", "{record}");
     assert!(!emulated.dir.join(".adsync/lock").exists());
+}
+
+/// `text` with each line's leading RFC 3339 time as `[TIME]`, and durations (`in 0.1s`) and
+/// later times as placeholders.
+pub(crate) fn untimed(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let line = match line.get(..24) {
+                Some(time) if time.ends_with('Z') && time.as_bytes()[10] == b'T' => {
+                    format!("[TIME]{}", &line[24..])
+                }
+                _ => line.to_owned(),
+            };
+            let line = match line.split_once(" in ") {
+                Some((head, tail)) if tail.split_once("s;").is_some() => {
+                    let (_, rest) = tail.split_once("s;").unwrap_or_default();
+                    format!("{head} in [SECONDS]s;{rest}")
+                }
+                _ => line,
+            };
+            match line.split_once("next at ") {
+                Some((head, _)) => format!("{head}next at [TIME]\n"),
+                None => format!("{line}\n"),
+            }
+        })
+        .collect()
 }
