@@ -239,7 +239,6 @@ pub(crate) struct CompletionsArgs {
 
 /// `adsync apply`.
 #[derive(Debug, Args)]
-#[command(after_long_help = EXIT_CODES_APPLY)]
 pub(crate) struct ApplyArgs {
     /// A plan saved with `adsync plan --out`; its drifted actions are skipped
     #[arg(value_name = "PLAN")]
@@ -303,9 +302,8 @@ Examples:
   adsync apply                         plan, show the plan, ask, apply
   adsync apply --yes                   without asking (scheduled tasks)
   adsync apply plan.json               a reviewed plan; drifted actions are skipped
-  adsync apply --json --yes            the result as one JSON document";
+  adsync apply --json --yes            the result as one JSON document
 
-const EXIT_CODES_APPLY: &str = "\
 Exit codes:
   0  applied (or nothing to apply)
   1  error, nothing or part applied; also: the confirmation was declined

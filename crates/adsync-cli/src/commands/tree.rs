@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use adsync_core::adapter::DetailRequest;
 use adsync_core::config::{Config, DestinationRef, Pairing};
 use adsync_core::model::{Container, GroupPath, NodeId, RescueNode, RescueSnapshot, Role};
+use adsync_core::scope::ReadScope;
 use adsync_core::tree::OrgTree;
 
 use crate::cli::{Global, TreeArgs};
@@ -22,7 +23,7 @@ pub(crate) async fn run(global: &Global, args: &TreeArgs) -> Result<ExitStatus, 
     let target = load::target(&loaded)?;
     let snapshot = target
         .as_target()
-        .snapshot(&DetailRequest::default())
+        .snapshot(&details(args.path.as_deref()))
         .await
         .map_err(Error::TargetRead)?;
     let tree = OrgTree::new(&snapshot);
@@ -37,6 +38,31 @@ pub(crate) async fn run(global: &Global, args: &TreeArgs) -> Result<ExitStatus, 
         output::stdout(&render(&tree, &marks, &top, Paint::stdout(global)))?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// The user details the tree reads, one request per user: the master administrators' (to find
+/// the account holder), and for a subtree its group's own users' (their add-ons).
+fn details(path: Option<&str>) -> DetailRequest {
+    let mut scope = ReadScope::default();
+    scope
+        .paths
+        .insert((Container::MasterAdministrators, GroupPath::root()));
+    if let Some(path) = path {
+        let trimmed = path.trim().trim_matches('/');
+        for container in [Container::Technicians, Container::Administrators] {
+            let path = if container.display_name().eq_ignore_ascii_case(trimmed) {
+                GroupPath::root()
+            } else {
+                GroupPath::parse(trimmed)
+            };
+            scope.paths.insert((container, path));
+        }
+    }
+    DetailRequest {
+        addons: true,
+        scope,
+        ..DetailRequest::default()
+    }
 }
 
 /// What the tree marks: the pairings' destinations and the protected e-mails.
