@@ -40,6 +40,7 @@ pub(crate) fn apply_bar(global: &Global, json: bool, length: usize) -> Option<Pr
     bar.set_style(style(BAR));
     bar.set_message("applying");
     bar.enable_steady_tick(Duration::from_millis(120));
+    bar.tick();
     Some(bar)
 }
 
@@ -96,8 +97,9 @@ impl ReadProgress for ReadBar {
                 users,
             } => {
                 bar.set_message(format!(
-                    "reading Entra groups: {done} of {total} groups, {pages} {}, {users} users",
-                    if pages == 1 { "page" } else { "pages" }
+                    "reading Entra groups: {done} of {total} groups, {pages} {}, {users} {}",
+                    if pages == 1 { "page" } else { "pages" },
+                    if users == 1 { "user" } else { "users" }
                 ));
             }
             ReadStep::Hierarchy { nodes } => {

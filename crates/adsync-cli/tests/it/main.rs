@@ -13,6 +13,7 @@ mod e2e_secrets;
 mod emulated;
 mod operator;
 mod secrets;
+mod terminal;
 mod transport;
 
 use std::path::{Path, PathBuf};
