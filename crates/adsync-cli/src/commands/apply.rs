@@ -38,6 +38,9 @@ pub(crate) struct Options<'a> {
     pub(crate) print_plan: bool,
     /// A saved plan older than this gets a warning.
     pub(crate) max_plan_age: Option<std::time::Duration>,
+    /// The plan warnings already printed by this process (`run` prints each one once, not
+    /// every cycle); `None`: print them all.
+    pub(crate) warned: Option<&'a std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus, Error> {
@@ -51,6 +54,7 @@ pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus,
         stop: None,
         command: "apply",
         print_plan: true,
+        warned: None,
         max_plan_age: Some(super::run::parse_interval(
             &args.max_plan_age,
             "--max-plan-age",
@@ -134,7 +138,10 @@ async fn apply(
     if args.stop.is_some_and(|stop| stop.load(Ordering::SeqCst)) {
         return Ok(stopped_before_applying(global));
     }
-    super::plan::print_warnings(global, &plan);
+    match args.warned {
+        Some(warned) => super::plan::print_new_warnings(global, &plan, warned),
+        None => super::plan::print_warnings(global, &plan),
+    }
     record
         .counts
         .insert("planned".into(), plan.actions.len() as u64);

@@ -60,6 +60,24 @@ pub(crate) fn print_warnings(global: &Global, plan: &Plan) {
     }
 }
 
+/// The plan's warnings not yet in `warned`, on stderr; the service prints each warning once
+/// rather than every cycle.
+pub(crate) fn print_new_warnings(
+    global: &Global,
+    plan: &Plan,
+    warned: &std::sync::Mutex<BTreeSet<String>>,
+) {
+    let mut warned = warned
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for warning in &plan.warnings {
+        let text = render::warning_text(warning);
+        if warned.insert(text.clone()) {
+            output::warning(global, &text);
+        }
+    }
+}
+
 /// A plan and what it was made from, for commands that explain it.
 pub(crate) struct Planned {
     pub(crate) plan: Plan,

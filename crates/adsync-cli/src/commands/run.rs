@@ -34,6 +34,7 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
         ),
     );
 
+    let warned = std::sync::Mutex::new(std::collections::BTreeSet::new());
     let mut cycle = 0u64;
     loop {
         cycle += 1;
@@ -42,7 +43,7 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
             global.quiet,
             &format!("{} cycle {cycle} started", crate::clock::now()),
         );
-        let (result, record) = one_cycle(global, args, &stop).await;
+        let (result, record) = one_cycle(global, args, &stop, &warned).await;
         let elapsed = started.elapsed();
         let next = (!stop.load(Ordering::SeqCst))
             .then(|| SystemTime::now() + interval.saturating_sub(elapsed));
@@ -116,6 +117,7 @@ async fn one_cycle(
     global: &Global,
     args: &RunArgs,
     stop: &AtomicBool,
+    warned: &std::sync::Mutex<std::collections::BTreeSet<String>>,
 ) -> (Result<ExitStatus, Error>, LastRun) {
     // The configuration is read each cycle, so an edit takes effect without a restart.
     let loaded = match super::config(global) {
@@ -123,7 +125,7 @@ async fn one_cycle(
         Err(error) => return (Err(error), LastRun::default()),
     };
     if args.dry_run {
-        return dry_run_cycle(global, args, &loaded).await;
+        return dry_run_cycle(global, args, &loaded, warned).await;
     }
     let options = super::apply::Options {
         plan: None,
@@ -136,6 +138,7 @@ async fn one_cycle(
         // Each cycle's whole plan only with -v: the cycle lines say what it came to.
         print_plan: global.verbose > 0,
         max_plan_age: None,
+        warned: Some(warned),
     };
     super::apply::apply_recorded(global, &loaded, &options).await
 }
@@ -146,6 +149,7 @@ async fn dry_run_cycle(
     global: &Global,
     args: &RunArgs,
     loaded: &crate::load::Loaded,
+    warned: &std::sync::Mutex<std::collections::BTreeSet<String>>,
 ) -> (Result<ExitStatus, Error>, LastRun) {
     let now = SystemTime::now();
     let mut record = LastRun {
@@ -161,6 +165,7 @@ async fn dry_run_cycle(
         let target = crate::load::target(loaded)?;
         let planned =
             super::plan::read_and_plan(global, false, loaded, target.as_target(), false).await?;
+        super::plan::print_new_warnings(global, &planned.plan, warned);
         let path = args.out_dir.join(format!(
             "adsync-dry-run-{}.xlsx",
             crate::clock::compact(now)
