@@ -140,15 +140,3 @@ pub(crate) fn causes(error: &Error) -> Vec<String> {
     }
     causes
 }
-
-/// `error` as the JSON document a `--json` command prints when it fails.
-pub(crate) fn json(error: &Error) -> serde_json::Value {
-    serde_json::json!({
-        "format_version": crate::output::FORMAT_VERSION,
-        "error": {
-            "message": error.to_string(),
-            "causes": causes(error),
-            "hint": error.hint(),
-        },
-    })
-}

@@ -12,6 +12,7 @@ mod load;
 mod output;
 mod progress;
 mod render;
+mod sheet;
 mod state;
 mod style;
 mod suggest;
@@ -64,7 +65,7 @@ fn main() -> ExitCode {
         Err(error) => {
             // A script asked for JSON gets one document on failure too; people read stderr.
             if json {
-                let _ = output::stdout(&output::json(&error::json(&error)));
+                let _ = output::stdout(&output::json(&output::error_document(&error)));
             }
             output::note(false, error::render(&error, paint).trim_end());
             ExitStatus::Error.into()

@@ -40,6 +40,18 @@ pub(crate) fn warning(global: &crate::cli::Global, text: &str) {
     );
 }
 
+/// `error` as the JSON document a `--json` command prints when it fails.
+pub(crate) fn error_document(error: &Error) -> serde_json::Value {
+    serde_json::json!({
+        "format_version": FORMAT_VERSION,
+        "error": {
+            "message": error.to_string(),
+            "causes": crate::error::causes(error),
+            "hint": error.hint(),
+        },
+    })
+}
+
 /// Serializes `value` as pretty JSON with a trailing newline.
 pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
     // Serializing our own data types to JSON cannot fail: no maps with non-string keys.

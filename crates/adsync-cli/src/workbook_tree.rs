@@ -10,7 +10,7 @@ use adsync_core::plan::{Action, ActionKind, Plan};
 use adsync_core::tree::OrgTree;
 
 use crate::render;
-use crate::workbook::{Cell, Mark, Sheet};
+use crate::sheet::{Cell, Mark, Sheet};
 
 /// Where a group is: its container and its path below it.
 type Place = (Container, String);

@@ -176,7 +176,7 @@ mod tests {
             "",
         );
         assert!(
-            message.ends_with("; did you mean `pairings`? at line 7 column 1"),
+            message.ends_with("at line 7 column 1; did you mean `pairings`?"),
             "{message}"
         );
         let message = explain(

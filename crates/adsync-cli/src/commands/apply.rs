@@ -142,17 +142,7 @@ async fn apply(
         Some(warned) => super::plan::print_new_warnings(global, &plan, warned),
         None => super::plan::print_warnings(global, &plan),
     }
-    record
-        .counts
-        .insert("planned".into(), plan.actions.len() as u64);
-    for outcome in [
-        Outcome::Applied,
-        Outcome::Failed,
-        Outcome::Skipped,
-        Outcome::Drifted,
-    ] {
-        record.counts.insert(outcome.as_str().into(), 0);
-    }
+    record_counts(record, &plan, &ApplyReport::default());
     if !args.json && args.print_plan {
         output::stdout(&render::plan_human(
             &plan,
@@ -171,47 +161,8 @@ async fn apply(
         return Ok(ExitStatus::Success);
     }
 
-    if let Some(blocked) = &plan.blocked {
-        let refused: Vec<String> = blocked
-            .guards
-            .iter()
-            .filter(|guard| {
-                if guard.is_budget() {
-                    !args.allow_destructive
-                } else {
-                    !args.allow_empty_groups
-                }
-            })
-            .map(|guard| guard.describe())
-            .collect();
-        if !refused.is_empty() {
-            let paint = Paint::stderr(global);
-            output::note(
-                false,
-                &format!(
-                    "{} apply refused by a safety guard; nothing was applied:{}\n\n{} review the plan; if it is right, pass {}",
-                    paint.paint(Tone::Remove, "error:"),
-                    refused
-                        .iter()
-                        .map(|r| format!("\n  - {r}"))
-                        .collect::<String>(),
-                    paint.paint(Tone::Hint, "hint:"),
-                    guard_flags(&plan, args)
-                ),
-            );
-            if args.json {
-                output::stdout(&output::json(&serde_json::json!({
-                    "format_version": output::FORMAT_VERSION,
-                    "run_id": run_id,
-                    "outcome": "refused",
-                    "refused": refused,
-                    "flags": guard_flags(&plan, args),
-                    "plan_summary": plan.summary,
-                    "blocked": plan.blocked,
-                })))?;
-            }
-            return Ok(ExitStatus::Refused);
-        }
+    if refuse_if_guarded(global, args, &plan, run_id)? {
+        return Ok(ExitStatus::Refused);
     }
 
     if args.plan.is_none() && !args.yes {
@@ -237,35 +188,14 @@ async fn apply(
     if let Some(progress) = &observer.progress {
         progress.finish_and_clear();
     }
-    if let TargetHandle::Snapshot { target, path } = target {
-        let snapshot = target.into_snapshot();
-        let is_json = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let text = if is_json {
-            output::json(&snapshot)
-        } else {
-            serde_yaml::to_string(&snapshot)
-                .map_err(|e| Error::Setup(format!("cannot serialize the Rescue snapshot: {e}")))?
-        };
-        output::write_atomic(&path, text.as_bytes())?;
-    }
+    write_back(target)?;
     let links = state::updated_links(load::read_links(loaded)?, &plan, &report);
     state::write_links(&loaded.state_dir(), &links)?;
     if let Some(error) = observer.error {
         return Err(error);
     }
 
-    for outcome in [
-        Outcome::Applied,
-        Outcome::Failed,
-        Outcome::Skipped,
-        Outcome::Drifted,
-    ] {
-        record
-            .counts
-            .insert(outcome.as_str().into(), report.count(outcome) as u64);
-    }
+    record_counts(record, &plan, &report);
     if args.json {
         output::stdout(&output::json(&report_json(run_id, &plan, &report)))?;
     } else if args.print_plan {
@@ -276,6 +206,96 @@ async fn apply(
     } else {
         ExitStatus::Incomplete
     })
+}
+
+/// The plan's size and each outcome's count, zeros included: a cycle that changed nothing
+/// says so.
+fn record_counts(record: &mut LastRun, plan: &Plan, report: &ApplyReport) {
+    record
+        .counts
+        .insert("planned".into(), plan.actions.len() as u64);
+    for outcome in [
+        Outcome::Applied,
+        Outcome::Failed,
+        Outcome::Skipped,
+        Outcome::Drifted,
+    ] {
+        record
+            .counts
+            .insert(outcome.as_str().into(), report.count(outcome) as u64);
+    }
+}
+
+/// Refuses a plan a safety guard blocks, unless the flag for that guard was given: the error
+/// on stderr, and with `--json` one document on stdout. Whether it refused.
+fn refuse_if_guarded(
+    global: &Global,
+    args: &Options<'_>,
+    plan: &Plan,
+    run_id: &str,
+) -> Result<bool, Error> {
+    let Some(blocked) = &plan.blocked else {
+        return Ok(false);
+    };
+    let refused: Vec<String> = blocked
+        .guards
+        .iter()
+        .filter(|guard| {
+            if guard.is_budget() {
+                !args.allow_destructive
+            } else {
+                !args.allow_empty_groups
+            }
+        })
+        .map(|guard| guard.describe())
+        .collect();
+    if refused.is_empty() {
+        return Ok(false);
+    }
+    let paint = Paint::stderr(global);
+    output::note(
+        false,
+        &format!(
+            "{} apply refused by a safety guard; nothing was applied:{}\n\n{} review the plan; if it is right, pass {}",
+            paint.paint(Tone::Remove, "error:"),
+            refused
+                .iter()
+                .map(|r| format!("\n  - {r}"))
+                .collect::<String>(),
+            paint.paint(Tone::Hint, "hint:"),
+            guard_flags(plan, args)
+        ),
+    );
+    if args.json {
+        output::stdout(&output::json(&serde_json::json!({
+            "format_version": output::FORMAT_VERSION,
+            "run_id": run_id,
+            "outcome": "refused",
+            "refused": refused,
+            "flags": guard_flags(plan, args),
+            "plan_summary": plan.summary,
+            "blocked": plan.blocked,
+        })))?;
+    }
+    Ok(true)
+}
+
+/// A snapshot target's tree, written back to its file after an apply.
+fn write_back(target: TargetHandle) -> Result<(), Error> {
+    let TargetHandle::Snapshot { target, path } = target else {
+        return Ok(());
+    };
+    let snapshot = target.into_snapshot();
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let text = if is_json {
+        output::json(&snapshot)
+    } else {
+        serde_yaml::to_string(&snapshot)
+            .map_err(|e| Error::Setup(format!("cannot serialize the Rescue snapshot: {e}")))?
+    };
+    output::write_atomic(&path, text.as_bytes())
 }
 
 /// Returns once `stop` is set.
