@@ -77,6 +77,7 @@ fn explain_answers_for_every_kind_of_user() {
             .is_some_and(|m| m.contains("nobody@contoso.com")),
         "{error}"
     );
+    insta::assert_json_snapshot!("explain_unknown_json", error);
 }
 
 /// The commands' human and JSON forms, pinned.
@@ -118,9 +119,19 @@ fn plan_validate_tree_and_status_in_human_and_json_form() {
     assert!(none["last_success"].is_null());
     insta::assert_json_snapshot!("forms_status_none_json", none, { ".last_run" => "[PATH]" });
 
+    let run = emulated.run(&["groups", "search", "SG-Rescue", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    insta::assert_json_snapshot!("forms_groups_search_json", document(&run));
+
     let apply = emulated.run(&["apply", "--yes", "--json"]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
-    assert_eq!(document(&apply)["outcome"], "success");
+    let applied = document(&apply);
+    assert_eq!(applied["outcome"], "success");
+    // Creates run concurrently, so the new nodes' ids come in any order.
+    insta::assert_json_snapshot!("forms_apply_json", applied, {
+        ".run_id" => "[RUN_ID]",
+        ".results[].node_id" => "[NODE]",
+    });
     let run = emulated.run(&["status"]);
     insta::assert_snapshot!("forms_status", run.transcript());
     let run = emulated.run(&["status", "--json"]);
@@ -153,6 +164,7 @@ fn a_refused_apply_prints_a_json_document() {
         "{refused}"
     );
     assert_eq!(emulated.read(".adsync/audit.jsonl"), "", "nothing applied");
+    insta::assert_json_snapshot!("apply_refused_json", refused, { ".run_id" => "[RUN_ID]" });
 }
 
 /// `plan --out` says where the plan went and how to apply it; the file records when and against

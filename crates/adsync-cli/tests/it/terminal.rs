@@ -27,10 +27,21 @@ fn in_terminal(
     env: &[(&str, &str)],
     answer: Option<(&str, &str)>,
 ) -> Screen {
+    in_terminal_of(200, dir, args, env, answer)
+}
+
+/// [`in_terminal`] in a terminal `cols` columns wide.
+fn in_terminal_of(
+    cols: u16,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    answer: Option<(&str, &str)>,
+) -> Screen {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: 50,
-            cols: 200,
+            cols,
             pixel_width: 0,
             pixel_height: 0,
         })
@@ -270,5 +281,31 @@ fn declining_the_confirmation_exits_1_and_accepting_shows_the_apply_bar() {
         screen.output.contains("applied 13, failed 0"),
         "{}",
         screen.output
+    );
+}
+
+/// On a narrow terminal an update too wide for it lists its changes on lines of their own; in
+/// a pipe the line stays whole, whatever the width.
+#[test]
+fn a_narrow_terminal_gets_wrapped_updates() {
+    let emulated = Emulated::start("demo", "pty-narrow");
+    let mut env = emulated.env();
+    env.push(("NO_COLOR", "1"));
+    let screen = in_terminal_of(60, &emulated.dir, &["plan", "--no-progress"], &env, None);
+    assert_eq!(screen.code, 0, "{}", screen.output);
+    assert!(
+        screen.output.contains(
+            "~ update technician fatima.zahra@contoso.com:\r\n    name \"Fatima Z.\" -> \"Fatima Zahra\""
+        ),
+        "{:?}",
+        screen.output
+    );
+    let piped = emulated.run(&["plan"]);
+    assert!(
+        piped.stdout.contains(
+            "~ update technician fatima.zahra@contoso.com: name \"Fatima Z.\" -> \"Fatima Zahra\"\n"
+        ),
+        "{}",
+        piped.stdout
     );
 }
