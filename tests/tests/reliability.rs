@@ -316,7 +316,7 @@ fn assert_nothing_lost(before: &RescueSnapshot, after: &RescueSnapshot, goal: &G
         .plan
         .actions
         .iter()
-        .filter_map(|action| action.node_id)
+        .filter_map(|action| action.node_id())
         .collect();
     let after_by_id: BTreeMap<NodeId, &RescueNode> =
         after.nodes.iter().map(|n| (n.id, n)).collect();
@@ -941,8 +941,8 @@ async fn rescue_truncated_hierarchy_means_no_plan_or_nothing_lost() {
     let destructive = |plan: &Plan| -> BTreeSet<(ActionKind, Option<NodeId>)> {
         plan.actions
             .iter()
-            .filter(|a| matches!(a.kind, ActionKind::DisableUser | ActionKind::MoveUser))
-            .map(|a| (a.kind, a.node_id))
+            .filter(|a| matches!(a.kind(), ActionKind::DisableUser | ActionKind::MoveUser))
+            .map(|a| (a.kind(), a.node_id()))
             .collect()
     };
     let allowed = destructive(&goal.plan);

@@ -9,9 +9,12 @@ use std::time::{Duration, Instant};
 use adsync_core::adapter::{DetailRequest, FailureCategory, Target};
 use adsync_core::config::Attribute;
 use adsync_core::model::{
-    Container, GroupPath, NodeId, NodeType, RescueNode, RescueSnapshot, Status, UserKey,
+    Container, GroupPath, NodeId, NodeType, RescueNode, RescueSnapshot, Role, Status, UserKey,
 };
-use adsync_core::plan::{Action, ActionKind, Change, NewUser, Precondition};
+use adsync_core::plan::{
+    Action, ActionKind, Change, CreateGroup, CreateUser, DisableUser, EnableUser, MoveUser,
+    NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
+};
 use adsync_core::scope::ReadScope;
 use adsync_rescue::RescueTarget;
 use adsync_rescue::api::{code, method};
@@ -59,50 +62,109 @@ fn node(snapshot: &RescueSnapshot, id: u64) -> Option<&RescueNode> {
     snapshot.nodes.iter().find(|n| n.id == NodeId(id))
 }
 
-fn action(kind: ActionKind) -> Action {
-    Action {
-        id: format!("{}:test", kind.as_str()),
-        kind,
-        role: None,
-        from_role: None,
-        email: None,
+/// The technician the user actions of these tests are about.
+fn someone() -> UserRef {
+    UserRef {
+        role: Role::Technician,
+        email: UserKey::new("jane@contoso.com").expect("a key"),
         object_id: None,
-        node_id: None,
-        container: None,
-        from: None,
-        to: None,
-        to_node: None,
-        changes: Default::default(),
-        mobile: None,
-        user: None,
-        reason: "test".to_owned(),
-        precondition: Precondition::default(),
     }
 }
 
-fn on(kind: ActionKind, id: u64) -> Action {
-    Action {
-        node_id: Some(NodeId(id)),
-        ..action(kind)
-    }
+fn test_id(kind: ActionKind) -> String {
+    format!("{}:test", kind.as_str())
+}
+
+fn enable(node: u64) -> Action {
+    Action::EnableUser(EnableUser {
+        id: test_id(ActionKind::EnableUser),
+        user: someone(),
+        node_id: NodeId(node),
+        reason: "test".to_owned(),
+        precondition: Precondition::default(),
+    })
+}
+
+fn disable(node: u64, release_mobile: bool) -> Action {
+    Action::DisableUser(DisableUser {
+        id: test_id(ActionKind::DisableUser),
+        user: someone(),
+        node_id: NodeId(node),
+        from: None,
+        release_mobile,
+        reason: "test".to_owned(),
+        precondition: Precondition::default(),
+    })
+}
+
+fn set_mobile(node: u64, mobile: bool) -> Action {
+    Action::SetMobileLicense(SetMobileLicense {
+        id: test_id(ActionKind::SetMobileLicense),
+        user: someone(),
+        node_id: NodeId(node),
+        mobile,
+        from: None,
+        reason: "test".to_owned(),
+        precondition: Precondition::default(),
+    })
+}
+
+/// `update_user` of node `node` with `(attribute, old, new)` changes.
+fn update(node: u64, changes: &[(Attribute, &str, &str)]) -> Action {
+    let changes = changes.iter().map(|&(attribute, old, new)| {
+        let (old, new) = (old.to_owned(), new.to_owned());
+        (attribute, Change { old, new })
+    });
+    Action::UpdateUser(UpdateUser {
+        id: test_id(ActionKind::UpdateUser),
+        user: someone(),
+        node_id: NodeId(node),
+        changes: changes.collect(),
+        reason: "test".to_owned(),
+        precondition: Precondition::default(),
+    })
+}
+
+fn move_to(node: u64, container: Container, to: Option<u64>) -> Action {
+    Action::MoveUser(MoveUser {
+        id: test_id(ActionKind::MoveUser),
+        user: someone(),
+        node_id: NodeId(node),
+        from_role: None,
+        from: GroupPath::root(),
+        to: Place {
+            container,
+            path: GroupPath::root(),
+            node: to.map(NodeId),
+        },
+        reason: "test".to_owned(),
+        precondition: Precondition::default(),
+    })
 }
 
 fn create(email: &str, group: u64, mobile: bool) -> Action {
-    Action {
-        email: UserKey::new(email),
-        container: Some(Container::Technicians),
-        to_node: Some(NodeId(group)),
-        mobile: Some(mobile),
-        user: Some(NewUser {
+    Action::CreateUser(CreateUser {
+        id: test_id(ActionKind::CreateUser),
+        user: UserRef {
+            email: UserKey::new(email).expect("a key"),
+            ..someone()
+        },
+        to: Place {
+            container: Container::Technicians,
+            path: GroupPath::root(),
+            node: Some(NodeId(group)),
+        },
+        fields: NewUser {
             name: format!("New {email}"),
             nick: "New".to_owned(),
             email: email.to_owned(),
             ssoid: format!("sso-{email}"),
             description: "Created: by adsync".to_owned(),
             mobile,
-        }),
-        ..action(ActionKind::CreateUser)
-    }
+        },
+        reason: "test".to_owned(),
+        precondition: Precondition::default(),
+    })
 }
 
 fn users_with_email(snapshot: &RescueSnapshot, email: &str) -> Vec<RescueNode> {
@@ -287,7 +349,9 @@ async fn create_user_makes_a_complete_enabled_user_with_the_default_password() {
 async fn create_user_in_the_administrator_plane_may_reuse_a_technician_e_mail() {
     let emulator = RescueEmulator::start(&seed()).await;
     let mut admin = create("kim@contoso.com", 20, false);
-    admin.container = Some(Container::Administrators);
+    if let Action::CreateUser(create) = &mut admin {
+        create.to.container = Container::Administrators;
+    }
     let id = emulator
         .target(1)
         .apply(&admin, None)
@@ -306,12 +370,14 @@ async fn create_user_in_the_administrator_plane_may_reuse_a_technician_e_mail() 
 #[tokio::test]
 async fn create_group_makes_a_named_group_under_its_parent() {
     let emulator = RescueEmulator::start(&seed()).await;
-    let group = Action {
-        container: Some(Container::Technicians),
-        to: Some(GroupPath::parse("Helpdesk/L3")),
-        to_node: Some(NodeId(10)),
-        ..action(ActionKind::CreateGroup)
-    };
+    let group = Action::CreateGroup(CreateGroup {
+        id: test_id(ActionKind::CreateGroup),
+        container: Container::Technicians,
+        path: GroupPath::parse("Helpdesk/L3"),
+        parent: Some(NodeId(10)),
+        reason: "test".to_owned(),
+        precondition: Precondition::default(),
+    });
     let id = emulator
         .target(1)
         .apply(&group, None)
@@ -339,12 +405,10 @@ async fn move_user_moves_technicians_between_groups_and_admins_between_container
     let target = emulator.target(1);
     let before = emulator.snapshot();
 
-    let mut to_contractors = on(ActionKind::MoveUser, 300);
-    to_contractors.to_node = Some(NodeId(12));
+    let to_contractors = move_to(300, Container::Technicians, Some(12));
     target.apply(&to_contractors, None).await.expect("moved");
 
-    let mut promote = on(ActionKind::MoveUser, 200);
-    promote.container = Some(Container::MasterAdministrators);
+    let promote = move_to(200, Container::MasterAdministrators, None);
     target
         .apply(&promote, Some(NodeId(2)))
         .await
@@ -367,20 +431,12 @@ async fn move_user_moves_technicians_between_groups_and_admins_between_container
 async fn update_user_changes_the_named_fields_and_keeps_every_other() {
     let emulator = RescueEmulator::start(&seed()).await;
     let before = emulator.snapshot();
-    let mut update = on(ActionKind::UpdateUser, 300);
-    update.changes.insert(
-        Attribute::Name,
-        Change {
-            old: "Jane Doe".into(),
-            new: "Jane Q. Doe".into(),
-        },
-    );
-    update.changes.insert(
-        Attribute::Email,
-        Change {
-            old: "jane@contoso.com".into(),
-            new: "jane.doe@contoso.com".into(),
-        },
+    let update = update(
+        300,
+        &[
+            (Attribute::Name, "Jane Doe", "Jane Q. Doe"),
+            (Attribute::Email, "jane@contoso.com", "jane.doe@contoso.com"),
+        ],
     );
     emulator
         .target(1)
@@ -406,19 +462,14 @@ async fn enable_disable_and_mobile_change_status_and_add_on_only() {
     let target = emulator.target(2);
     let before = emulator.snapshot();
 
-    target
-        .apply(&on(ActionKind::EnableUser, 301), None)
-        .await
-        .expect("enabled");
-    let mut release = on(ActionKind::DisableUser, 300);
-    release.mobile = Some(false);
+    target.apply(&enable(301), None).await.expect("enabled");
+    let release = disable(300, true);
     target.apply(&release, None).await.expect("disabled");
     target
-        .apply(&on(ActionKind::DisableUser, 303), None)
+        .apply(&disable(303, false), None)
         .await
         .expect("disabled");
-    let mut mobile_on = on(ActionKind::SetMobileLicense, 302);
-    mobile_on.mobile = Some(true);
+    let mobile_on = set_mobile(302, true);
     target.apply(&mobile_on, None).await.expect("mobile on");
 
     let mut expected = before;
@@ -489,14 +540,7 @@ async fn error_after_create_user_is_applied_leaves_exactly_one_user() {
 async fn error_after_set_user_is_applied_is_not_an_error() {
     let emulator = RescueEmulator::start(&seed()).await;
     emulator.inject(Some(method::SET_USER), Fault::ErrorAfterApply, 1);
-    let mut update = on(ActionKind::UpdateUser, 302);
-    update.changes.insert(
-        Attribute::Nick,
-        Change {
-            old: "Kim".into(),
-            new: "Kimmy".into(),
-        },
-    );
+    let update = update(302, &[(Attribute::Nick, "Kim", "Kimmy")]);
     emulator
         .target(1)
         .apply(&update, None)
@@ -543,8 +587,7 @@ async fn an_exhausted_mobile_licence_pool_is_out_of_licenses() {
     emulator.set_mobile_licences(Some(in_use));
     let target = emulator.target(1);
 
-    let mut mobile_on = on(ActionKind::SetMobileLicense, 302);
-    mobile_on.mobile = Some(true);
+    let mobile_on = set_mobile(302, true);
     let error = target
         .apply(&mobile_on, None)
         .await
@@ -562,8 +605,7 @@ async fn an_exhausted_mobile_licence_pool_is_out_of_licenses() {
     assert_eq!(emulator.snapshot(), before);
 
     // Releasing one (disable with release) frees a licence for the next.
-    let mut release = on(ActionKind::DisableUser, 301);
-    release.mobile = Some(false);
+    let release = disable(301, true);
     target.apply(&release, None).await.expect("released");
     target
         .apply(&mobile_on, None)
@@ -590,13 +632,9 @@ async fn an_e_mail_clash_is_existing_account() {
     assert_eq!(emulator.snapshot(), before, "the empty node was deleted");
 
     // Renaming Joe's e-mail to Kim's clashes too.
-    let mut update = on(ActionKind::UpdateUser, 301);
-    update.changes.insert(
-        Attribute::Email,
-        Change {
-            old: "joe@contoso.com".into(),
-            new: "kim@contoso.com".into(),
-        },
+    let update = update(
+        301,
+        &[(Attribute::Email, "joe@contoso.com", "kim@contoso.com")],
     );
     let error = target.apply(&update, None).await.expect_err("clash");
     assert_eq!(error.category(), FailureCategory::ExistingAccount);

@@ -1,12 +1,11 @@
-//! Reading the configuration and the files it names, resolving secrets, and building the
-//! source and target it asks for. The only module that knows where things live on disk.
+//! Reading the configuration and the files it names, and resolving secrets. The only module
+//! that knows where things live on disk; `wiring` builds the source and target from what it
+//! reads.
 
 use std::path::{Path, PathBuf};
 
-use adsync_core::adapter::{Source, SourceRequest, Target};
-use adsync_core::config::{Config, SourceConfig, TargetConfig};
-use adsync_core::memory::{MemoryTarget, SnapshotSource};
-use adsync_core::model::{DirectorySnapshot, RescueSnapshot};
+use adsync_core::adapter::SourceRequest;
+use adsync_core::config::Config;
 use adsync_core::plan::Links;
 use adsync_core::secret::{Secret, SecretRef};
 use serde::de::DeserializeOwned;
@@ -157,57 +156,6 @@ pub(crate) fn read_links(loaded: &Loaded) -> Result<Links, Error> {
         return Ok(Links::default());
     }
     read_data(&path)
-}
-
-/// The source the configuration asks for.
-pub(crate) fn source(loaded: &Loaded) -> Result<Box<dyn Source>, Error> {
-    match &loaded.config.source {
-        SourceConfig::Snapshot(snapshot) => {
-            let directory: DirectorySnapshot = read_data(&loaded.resolve(&snapshot.path))?;
-            Ok(Box::new(SnapshotSource::new(directory)))
-        }
-        SourceConfig::Graph(graph) => crate::wiring::graph_source(loaded, graph),
-    }
-}
-
-/// The target the configuration asks for.
-pub(crate) fn target(loaded: &Loaded) -> Result<TargetHandle, Error> {
-    match &loaded.config.target {
-        TargetConfig::Snapshot(snapshot) => {
-            let path = loaded.resolve(&snapshot.path);
-            let rescue: RescueSnapshot = read_data(&path)?;
-            Ok(TargetHandle::Snapshot {
-                target: MemoryTarget::new(rescue, snapshot.concurrency),
-                path,
-            })
-        }
-        TargetConfig::Rescue(rescue) => Ok(TargetHandle::Remote(crate::wiring::rescue_target(
-            loaded, rescue,
-        )?)),
-    }
-}
-
-/// A target, and for the snapshot target the file to write back after an apply.
-pub(crate) enum TargetHandle {
-    /// A Rescue snapshot file held in memory.
-    Snapshot {
-        /// The in-memory tree.
-        target: MemoryTarget,
-        /// The file it came from.
-        path: PathBuf,
-    },
-    /// A remote API.
-    Remote(Box<dyn Target>),
-}
-
-impl TargetHandle {
-    /// The target as a trait object.
-    pub(crate) fn as_target(&self) -> &dyn Target {
-        match self {
-            TargetHandle::Snapshot { target, .. } => target,
-            TargetHandle::Remote(target) => target.as_ref(),
-        }
-    }
 }
 
 /// Hostile configuration text: arbitrary text, structured mutations of real configurations and

@@ -161,21 +161,22 @@ fn tone(kind: ActionKind) -> Tone {
 fn action_block(action: &Action, paint: Paint, width: Option<usize>) -> String {
     let line = action_line(action);
     let too_wide = width.is_some_and(|width| line.chars().count() > width);
-    if action.kind == ActionKind::UpdateUser && too_wide {
-        let email = action.email.as_ref().map_or("", |e| e.as_str());
-        let mut block = format!("~ update {} {email}:\n", role_name(action.role));
+    if action.kind() == ActionKind::UpdateUser && too_wide {
+        let email = action.email().map_or("", |e| e.as_str());
+        let mut block = format!("~ update {} {email}:\n", role_name(action.role()));
         for change in change_phrases(action) {
             let _ = writeln!(block, "    {change}");
         }
-        return paint.paint(tone(action.kind), &block);
+        return paint.paint(tone(action.kind()), &block);
     }
-    format!("{}\n", paint.paint(tone(action.kind), &line))
+    format!("{}\n", paint.paint(tone(action.kind()), &line))
 }
 
 fn change_phrases(action: &Action) -> Vec<String> {
     action
-        .changes
-        .iter()
+        .changes()
+        .into_iter()
+        .flatten()
         .map(|(attribute, change)| {
             format!(
                 "{} {} -> {}",
@@ -189,28 +190,31 @@ fn change_phrases(action: &Action) -> Vec<String> {
 
 /// One action as a line, without colour.
 pub(crate) fn action_line(action: &Action) -> String {
-    let email = action.email.as_ref().map_or("", |e| e.as_str());
-    let role = role_name(action.role);
-    match action.kind {
+    let email = action.email().map_or("", |e| e.as_str());
+    let role = role_name(action.role());
+    match action.kind() {
         ActionKind::CreateGroup => format!(
             "+ create group {} under {}",
-            quoted(action.to.as_ref().map_or("", GroupPath::as_str)),
-            action.container.map_or("", Container::display_name)
+            quoted(action.to().map_or("", GroupPath::as_str)),
+            action.container().map_or("", Container::display_name)
         ),
         ActionKind::CreateUser => {
-            let name = action.user.as_ref().map_or("", |u| u.name.as_str());
+            let name = action.new_user().map_or("", |u| u.name.as_str());
             format!(
                 "+ create {role} {email} {} in {}{}",
                 quoted(name),
-                place(action.container, action.to.as_ref()),
+                place(action.container(), action.to()),
                 with_mobile(action)
             )
         }
         ActionKind::MoveUser => {
-            let from_container = action.from_role.map(Role::container).or(action.container);
-            let from = place(from_container, action.from.as_ref());
-            let to = place(action.container, action.to.as_ref());
-            match action.from_role {
+            let from_container = action
+                .from_role()
+                .map(Role::container)
+                .or(action.container());
+            let from = place(from_container, action.from());
+            let to = place(action.container(), action.to());
+            match action.from_role() {
                 Some(from_role) => format!(
                     "> move {email} from {} ({from}) to {role} ({to})",
                     role_name(Some(from_role))
@@ -227,21 +231,21 @@ pub(crate) fn action_line(action: &Action) -> String {
         ActionKind::EnableUser => format!("+ enable {role} {email}"),
         ActionKind::SetMobileLicense => format!(
             "~ mobile add-on {} for {role} {email}",
-            if action.mobile == Some(true) {
+            if action.mobile() == Some(true) {
                 "on"
             } else {
                 "off"
             }
         ),
         ActionKind::DisableUser => {
-            let released = if action.mobile == Some(false) {
+            let released = if action.mobile() == Some(false) {
                 ", releasing the mobile add-on"
             } else {
                 ""
             };
             format!(
                 "- disable {role} {email} ({}){released}",
-                plain_reason(&action.reason)
+                plain_reason(action.reason())
             )
         }
     }
@@ -249,7 +253,7 @@ pub(crate) fn action_line(action: &Action) -> String {
 
 /// ` with the mobile add-on` for a create that grants it.
 pub(crate) fn with_mobile(action: &Action) -> &'static str {
-    if action.kind == ActionKind::CreateUser && action.mobile == Some(true) {
+    if action.kind() == ActionKind::CreateUser && action.mobile() == Some(true) {
         " with the mobile add-on"
     } else {
         ""
@@ -266,26 +270,29 @@ fn compact(plan: &Plan, shown: &[&Action], paint: Paint) -> String {
     let groups = current_groups(plan);
     let mut counts: BTreeMap<ActionKind, BTreeMap<String, u64>> = BTreeMap::new();
     for action in shown {
-        let at = match action.kind {
+        let at = match action.kind() {
             ActionKind::MoveUser => format!(
                 "{} -> {}",
                 place(
-                    action.from_role.map(Role::container).or(action.container),
-                    action.from.as_ref()
+                    action
+                        .from_role()
+                        .map(Role::container)
+                        .or(action.container()),
+                    action.from()
                 ),
-                place(action.container, action.to.as_ref())
+                place(action.container(), action.to())
             ),
             ActionKind::CreateGroup | ActionKind::CreateUser => {
-                place(action.container, action.to.as_ref())
+                place(action.container(), action.to())
             }
-            _ => match (&action.from, groups.get(action.id.as_str())) {
-                (Some(from), _) => place(action.container, Some(from)),
+            _ => match (action.from(), groups.get(action.id())) {
+                (Some(from), _) => place(action.container(), Some(from)),
                 (None, Some(place)) => place.clone(),
-                (None, None) => place(action.role.map(Role::container), None),
+                (None, None) => place(action.role().map(Role::container), None),
             },
         };
         *counts
-            .entry(action.kind)
+            .entry(action.kind())
             .or_default()
             .entry(at)
             .or_default() += 1;

@@ -5,8 +5,8 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use adsync_core::execute::{ActionResult, ApplyReport, Outcome};
-use adsync_core::plan::{Action, ActionKind, Links, Plan};
+use adsync_core::execute::ActionResult;
+use adsync_core::plan::{Action, ActionKind, Links};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -107,30 +107,6 @@ pub(crate) fn write_links(state_dir: &Path, links: &Links) -> Result<(), Error> 
     )
 }
 
-/// The links after an apply: the old ones, every desired user matched to a node, and every
-/// node created.
-pub(crate) fn updated_links(mut links: Links, plan: &Plan, report: &ApplyReport) -> Links {
-    for user in &plan.users {
-        if let (Some(_), Some(object_id), Some(node)) = (user.role, &user.object_id, user.node_id) {
-            links
-                .plane_mut(user.plane)
-                .insert(object_id.as_ref().to_owned(), node);
-        }
-    }
-    for (action, result) in plan.actions.iter().zip(&report.results) {
-        if action.kind == ActionKind::CreateUser
-            && result.outcome == Outcome::Applied
-            && let (Some(role), Some(object_id), Some(node)) =
-                (action.role, &action.object_id, result.node_id)
-        {
-            links
-                .plane_mut(role.plane())
-                .insert(object_id.clone(), node);
-        }
-    }
-    links
-}
-
 /// The record of the last run, read by `adsync status` and monitors.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct LastRun {
@@ -207,10 +183,10 @@ impl Audit {
         let line = serde_json::json!({
             "time": crate::clock::now(),
             "run_id": self.run_id,
-            "action": action.id,
-            "kind": action.kind,
-            "email": action.email,
-            "node_id": result.node_id.or(action.node_id),
+            "action": action.id(),
+            "kind": action.kind(),
+            "email": action.email(),
+            "node_id": result.node_id.or(action.node_id()),
             "before": before,
             "after": after,
             "outcome": result.outcome,
@@ -234,30 +210,30 @@ fn before_after(action: &Action) -> (serde_json::Value, serde_json::Value) {
     use serde_json::{Map, Value, json};
     let mut before = Map::new();
     let mut after = Map::new();
-    match action.kind {
+    match action.kind() {
         ActionKind::CreateGroup => {
-            after.insert("group".into(), json!(action.to));
+            after.insert("group".into(), json!(action.to()));
         }
         ActionKind::CreateUser => {
-            after.insert("group".into(), json!(action.to));
-            after.insert("user".into(), json!(action.user));
+            after.insert("group".into(), json!(action.to()));
+            after.insert("user".into(), json!(action.new_user()));
         }
         ActionKind::MoveUser => {
-            before.insert("group".into(), json!(action.from));
-            after.insert("group".into(), json!(action.to));
-            if let Some(role) = action.from_role {
+            before.insert("group".into(), json!(action.from()));
+            after.insert("group".into(), json!(action.to()));
+            if let Some(role) = action.from_role() {
                 before.insert("role".into(), json!(role));
-                after.insert("role".into(), json!(action.role));
+                after.insert("role".into(), json!(action.role()));
             }
         }
         ActionKind::UpdateUser => {
-            for (attribute, change) in &action.changes {
+            for (attribute, change) in action.changes().into_iter().flatten() {
                 before.insert(attribute.as_str().into(), json!(change.old));
                 after.insert(attribute.as_str().into(), json!(change.new));
             }
         }
         ActionKind::EnableUser | ActionKind::DisableUser => {
-            let enable = action.kind == ActionKind::EnableUser;
+            let enable = action.kind() == ActionKind::EnableUser;
             before.insert(
                 "status".into(),
                 json!(if enable { "Disabled" } else { "Enabled" }),
@@ -266,13 +242,13 @@ fn before_after(action: &Action) -> (serde_json::Value, serde_json::Value) {
                 "status".into(),
                 json!(if enable { "Enabled" } else { "Disabled" }),
             );
-            if let Some(mobile) = action.mobile {
+            if let Some(mobile) = action.mobile() {
                 after.insert("mobile".into(), json!(mobile));
             }
         }
         ActionKind::SetMobileLicense => {
-            before.insert("mobile".into(), json!(action.precondition.mobile));
-            after.insert("mobile".into(), json!(action.mobile));
+            before.insert("mobile".into(), json!(action.precondition().mobile));
+            after.insert("mobile".into(), json!(action.mobile()));
         }
     }
     (Value::Object(before), Value::Object(after))

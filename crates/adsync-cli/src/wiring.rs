@@ -1,9 +1,15 @@
-//! Builds the Graph source and the Rescue target from the configuration and its secrets.
+//! Builds the source and the target the configuration asks for: the Graph source and the Rescue
+//! target with their secrets resolved, or the snapshot files `load` reads.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use adsync_core::adapter::{Source, Target};
-use adsync_core::config::{GraphSourceConfig, RescueAuthMode, RescueTargetConfig};
+use adsync_core::config::{
+    GraphSourceConfig, RescueAuthMode, RescueTargetConfig, SourceConfig, TargetConfig,
+};
+use adsync_core::memory::{MemoryTarget, SnapshotSource};
+use adsync_core::model::{DirectorySnapshot, RescueSnapshot};
 use adsync_graph::{GraphSettings, GraphSource};
 use adsync_rescue::{RescueCredentials, RescueSettings, RescueTarget};
 
@@ -91,6 +97,55 @@ pub(crate) fn rescue_target(
     config: &RescueTargetConfig,
 ) -> Result<Box<dyn Target>, Error> {
     Ok(Box::new(rescue(loaded, config)?))
+}
+
+/// The source the configuration asks for.
+pub(crate) fn source(loaded: &Loaded) -> Result<Box<dyn Source>, Error> {
+    match &loaded.config.source {
+        SourceConfig::Snapshot(snapshot) => {
+            let directory: DirectorySnapshot = load::read_data(&loaded.resolve(&snapshot.path))?;
+            Ok(Box::new(SnapshotSource::new(directory)))
+        }
+        SourceConfig::Graph(graph) => graph_source(loaded, graph),
+    }
+}
+
+/// The target the configuration asks for.
+pub(crate) fn target(loaded: &Loaded) -> Result<TargetHandle, Error> {
+    match &loaded.config.target {
+        TargetConfig::Snapshot(snapshot) => {
+            let path = loaded.resolve(&snapshot.path);
+            let rescue: RescueSnapshot = load::read_data(&path)?;
+            Ok(TargetHandle::Snapshot {
+                target: MemoryTarget::new(rescue, snapshot.concurrency),
+                path,
+            })
+        }
+        TargetConfig::Rescue(rescue) => Ok(TargetHandle::Remote(rescue_target(loaded, rescue)?)),
+    }
+}
+
+/// A target, and for the snapshot target the file to write back after an apply.
+pub(crate) enum TargetHandle {
+    /// A Rescue snapshot file held in memory.
+    Snapshot {
+        /// The in-memory tree.
+        target: MemoryTarget,
+        /// The file it came from.
+        path: PathBuf,
+    },
+    /// A remote API.
+    Remote(Box<dyn Target>),
+}
+
+impl TargetHandle {
+    /// The target as a trait object.
+    pub(crate) fn as_target(&self) -> &dyn Target {
+        match self {
+            TargetHandle::Snapshot { target, .. } => target,
+            TargetHandle::Remote(target) => target.as_ref(),
+        }
+    }
 }
 
 fn override_with<T>(slot: &mut T, value: Option<T>) {

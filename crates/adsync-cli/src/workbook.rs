@@ -138,16 +138,16 @@ impl Names {
     }
 
     fn name(&self, action: &Action) -> String {
-        if let Some(user) = &action.user {
+        if let Some(user) = action.new_user() {
             return user.name.clone();
         }
-        if let Some(name) = action.email.as_ref().and_then(|e| self.directory.get(e)) {
+        if let Some(name) = action.email().and_then(|e| self.directory.get(e)) {
             return name.to_string();
         }
-        if let Some(name) = action.node_id.and_then(|node| self.nodes.get(&node)) {
+        if let Some(name) = action.node_id().and_then(|node| self.nodes.get(&node)) {
             return name.clone();
         }
-        match (action.kind, &action.to) {
+        match (action.kind(), action.to()) {
             (ActionKind::CreateGroup, Some(path)) => path.name().to_owned(),
             _ => String::new(),
         }
@@ -155,9 +155,9 @@ impl Names {
 
     fn object_id(&self, action: &Action) -> String {
         action
-            .object_id
-            .clone()
-            .or_else(|| action.node_id.and_then(|n| self.linked.get(&n).cloned()))
+            .object_id()
+            .map(str::to_owned)
+            .or_else(|| action.node_id().and_then(|n| self.linked.get(&n).cloned()))
             .unwrap_or_default()
     }
 }
@@ -181,53 +181,57 @@ fn changes(plan: &Plan, context: &Context<'_>) -> Sheet {
     );
     let names = Names::new(plan, context);
     for action in &plan.actions {
-        sheet.push(change_row(&names, action), Some(Mark::Kind(action.kind)));
+        sheet.push(change_row(&names, action), Some(Mark::Kind(action.kind())));
     }
     sheet
 }
 
 fn change_row(names: &Names, action: &Action) -> Vec<Cell> {
-    let from = match action.kind {
+    let from = match action.kind() {
         ActionKind::MoveUser | ActionKind::DisableUser => render::place(
-            action.from_role.map(|r| r.container()).or(action.container),
-            action.from.as_ref(),
+            action
+                .from_role()
+                .map(|r| r.container())
+                .or(action.container()),
+            action.from(),
         ),
         _ => String::new(),
     };
-    let to = match action.kind {
+    let to = match action.kind() {
         ActionKind::CreateUser | ActionKind::MoveUser | ActionKind::CreateGroup => {
-            render::place(action.container, action.to.as_ref())
+            render::place(action.container(), action.to())
         }
         _ => String::new(),
     };
     vec![
-        Cell::text(render::kind_label(action.kind)),
-        Cell::text(if action.kind == ActionKind::CreateGroup {
+        Cell::text(render::kind_label(action.kind())),
+        Cell::text(if action.kind() == ActionKind::CreateGroup {
             ""
         } else {
-            render::role_name(action.role)
+            render::role_name(action.role())
         }),
         Cell::text(names.name(action)),
-        Cell::text(action.email.as_ref().map_or("", |e| e.as_str())),
+        Cell::text(action.email().map_or("", |e| e.as_str())),
         Cell::text(names.object_id(action)),
-        Cell::node(action.node_id),
+        Cell::node(action.node_id()),
         Cell::text(from),
         Cell::text(to),
         Cell::text(details(action)),
-        Cell::text(render::plain_reason(&action.reason)),
+        Cell::text(render::plain_reason(action.reason())),
     ]
 }
 
 /// What an action changes, in words.
 fn details(action: &Action) -> String {
     let mut details: Vec<String> = action
-        .changes
-        .iter()
+        .changes()
+        .into_iter()
+        .flatten()
         .map(|(attribute, change)| {
             format!("{}: {} -> {}", attribute.as_str(), change.old, change.new)
         })
         .collect();
-    match (action.kind, action.mobile) {
+    match (action.kind(), action.mobile()) {
         (ActionKind::CreateUser, Some(true)) => details.push("with the mobile add-on".into()),
         (ActionKind::SetMobileLicense, Some(true)) => details.push("mobile add-on on".into()),
         (ActionKind::SetMobileLicense, Some(false)) => details.push("mobile add-on off".into()),
@@ -236,11 +240,11 @@ fn details(action: &Action) -> String {
         }
         _ => {}
     }
-    if let Some(from_role) = action.from_role {
+    if let Some(from_role) = action.from_role() {
         details.push(format!(
             "role: {} -> {}",
             render::role_name(Some(from_role)),
-            render::role_name(action.role)
+            render::role_name(action.role())
         ));
     }
     details.join("; ")
@@ -266,11 +270,8 @@ fn users(plan: &Plan) -> Sheet {
         ],
         true,
     );
-    let kinds: HashMap<&str, ActionKind> = plan
-        .actions
-        .iter()
-        .map(|a| (a.id.as_str(), a.kind))
-        .collect();
+    let kinds: HashMap<&str, ActionKind> =
+        plan.actions.iter().map(|a| (a.id(), a.kind())).collect();
     for user in &plan.users {
         let changes: Vec<&str> = user
             .actions

@@ -28,13 +28,13 @@ impl<'a> Changes<'a> {
         let mut by_node: HashMap<NodeId, Vec<&Action>> = HashMap::new();
         let mut arriving: BTreeMap<Place, Vec<&Action>> = BTreeMap::new();
         for action in &plan.actions {
-            if let Some(node) = action.node_id {
+            if let Some(node) = action.node_id() {
                 by_node.entry(node).or_default().push(action);
             }
-            let (Some(container), Some(to)) = (action.container, &action.to) else {
+            let (Some(container), Some(to)) = (action.container(), action.to()) else {
                 continue;
             };
-            let place = match action.kind {
+            let place = match action.kind() {
                 ActionKind::CreateUser | ActionKind::MoveUser => Some(to.clone()),
                 ActionKind::CreateGroup => Some(to.parent().unwrap_or_else(GroupPath::root)),
                 _ => None,
@@ -150,7 +150,7 @@ impl Walk<'_, '_> {
         let now = status(node.is_enabled(), node.mobile == Some(true));
         let after = after(node, &actions);
         let change = labels(&actions);
-        let mark = actions.first().map(|a| Mark::Kind(a.kind));
+        let mark = actions.first().map(|a| Mark::Kind(a.kind()));
         self.push(
             depth,
             &node.name,
@@ -168,7 +168,7 @@ impl Walk<'_, '_> {
             return;
         };
         for action in arriving.clone() {
-            match action.kind {
+            match action.kind() {
                 ActionKind::CreateGroup => self.new_group(action, depth),
                 ActionKind::CreateUser => self.new_user(action, depth),
                 ActionKind::MoveUser => self.moved_in(action, depth),
@@ -178,7 +178,7 @@ impl Walk<'_, '_> {
     }
 
     fn new_group(&mut self, action: &Action, depth: usize) {
-        let (Some(container), Some(path)) = (action.container, &action.to) else {
+        let (Some(container), Some(path)) = (action.container(), action.to()) else {
             return;
         };
         let node_type = match container {
@@ -194,52 +194,55 @@ impl Walk<'_, '_> {
             [
                 "(new)".to_owned(),
                 "created".to_owned(),
-                render::kind_label(action.kind).to_owned(),
+                render::kind_label(action.kind()).to_owned(),
             ],
-            Some(Mark::Kind(action.kind)),
+            Some(Mark::Kind(action.kind())),
         );
         self.arrivals(&(container, path.folded()), depth + 1);
     }
 
     fn new_user(&mut self, action: &Action, depth: usize) {
-        let name = action.user.as_ref().map_or("", |u| u.name.as_str());
+        let name = action.new_user().map_or("", |u| u.name.as_str());
         self.push(
             depth,
             name,
             &user_type(action),
             Cell::Empty,
-            action.email.as_ref().map_or("", |e| e.as_str()),
+            action.email().map_or("", |e| e.as_str()),
             [
                 "(new)".to_owned(),
-                status(true, action.mobile == Some(true)),
-                render::kind_label(action.kind).to_owned(),
+                status(true, action.mobile() == Some(true)),
+                render::kind_label(action.kind()).to_owned(),
             ],
-            Some(Mark::Kind(action.kind)),
+            Some(Mark::Kind(action.kind())),
         );
     }
 
     fn moved_in(&mut self, action: &Action, depth: usize) {
         let name = action
-            .node_id
+            .node_id()
             .and_then(|node| self.names.get(&node).copied())
             .unwrap_or_default()
             .to_owned();
         let from = render::place(
-            action.from_role.map(|r| r.container()).or(action.container),
-            action.from.as_ref(),
+            action
+                .from_role()
+                .map(|r| r.container())
+                .or(action.container()),
+            action.from(),
         );
         self.push(
             depth,
             &name,
             &user_type(action),
-            Cell::node(action.node_id),
-            action.email.as_ref().map_or("", |e| e.as_str()),
+            Cell::node(action.node_id()),
+            action.email().map_or("", |e| e.as_str()),
             [
                 format!("in {from}"),
                 "moved here".to_owned(),
-                render::kind_label(action.kind).to_owned(),
+                render::kind_label(action.kind()).to_owned(),
             ],
-            Some(Mark::Kind(action.kind)),
+            Some(Mark::Kind(action.kind())),
         );
     }
 
@@ -285,23 +288,24 @@ fn after(node: &RescueNode, actions: &[&Action]) -> String {
     let mut mobile = node.mobile == Some(true);
     let mut notes = Vec::new();
     for action in actions {
-        match action.kind {
+        match action.kind() {
             ActionKind::EnableUser => enabled = true,
             ActionKind::DisableUser => {
                 enabled = false;
-                if action.mobile == Some(false) {
+                if action.mobile() == Some(false) {
                     mobile = false;
                 }
             }
-            ActionKind::SetMobileLicense => mobile = action.mobile == Some(true),
+            ActionKind::SetMobileLicense => mobile = action.mobile() == Some(true),
             ActionKind::MoveUser => notes.push(format!(
                 "moved to {}",
-                render::place(action.container, action.to.as_ref())
+                render::place(action.container(), action.to())
             )),
             ActionKind::UpdateUser => notes.extend(
                 action
-                    .changes
-                    .iter()
+                    .changes()
+                    .into_iter()
+                    .flatten()
                     .map(|(attribute, change)| format!("{} {}", attribute.as_str(), change.new)),
             ),
             ActionKind::CreateGroup | ActionKind::CreateUser => {}
@@ -318,14 +322,14 @@ fn after(node: &RescueNode, actions: &[&Action]) -> String {
 fn labels(actions: &[&Action]) -> String {
     actions
         .iter()
-        .map(|action| render::kind_label(action.kind))
+        .map(|action| render::kind_label(action.kind()))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 fn user_type(action: &Action) -> String {
     action
-        .role
+        .role()
         .map(|role| NodeType::for_role(role).as_str().to_owned())
         .unwrap_or_default()
 }

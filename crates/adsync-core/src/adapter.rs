@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::GroupRef;
 use crate::model::{DirectorySnapshot, NodeId, RescueSnapshot};
 use crate::plan::Action;
+pub use crate::scope::DetailRequest;
 
 /// What the source is asked to read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,27 +83,6 @@ pub struct NoProgress;
 
 impl ReadProgress for NoProgress {
     fn report(&self, _step: ReadStep) {}
-}
-
-/// Which user fields beyond the hierarchy the planner needs, and for which nodes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DetailRequest {
-    /// Nickname.
-    pub nick: bool,
-    /// SSO ID.
-    pub ssoid: bool,
-    /// Mobile and RPAT add-ons.
-    pub addons: bool,
-    /// The destination group node ids and container node ids whose direct user children are in
-    /// scope, as far as they are known before the read; see [`crate::scope`].
-    pub scope: crate::scope::ReadScope,
-}
-
-impl DetailRequest {
-    /// Whether any detail read is needed at all.
-    pub fn any(&self) -> bool {
-        self.nick || self.ssoid || self.addons
-    }
 }
 
 /// A writable Rescue organization: the Rescue API, a snapshot file, an in-memory tree.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapter::{AdapterErrorKind, FailureCategory, Target};
 use crate::model::{Container, GroupPath, NodeId, RescueSnapshot, Status, UserKey};
-use crate::plan::{Action, ActionKind, Plan};
+use crate::plan::{Action, ActionKind, Links, Plan};
 use crate::tree::OrgTree;
 
 /// What became of one action.
@@ -130,7 +130,7 @@ pub async fn execute(
     let mut results: HashMap<String, ActionResult> = HashMap::new();
 
     for kind in ActionKind::ALL {
-        let phase: Vec<&Action> = plan.actions.iter().filter(|a| a.kind == kind).collect();
+        let phase: Vec<&Action> = plan.actions.iter().filter(|a| a.kind() == kind).collect();
         if phase.is_empty() {
             continue;
         }
@@ -143,7 +143,7 @@ pub async fn execute(
                     Err(result) => result,
                     Ok(parent) => run(target, action, parent).await,
                 };
-                if let (Some(container), Some(path)) = (action.container, &action.to) {
+                if let (Some(container), Some(path)) = (action.container(), action.to()) {
                     match (result.outcome, result.node_id) {
                         (Outcome::Applied, Some(node)) => {
                             created_groups.insert((container, path.folded()), node);
@@ -154,7 +154,7 @@ pub async fn execute(
                     }
                 }
                 observer.action_finished(action, &result);
-                results.insert(action.id.clone(), result);
+                results.insert(action.id().to_owned(), result);
             }
             continue;
         }
@@ -165,7 +165,7 @@ pub async fn execute(
                 Ok(parent) => runnable.push((action, parent)),
                 Err(result) => {
                     observer.action_finished(action, &result);
-                    results.insert(action.id.clone(), result);
+                    results.insert(action.id().to_owned(), result);
                 }
             }
         }
@@ -176,7 +176,7 @@ pub async fn execute(
             .buffer_unordered(concurrency);
         while let Some((action, result)) = stream.next().await {
             observer.action_finished(action, &result);
-            results.insert(action.id.clone(), result);
+            results.insert(action.id().to_owned(), result);
         }
     }
 
@@ -184,7 +184,7 @@ pub async fn execute(
         results: plan
             .actions
             .iter()
-            .filter_map(|action| results.remove(&action.id))
+            .filter_map(|action| results.remove(action.id()))
             .collect(),
     }
 }
@@ -196,7 +196,7 @@ fn ready(
     created: &HashMap<(Container, String), NodeId>,
     failed: &BTreeSet<(Container, String)>,
 ) -> Result<Option<NodeId>, ActionResult> {
-    if let Some(reason) = drifted.get(&action.id) {
+    if let Some(reason) = drifted.get(action.id()) {
         return Err(finished(
             action,
             Outcome::Drifted,
@@ -212,7 +212,7 @@ async fn run(target: &dyn Target, action: &Action, parent: Option<NodeId>) -> Ac
     match target.apply(action, parent).await {
         Ok(applied) => {
             let mut result = finished(action, Outcome::Applied, None, None);
-            result.node_id = applied.created.or(action.node_id);
+            result.node_id = applied.created.or(action.node_id());
             result
         }
         Err(error) if error.kind == AdapterErrorKind::Cancelled => {
@@ -238,10 +238,10 @@ fn finished(
     message: Option<String>,
 ) -> ActionResult {
     ActionResult {
-        id: action.id.clone(),
-        kind: action.kind,
-        email: action.email.clone(),
-        node_id: action.node_id,
+        id: action.id().to_owned(),
+        kind: action.kind(),
+        email: action.email().cloned(),
+        node_id: action.node_id(),
         outcome,
         category,
         code: None,
@@ -255,13 +255,13 @@ fn prerequisite(
     created: &HashMap<(Container, String), NodeId>,
     failed: &BTreeSet<(Container, String)>,
 ) -> Result<Option<NodeId>, String> {
-    if action.to_node.is_some() {
-        return Ok(action.to_node);
+    if action.to_node().is_some() {
+        return Ok(action.to_node());
     }
-    let (Some(container), Some(path)) = (action.container, action.to.as_ref()) else {
+    let (Some(container), Some(path)) = (action.container(), action.to()) else {
         return Ok(None);
     };
-    let needed: GroupPath = match action.kind {
+    let needed: GroupPath = match action.kind() {
         ActionKind::CreateGroup => path.parent().unwrap_or_default(),
         ActionKind::CreateUser | ActionKind::MoveUser => path.clone(),
         _ => return Ok(None),
@@ -283,29 +283,53 @@ fn prerequisite(
     Ok(None)
 }
 
+/// The links to record after an apply (SPEC §2, §9): the old ones, every desired user the plan
+/// matched to a node, and every user node the apply created. A failed or skipped create records
+/// nothing, so the next plan matches that user by e-mail again.
+pub fn links_after(mut links: Links, plan: &Plan, report: &ApplyReport) -> Links {
+    for user in &plan.users {
+        if let (Some(_), Some(object_id), Some(node)) = (user.role, &user.object_id, user.node_id) {
+            links
+                .plane_mut(user.plane)
+                .insert(object_id.as_ref().to_owned(), node);
+        }
+    }
+    for (action, result) in plan.actions.iter().zip(&report.results) {
+        if let Action::CreateUser(create) = action
+            && result.outcome == Outcome::Applied
+            && let (Some(object_id), Some(node)) = (&create.user.object_id, result.node_id)
+        {
+            links
+                .plane_mut(create.user.role.plane())
+                .insert(object_id.clone(), node);
+        }
+    }
+    links
+}
+
 /// Checks every action's precondition against a fresh read; returns the drifted ones with why.
 pub fn check_preconditions(plan: &Plan, snapshot: &RescueSnapshot) -> BTreeMap<String, String> {
     let tree = OrgTree::new(snapshot);
     let mut drifted = BTreeMap::new();
     for action in &plan.actions {
         if let Some(reason) = drift(action, &tree, snapshot) {
-            drifted.insert(action.id.clone(), reason);
+            drifted.insert(action.id().to_owned(), reason);
         }
     }
     drifted
 }
 
 fn drift(action: &Action, tree: &OrgTree<'_>, snapshot: &RescueSnapshot) -> Option<String> {
-    let condition = &action.precondition;
+    let condition = action.precondition();
     if condition.absent {
-        return match action.kind {
+        return match action.kind() {
             ActionKind::CreateGroup => {
-                let (container, path) = (action.container?, action.to.as_ref()?);
+                let (container, path) = (action.container()?, action.to()?);
                 tree.find_group(container, path)
                     .map(|node| format!("group `{}` now exists (node {node})", path.as_str()))
             }
             _ => {
-                let (email, plane) = (action.email.as_ref()?, action.role?.plane());
+                let (email, plane) = (action.email()?, action.role()?.plane());
                 snapshot
                     .nodes
                     .iter()
@@ -323,14 +347,14 @@ fn drift(action: &Action, tree: &OrgTree<'_>, snapshot: &RescueSnapshot) -> Opti
             }
         };
     }
-    if let Some(parent) = action.to_node
+    if let Some(parent) = action.to_node()
         && tree.get(parent).is_none()
     {
         return Some(format!(
             "the destination group (node {parent}) no longer exists"
         ));
     }
-    let id = action.node_id?;
+    let id = action.node_id()?;
     let Some(node) = tree
         .get(id)
         .filter(|node| node.node_type.user_role().is_some())

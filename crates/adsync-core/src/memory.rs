@@ -6,8 +6,12 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::adapter::{AdapterError, AdapterErrorKind, Applied, DetailRequest, Target};
+use crate::config::Attribute;
 use crate::model::{Container, NodeId, NodeType, RescueNode, RescueSnapshot, Status};
-use crate::plan::{Action, ActionKind};
+use crate::plan::{
+    Action, CreateGroup, CreateUser, DisableUser, EnableUser, MoveUser, Place, SetMobileLicense,
+    UpdateUser,
+};
 use crate::tree::OrgTree;
 
 /// Applies `action` to `snapshot`, enforcing the rules Rescue enforces (technicians only under
@@ -18,133 +22,149 @@ pub fn apply_action(
     action: &Action,
     parent: Option<NodeId>,
 ) -> Result<Applied, AdapterError> {
-    match action.kind {
-        ActionKind::CreateGroup => {
-            let (container, path) = placement(action)?;
-            let tree = OrgTree::new(snapshot);
-            let parent = match parent.or(action.to_node) {
-                Some(parent) => parent,
-                None => {
-                    let parent_path = path.parent().unwrap_or_default();
-                    tree.find_group(container, &parent_path).ok_or_else(|| {
-                        not_found(format!(
-                            "the parent of group `{}` does not exist",
-                            path.as_str()
-                        ))
-                    })?
-                }
-            };
-            let location = tree
-                .group(parent)
-                .filter(|location| location.container == container)
-                .ok_or_else(|| {
-                    rejected(format!(
-                        "node {parent} cannot hold a group of {}",
-                        container.display_name()
-                    ))
-                })?;
-            if tree
-                .find_group(container, &location.path.join(path.name()))
-                .is_some()
-            {
-                return Err(AdapterError::new(
-                    AdapterErrorKind::Conflict,
-                    format!("group `{}` already exists", path.as_str()),
-                ));
-            }
-            let node_type = match container {
-                Container::Technicians => NodeType::TechnicianGroup,
-                _ => NodeType::AdministratorGroup,
-            };
-            let id = next_id(snapshot);
-            snapshot.nodes.push(RescueNode::group(
-                id.0,
-                Some(parent.0),
-                node_type,
-                path.name(),
-            ));
-            Ok(Applied { created: Some(id) })
-        }
-        ActionKind::CreateUser => {
-            let role = action
-                .role
-                .ok_or_else(|| rejected("create_user without a role".into()))?;
-            let user = action
-                .user
-                .as_ref()
-                .ok_or_else(|| rejected("create_user without user fields".into()))?;
-            let parent = destination(snapshot, action, parent)?;
-            check_parent(snapshot, parent, role.container())?;
-            check_email_free(snapshot, &user.email, role, None)?;
-            let id = next_id(snapshot);
-            snapshot.nodes.push(RescueNode {
-                id,
-                parent: Some(parent),
-                node_type: NodeType::for_role(role),
-                name: user.name.clone(),
-                email: Some(user.email.clone()),
-                nick: Some(user.nick.clone()),
-                ssoid: Some(user.ssoid.clone()),
-                description: Some(user.description.clone()),
-                status: Some(Status::Enabled),
-                mobile: Some(user.mobile),
-                rpat: Some(false),
-                account_holder: false,
-            });
-            Ok(Applied { created: Some(id) })
-        }
-        ActionKind::MoveUser => {
-            let role = action
-                .role
-                .ok_or_else(|| rejected("move_user without a role".into()))?;
-            let target = destination(snapshot, action, parent)?;
-            check_parent(snapshot, target, role.container())?;
-            let node = user_node(snapshot, action)?;
+    match action {
+        Action::CreateGroup(group) => create_group(snapshot, group, parent),
+        Action::CreateUser(create) => create_user(snapshot, create, parent),
+        Action::MoveUser(MoveUser {
+            user, node_id, to, ..
+        }) => {
+            let target = destination(snapshot, to, parent)?;
+            check_parent(snapshot, target, user.role.container())?;
+            let node = user_node(snapshot, *node_id)?;
             node.parent = Some(target);
-            node.node_type = NodeType::for_role(role);
+            node.node_type = NodeType::for_role(user.role);
             Ok(Applied::default())
         }
-        ActionKind::UpdateUser => {
-            if let Some(change) = action.changes.get(&crate::config::Attribute::Email) {
-                let node = user_node(snapshot, action)?;
-                let (role, id) = (node.node_type.user_role(), node.id);
-                if let Some(role) = role {
-                    check_email_free(snapshot, &change.new, role, Some(id))?;
-                }
-            }
-            let node = user_node(snapshot, action)?;
-            for (attribute, change) in &action.changes {
-                let value = change.new.clone();
-                match attribute {
-                    crate::config::Attribute::Name => node.name = value,
-                    crate::config::Attribute::Nick => node.nick = Some(value),
-                    crate::config::Attribute::Email => node.email = Some(value),
-                    crate::config::Attribute::Ssoid => node.ssoid = Some(value),
-                    crate::config::Attribute::Description => node.description = Some(value),
-                }
+        Action::UpdateUser(update) => update_user(snapshot, update),
+        Action::EnableUser(EnableUser { node_id, .. }) => {
+            user_node(snapshot, *node_id)?.status = Some(Status::Enabled);
+            Ok(Applied::default())
+        }
+        Action::DisableUser(DisableUser {
+            node_id,
+            release_mobile,
+            ..
+        }) => {
+            let node = user_node(snapshot, *node_id)?;
+            node.status = Some(Status::Disabled);
+            if *release_mobile {
+                node.mobile = Some(false);
             }
             Ok(Applied::default())
         }
-        ActionKind::EnableUser | ActionKind::DisableUser => {
-            let node = user_node(snapshot, action)?;
-            node.status = Some(if action.kind == ActionKind::EnableUser {
-                Status::Enabled
-            } else {
-                Status::Disabled
-            });
-            if let Some(mobile) = action.mobile {
-                node.mobile = Some(mobile);
-            }
-            Ok(Applied::default())
-        }
-        ActionKind::SetMobileLicense => {
-            let mobile = action
-                .mobile
-                .ok_or_else(|| rejected("set_mobile_license without a value".into()))?;
-            user_node(snapshot, action)?.mobile = Some(mobile);
+        Action::SetMobileLicense(SetMobileLicense {
+            node_id, mobile, ..
+        }) => {
+            user_node(snapshot, *node_id)?.mobile = Some(*mobile);
             Ok(Applied::default())
         }
     }
+}
+
+fn create_group(
+    snapshot: &mut RescueSnapshot,
+    group: &CreateGroup,
+    parent: Option<NodeId>,
+) -> Result<Applied, AdapterError> {
+    let (container, path) = (group.container, &group.path);
+    if path.is_root() {
+        return Err(rejected("create_group without a path".into()));
+    }
+    let tree = OrgTree::new(snapshot);
+    let parent = match parent.or(group.parent) {
+        Some(parent) => parent,
+        None => {
+            let parent_path = path.parent().unwrap_or_default();
+            tree.find_group(container, &parent_path).ok_or_else(|| {
+                not_found(format!(
+                    "the parent of group `{}` does not exist",
+                    path.as_str()
+                ))
+            })?
+        }
+    };
+    let location = tree
+        .group(parent)
+        .filter(|location| location.container == container)
+        .ok_or_else(|| {
+            rejected(format!(
+                "node {parent} cannot hold a group of {}",
+                container.display_name()
+            ))
+        })?;
+    if tree
+        .find_group(container, &location.path.join(path.name()))
+        .is_some()
+    {
+        return Err(AdapterError::new(
+            AdapterErrorKind::Conflict,
+            format!("group `{}` already exists", path.as_str()),
+        ));
+    }
+    let node_type = match container {
+        Container::Technicians => NodeType::TechnicianGroup,
+        _ => NodeType::AdministratorGroup,
+    };
+    let id = next_id(snapshot);
+    snapshot.nodes.push(RescueNode::group(
+        id.0,
+        Some(parent.0),
+        node_type,
+        path.name(),
+    ));
+    Ok(Applied { created: Some(id) })
+}
+
+fn create_user(
+    snapshot: &mut RescueSnapshot,
+    create: &CreateUser,
+    parent: Option<NodeId>,
+) -> Result<Applied, AdapterError> {
+    let (role, user) = (create.user.role, &create.fields);
+    let parent = destination(snapshot, &create.to, parent)?;
+    check_parent(snapshot, parent, role.container())?;
+    check_email_free(snapshot, &user.email, role, None)?;
+    let id = next_id(snapshot);
+    snapshot.nodes.push(RescueNode {
+        id,
+        parent: Some(parent),
+        node_type: NodeType::for_role(role),
+        name: user.name.clone(),
+        email: Some(user.email.clone()),
+        nick: Some(user.nick.clone()),
+        ssoid: Some(user.ssoid.clone()),
+        description: Some(user.description.clone()),
+        status: Some(Status::Enabled),
+        mobile: Some(user.mobile),
+        rpat: Some(false),
+        account_holder: false,
+    });
+    Ok(Applied { created: Some(id) })
+}
+
+fn update_user(
+    snapshot: &mut RescueSnapshot,
+    update: &UpdateUser,
+) -> Result<Applied, AdapterError> {
+    if let Some(change) = update.changes.get(&Attribute::Email) {
+        let node = user_node(snapshot, update.node_id)?;
+        let (role, id) = (node.node_type.user_role(), node.id);
+        if let Some(role) = role {
+            check_email_free(snapshot, &change.new, role, Some(id))?;
+        }
+    }
+    let node = user_node(snapshot, update.node_id)?;
+    for (attribute, change) in &update.changes {
+        let value = change.new.clone();
+        match attribute {
+            Attribute::Name => node.name = value,
+            Attribute::Nick => node.nick = Some(value),
+            Attribute::Email => node.email = Some(value),
+            Attribute::Ssoid => node.ssoid = Some(value),
+            Attribute::Description => node.description = Some(value),
+        }
+    }
+    Ok(Applied::default())
 }
 
 /// Removes a node created a moment ago (the rollback of SPEC §5).
@@ -217,29 +237,18 @@ impl Target for MemoryTarget {
     }
 }
 
-fn placement(action: &Action) -> Result<(Container, crate::model::GroupPath), AdapterError> {
-    match (action.container, &action.to) {
-        (Some(container), Some(path)) if !path.is_root() => Ok((container, path.clone())),
-        _ => Err(rejected("create_group without a container and path".into())),
-    }
-}
-
+/// The node of `to`: `parent` as the executor resolved it, else the plan's, else found by path.
 fn destination(
     snapshot: &RescueSnapshot,
-    action: &Action,
+    to: &Place,
     parent: Option<NodeId>,
 ) -> Result<NodeId, AdapterError> {
-    if let Some(parent) = parent.or(action.to_node) {
+    if let Some(parent) = parent.or(to.node) {
         return Ok(parent);
     }
-    let role = action
-        .role
-        .ok_or_else(|| rejected("an action without a role".into()))?;
-    let container = action.container.unwrap_or_else(|| role.container());
-    let path = action.to.clone().unwrap_or_default();
     OrgTree::new(snapshot)
-        .find_group(container, &path)
-        .ok_or_else(|| not_found(format!("the group `{}` does not exist", path.as_str())))
+        .find_group(to.container, &to.path)
+        .ok_or_else(|| not_found(format!("the group `{}` does not exist", to.path.as_str())))
 }
 
 fn check_parent(
@@ -290,13 +299,7 @@ fn check_email_free(
     Ok(())
 }
 
-fn user_node<'a>(
-    snapshot: &'a mut RescueSnapshot,
-    action: &Action,
-) -> Result<&'a mut RescueNode, AdapterError> {
-    let id = action
-        .node_id
-        .ok_or_else(|| rejected(format!("{} without a node id", action.kind.as_str())))?;
+fn user_node(snapshot: &mut RescueSnapshot, id: NodeId) -> Result<&mut RescueNode, AdapterError> {
     snapshot
         .nodes
         .iter_mut()

@@ -1,9 +1,31 @@
-//! Which Rescue users a plan looks at closely, so a target reads details only for them.
+//! Which Rescue users a plan looks at closely, and which of their fields, so a target reads
+//! details only for them ([`DetailRequest`], what [`crate::adapter::Target::snapshot`] is asked).
 
 use std::collections::BTreeSet;
 
 use crate::model::{Container, GroupPath, NodeId, RescueSnapshot, UserKey};
 use crate::tree::OrgTree;
+
+/// Which user fields beyond the hierarchy the planner needs, and for which nodes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DetailRequest {
+    /// Nickname.
+    pub nick: bool,
+    /// SSO ID.
+    pub ssoid: bool,
+    /// Mobile and RPAT add-ons.
+    pub addons: bool,
+    /// The destination group node ids and container node ids whose direct user children are in
+    /// scope, as far as they are known before the read.
+    pub scope: ReadScope,
+}
+
+impl DetailRequest {
+    /// Whether any detail read is needed at all.
+    pub fn any(&self) -> bool {
+        self.nick || self.ssoid || self.addons
+    }
+}
 
 /// The users in scope of a plan, described before the Rescue tree is read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,7 +75,7 @@ pub fn detail_request(
     config: &crate::config::Config,
     desired: &crate::desired::DesiredState,
     links: &crate::plan::Links,
-) -> crate::adapter::DetailRequest {
+) -> DetailRequest {
     use crate::config::Attribute;
     use crate::desired::Destination;
 
@@ -82,7 +104,7 @@ pub fn detail_request(
                 .iter()
                 .any(|p| p.attributes.contains(&attribute))
     };
-    crate::adapter::DetailRequest {
+    DetailRequest {
         nick: synced(Attribute::Nick),
         ssoid: synced(Attribute::Ssoid),
         // Add-on state decides set_mobile_license in full sync, and the release of a disabled
@@ -94,19 +116,19 @@ pub fn detail_request(
 
 /// What a target must read to check a saved plan's preconditions: every node the plan acts on,
 /// every e-mail it creates, with the fields its preconditions name.
-pub fn detail_request_for_plan(plan: &crate::plan::Plan) -> crate::adapter::DetailRequest {
+pub fn detail_request_for_plan(plan: &crate::plan::Plan) -> DetailRequest {
     use crate::config::Attribute;
 
     let mut scope = ReadScope::default();
     let mut nick = false;
     let mut ssoid = false;
     for action in &plan.actions {
-        scope.linked.extend(action.node_id);
-        scope.keys.extend(action.email.iter().cloned());
-        nick |= action.precondition.values.contains_key(&Attribute::Nick);
-        ssoid |= action.precondition.values.contains_key(&Attribute::Ssoid);
+        scope.linked.extend(action.node_id());
+        scope.keys.extend(action.email().cloned());
+        nick |= action.precondition().values.contains_key(&Attribute::Nick);
+        ssoid |= action.precondition().values.contains_key(&Attribute::Ssoid);
     }
-    crate::adapter::DetailRequest {
+    DetailRequest {
         nick,
         ssoid,
         addons: true,

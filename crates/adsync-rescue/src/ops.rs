@@ -259,14 +259,14 @@ fn incomplete(kind: ActionKind, what: &'static str) -> Error {
 
 fn node_of(action: &Action) -> Result<NodeId, Error> {
     action
-        .node_id
-        .ok_or_else(|| incomplete(action.kind, "node id"))
+        .node_id()
+        .ok_or_else(|| incomplete(action.kind(), "node id"))
 }
 
 fn destination(action: &Action, parent: Option<NodeId>) -> Result<NodeId, Error> {
     parent
-        .or(action.to_node)
-        .ok_or_else(|| incomplete(action.kind, "destination node"))
+        .or(action.to_node())
+        .ok_or_else(|| incomplete(action.kind(), "destination node"))
 }
 
 impl RescueTarget {
@@ -350,7 +350,7 @@ impl RescueTarget {
         action: &Action,
         parent: Option<NodeId>,
     ) -> Result<Applied, Error> {
-        match action.kind {
+        match action.kind() {
             ActionKind::CreateGroup => Ok(Applied {
                 created: Some(self.create_group(action, parent).await?),
             }),
@@ -374,7 +374,7 @@ impl RescueTarget {
             }
             ActionKind::UpdateUser => {
                 self.modify(action, |fields| {
-                    for (attribute, change) in &action.changes {
+                    for (attribute, change) in action.changes().into_iter().flatten() {
                         let slot = match attribute {
                             Attribute::Name => &mut fields.name,
                             Attribute::Nick => &mut fields.nick,
@@ -394,7 +394,7 @@ impl RescueTarget {
             ActionKind::DisableUser => {
                 self.modify(action, |fields| {
                     fields.status = Status::Disabled;
-                    if action.mobile == Some(false) {
+                    if action.mobile() == Some(false) {
                         fields.mobile = false;
                     }
                 })
@@ -402,8 +402,8 @@ impl RescueTarget {
             }
             ActionKind::SetMobileLicense => {
                 let mobile = action
-                    .mobile
-                    .ok_or_else(|| incomplete(action.kind, "mobile add-on value"))?;
+                    .mobile()
+                    .ok_or_else(|| incomplete(action.kind(), "mobile add-on value"))?;
                 self.modify(action, |fields| fields.mobile = mobile).await
             }
         }
@@ -429,9 +429,8 @@ impl RescueTarget {
 
     async fn create_user(&self, action: &Action, parent: Option<NodeId>) -> Result<NodeId, Error> {
         let user = action
-            .user
-            .as_ref()
-            .ok_or_else(|| incomplete(action.kind, "user fields"))?;
+            .new_user()
+            .ok_or_else(|| incomplete(action.kind(), "user fields"))?;
         let parent = destination(action, parent)?;
         let password = self.default_password.as_ref();
         if password.is_none() && user.ssoid.trim().is_empty() {
@@ -456,11 +455,10 @@ impl RescueTarget {
 
     async fn create_group(&self, action: &Action, parent: Option<NodeId>) -> Result<NodeId, Error> {
         let name = action
-            .to
-            .as_ref()
+            .to()
             .map(|path| path.name().to_owned())
             .filter(|name| !name.is_empty())
-            .ok_or_else(|| incomplete(action.kind, "group name"))?;
+            .ok_or_else(|| incomplete(action.kind(), "group name"))?;
         let parent = destination(action, parent)?;
         let node = self.create_node(method::CREATE_GROUP, parent, true).await?;
         let params = Params::new()

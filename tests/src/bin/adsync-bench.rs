@@ -3,6 +3,7 @@
 //! ```text
 //! adsync-bench [plan|sync|apply|all] [--quick] [options]
 //!   plan   --pairings 999 --members 999 [--people N] [--runs 1] [--rounds 41]
+//!   plan-one --pairings N --members N [--people N] [--runs 1] [--digest]
 //!   sync   --pairings 100 --members 999 [--people N] --latency-ms 20
 //!          [--graph-concurrency 8] [--concurrency 4]
 //!   apply  --actions 2000 --latency-ms 20 --concurrency 4
@@ -33,6 +34,7 @@ use adsync_tests::graph_emulator::{self, GraphEmulator};
 use adsync_tests::rescue_emulator::RescueEmulator;
 use adsync_tests::synthetic::{self, DirectorySide, Organization, RescueSide, Shape};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// SPEC §12's targets, printed beside the measurements.
 const PLAN_MS_TARGET: f64 = 500.0;
@@ -42,7 +44,7 @@ const REQUESTS_RATIO_TARGET: f64 = 1.05;
 const WALL_RATIO_TARGET: f64 = 1.5;
 
 const USAGE: &str = "usage: adsync-bench [plan|sync|apply|all] [--quick] [--pairings N] [--members N] \
-[--people N] [--runs N] [--rounds N] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
+[--people N] [--runs N] [--rounds N] [--digest] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
 
 #[derive(Clone, Debug, Default)]
 struct Options {
@@ -56,6 +58,8 @@ struct Options {
     concurrency: Option<usize>,
     graph_concurrency: Option<usize>,
     actions: Option<usize>,
+    /// `plan-one`: print the SHA-256 of the plan's JSON too.
+    digest: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +91,7 @@ fn parse(args: &[String]) -> Result<(Vec<Scenario>, Options), String> {
             "apply" => scenarios.push(Scenario::Apply),
             "all" => scenarios.extend([Scenario::Plan, Scenario::Sync, Scenario::Apply]),
             "--quick" => options.quick = true,
+            "--digest" => options.digest = true,
             "--pairings" => options.pairings = Some(number(arg)?),
             "--members" => options.members = Some(number(arg)?),
             "--people" => options.people = Some(number(arg)?),
@@ -287,7 +292,7 @@ fn snake(name: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // plan
 
-fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
+fn plan_size(shape: &Shape, runs: usize, digest: bool) -> Result<Value, String> {
     let mut desired_times = Vec::with_capacity(runs);
     let mut plan_times = Vec::with_capacity(runs);
     let mut desired_cpu = Vec::with_capacity(runs);
@@ -349,6 +354,9 @@ fn plan_size(shape: &Shape, runs: usize) -> Result<Value, String> {
             "blocked": made.blocked.is_some(),
             "drift": drift,
         });
+        if digest {
+            figures["plan_sha256"] = json!(plan_digest(&made)?);
+        }
     }
     let peak_rss_mb = status_mib("VmHWM");
     let desired_ms = median(desired_times.clone());
@@ -431,7 +439,31 @@ fn plan_one(options: &Options) -> Result<String, String> {
     if let Some(people) = options.people {
         shape.people = people;
     }
-    Ok(plan_size(&shape, options.runs.unwrap_or(1))?.to_string())
+    Ok(plan_size(&shape, options.runs.unwrap_or(1), options.digest)?.to_string())
+}
+
+/// The SHA-256 of `plan`'s JSON, hashed as it is written: two planners that make the same plan
+/// print the same digest.
+fn plan_digest(plan: &adsync_core::plan::Plan) -> Result<String, String> {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    serde_json::to_writer(&mut hashing, plan)
+        .map_err(|e| format!("the plan does not serialize: {e}"))?;
+    Ok(hashing
+        .0
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
 }
 
 /// One size's figures over its rounds: those of the round whose total is the median, with every
@@ -787,7 +819,7 @@ async fn apply_scenario(options: &Options) -> Result<String, String> {
     let needed: usize = sample
         .actions
         .iter()
-        .map(|action| requests_needed(action.kind))
+        .map(|action| requests_needed(action.kind()))
         .sum();
 
     let emulator = RescueEmulator::start(&org.rescue).await;

@@ -17,11 +17,12 @@ use adsync_core::scope::detail_request_for_plan;
 use crate::cli::{ApplyArgs, Global};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load::{self, Loaded, TargetHandle};
+use crate::load::{self, Loaded};
 use crate::output;
 use crate::render;
 use crate::state::{self, Audit, LastRun, Lock};
 use crate::style::{Paint, Tone};
+use crate::wiring::TargetHandle;
 
 /// How one apply goes; `adsync apply` fills it from flags, `adsync run` per cycle.
 pub(crate) struct Options<'a> {
@@ -115,7 +116,7 @@ async fn apply(
     run_id: &str,
     record: &mut LastRun,
 ) -> Result<ExitStatus, Error> {
-    let target = load::target(loaded)?;
+    let target = crate::wiring::target(loaded)?;
     let planned = async {
         match args.plan {
             Some(path) => saved_plan(global, loaded, path, &target, args.max_plan_age).await,
@@ -189,7 +190,7 @@ async fn apply(
         progress.finish_and_clear();
     }
     write_back(target)?;
-    let links = state::updated_links(load::read_links(loaded)?, &plan, &report);
+    let links = adsync_core::execute::links_after(load::read_links(loaded)?, &plan, &report);
     state::write_links(&loaded.state_dir(), &links)?;
     if let Some(error) = observer.error {
         return Err(error);

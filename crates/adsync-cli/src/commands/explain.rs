@@ -17,7 +17,6 @@ use serde::Serialize;
 use crate::cli::{ExplainArgs, Global};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load;
 use crate::output;
 use crate::render;
 use crate::style::{Paint, Tone};
@@ -43,7 +42,7 @@ struct Unmanaged<'a> {
 
 pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let target = load::target(&loaded)?;
+    let target = crate::wiring::target(&loaded)?;
     let planned =
         super::plan::read_and_plan(global, args.json, &loaded, target.as_target(), true).await?;
     let wanted = args.user.trim().to_lowercase();
@@ -76,7 +75,11 @@ pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatu
     let actions: Vec<&Action> = plan
         .actions
         .iter()
-        .filter(|a| entries.iter().any(|e| e.actions.contains(&a.id)))
+        .filter(|a| {
+            entries
+                .iter()
+                .any(|e| e.actions.iter().any(|id| id == a.id()))
+        })
         .collect();
     if args.json {
         output::stdout(&output::json(&serde_json::json!({
@@ -272,14 +275,14 @@ fn entry_block(
     }
     let mine: Vec<_> = actions
         .iter()
-        .filter(|a| entry.actions.contains(&a.id))
+        .filter(|a| entry.actions.iter().any(|id| id == a.id()))
         .collect();
     if mine.is_empty() {
         let _ = writeln!(out, "  plan:       nothing to do");
     }
     for action in mine {
         let _ = writeln!(out, "  plan:       {}", render::action_line(action));
-        let _ = writeln!(out, "              because: {}", action.reason);
+        let _ = writeln!(out, "              because: {}", action.reason());
     }
 }
 
@@ -304,8 +307,8 @@ fn wanted_as(
         _ => {
             let reason = actions
                 .iter()
-                .find(|a| entry.actions.contains(&a.id))
-                .map(|a| a.reason.clone());
+                .find(|a| entry.actions.iter().any(|id| id == a.id()))
+                .map(|a| a.reason().to_owned());
             match reason {
                 Some(reason) => format!("nothing: {reason}"),
                 None => format!(

@@ -21,7 +21,7 @@ use crate::suggest;
 
 pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let target = load::target(&loaded)?;
+    let target = crate::wiring::target(&loaded)?;
     let plan = make_plan(global, args.json, &loaded, target.as_target()).await?;
     let listing = listing(&plan, args)?;
     if let Some(out) = &args.out {
@@ -108,7 +108,7 @@ pub(crate) async fn read_and_plan(
     target: &dyn adsync_core::adapter::Target,
     keep_directory: bool,
 ) -> Result<Planned, Error> {
-    let source = load::source(loaded)?;
+    let source = crate::wiring::source(loaded)?;
     let request = loaded.source_request();
     let bar = ReadBar::start(
         global,
@@ -204,8 +204,8 @@ fn listing(plan: &Plan, args: &PlanArgs) -> Result<Listing, Error> {
         .actions
         .iter()
         .enumerate()
-        .filter(|(_, action)| kinds.as_ref().is_none_or(|k| k.contains(&action.kind)))
-        .filter(|(_, action)| pairing.as_ref().is_none_or(|ids| ids.contains(&action.id)))
+        .filter(|(_, action)| kinds.as_ref().is_none_or(|k| k.contains(&action.kind())))
+        .filter(|(_, action)| pairing.as_ref().is_none_or(|ids| ids.contains(action.id())))
         .filter(|(_, action)| user.as_deref().is_none_or(|user| is_user(action, user)))
         .map(|(at, _)| at)
         .collect();
@@ -298,9 +298,9 @@ fn pairing_actions(plan: &Plan, name: &str) -> Result<BTreeSet<String>, Error> {
         .flat_map(|user| user.actions)
         .collect();
     for action in &plan.actions {
-        let in_destination = action.container == Some(pairing.container)
-            && match action.kind {
-                ActionKind::CreateGroup => action.to.as_ref().is_some_and(|to| {
+        let in_destination = action.container() == Some(pairing.container)
+            && match action.kind() {
+                ActionKind::CreateGroup => action.to().is_some_and(|to| {
                     pairing.destination == *to
                         || pairing
                             .destination
@@ -308,21 +308,20 @@ fn pairing_actions(plan: &Plan, name: &str) -> Result<BTreeSet<String>, Error> {
                             .starts_with(&format!("{}/", to.as_str()))
                 }),
                 ActionKind::DisableUser | ActionKind::SetMobileLicense => {
-                    action.from.as_ref() == Some(&pairing.destination)
+                    action.from() == Some(&pairing.destination)
                 }
                 _ => false,
             };
         if in_destination {
-            ids.insert(action.id.clone());
+            ids.insert(action.id().to_owned());
         }
     }
     Ok(ids)
 }
 
 fn is_user(action: &Action, user: &str) -> bool {
-    action.email.as_ref().is_some_and(|e| e.as_str() == user)
+    action.email().is_some_and(|e| e.as_str() == user)
         || action
-            .object_id
-            .as_deref()
+            .object_id()
             .is_some_and(|id| id.eq_ignore_ascii_case(user))
 }

@@ -162,7 +162,7 @@ async fn dry_run_cycle(
     let result = async {
         let _lock =
             crate::state::Lock::acquire(&loaded.state_dir(), "run --dry-run", global.quiet)?;
-        let target = crate::load::target(loaded)?;
+        let target = crate::wiring::target(loaded)?;
         let planned =
             super::plan::read_and_plan(global, false, loaded, target.as_target(), false).await?;
         super::plan::print_new_warnings(global, &planned.plan, warned);

@@ -13,14 +13,13 @@ use adsync_core::tree::OrgTree;
 use crate::cli::{Global, TreeArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load;
 use crate::output;
 use crate::style::{Paint, Tone};
 use crate::suggest;
 
 pub(crate) async fn run(global: &Global, args: &TreeArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let target = load::target(&loaded)?;
+    let target = crate::wiring::target(&loaded)?;
     let snapshot = target
         .as_target()
         .snapshot(&details(args.path.as_deref()))

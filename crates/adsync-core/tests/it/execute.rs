@@ -9,10 +9,12 @@ use adsync_core::adapter::{
 };
 use adsync_core::config::Config;
 use adsync_core::desired::desired;
-use adsync_core::execute::{ActionResult, ApplyObserver, Outcome, check_preconditions, execute};
+use adsync_core::execute::{
+    ActionResult, ApplyObserver, Outcome, check_preconditions, execute, links_after,
+};
 use adsync_core::memory::MemoryTarget;
 use adsync_core::model::{DirectorySnapshot, NodeId, RescueSnapshot, Status};
-use adsync_core::plan::{Action, ActionKind, CurrentState, Plan, Policy, plan};
+use adsync_core::plan::{Action, ActionKind, CurrentState, Links, Plan, Policy, plan};
 use async_trait::async_trait;
 
 fn scenario(name: &str) -> (Config, DirectorySnapshot, RescueSnapshot) {
@@ -57,8 +59,8 @@ impl Target for Flaky {
         self.ran
             .lock()
             .expect("not poisoned")
-            .push(action.id.clone());
-        if let Some(kind) = self.refuse.get(&action.id) {
+            .push(action.id().to_owned());
+        if let Some(kind) = self.refuse.get(action.id()) {
             return Err(AdapterError::new(*kind, "refused by the test").with_code("TEST_CODE"));
         }
         self.inner.apply(action, parent).await
@@ -215,11 +217,7 @@ fn per_user_failures_carry_their_category_and_the_rest_apply() {
             .iter()
             .map(|r| r.id.as_str())
             .collect::<Vec<_>>(),
-        first
-            .actions
-            .iter()
-            .map(|a| a.id.as_str())
-            .collect::<Vec<_>>(),
+        first.actions.iter().map(|a| a.id()).collect::<Vec<_>>(),
         "results come in plan order"
     );
     let failed = report.failures_by_category();
@@ -311,4 +309,54 @@ fn preconditions_catch_creates_moves_and_value_changes() {
             .map(String::as_str),
         Some("node 100 was moved")
     );
+}
+
+/// The links recorded after an apply keep the old ones, add every matched user and every node
+/// an applied create made, and nothing for a create that failed.
+#[test]
+fn links_after_an_apply_name_matched_and_created_nodes_only() {
+    let apply = |scenario_name: &str, refuse: &[&str]| {
+        let (config, directory, rescue) = scenario(scenario_name);
+        let plan = make_plan(&config, &directory, &rescue);
+        let target = Flaky {
+            inner: MemoryTarget::new(rescue, 1),
+            refuse: refuse
+                .iter()
+                .map(|id| ((*id).to_owned(), AdapterErrorKind::Conflict))
+                .collect(),
+            ran: Mutex::default(),
+        };
+        let report = futures::executor::block_on(execute(
+            &plan,
+            &target,
+            &BTreeMap::new(),
+            &mut Recorder::default(),
+        ));
+        let mut old = Links::default();
+        old.technician
+            .insert("someone-else".to_owned(), NodeId(999));
+        (links_after(old, &plan, &report), report)
+    };
+    let jane = "00000000-0000-4000-8000-000000000001";
+
+    let (links, report) = apply("create-technician", &[]);
+    let created = report.results[0].node_id.expect("a created node");
+    assert_eq!(links.technician.get(jane), Some(&created));
+    assert_eq!(links.technician.get("someone-else"), Some(&NodeId(999)));
+
+    let (links, _) = apply(
+        "create-technician",
+        &["create_user:technician:jane.doe@contoso.com"],
+    );
+    assert_eq!(
+        links.technician.get(jane),
+        None,
+        "a failed create links nothing"
+    );
+    assert_eq!(links.technician.len(), 1);
+
+    let (links, report) = apply("reenable-disabled-user", &[]);
+    assert!(report.is_complete());
+    let matched = report.results[0].node_id.expect("the enabled node");
+    assert_eq!(links.technician.get(jane), Some(&matched));
 }

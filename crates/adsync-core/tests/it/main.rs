@@ -2,5 +2,6 @@
 
 mod architecture;
 mod execute;
+mod oracle;
 mod properties;
 mod scenarios;

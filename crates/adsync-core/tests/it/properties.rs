@@ -196,7 +196,7 @@ struct WorldSpec {
 
 /// What the generator may produce beyond what a real Rescue organization holds.
 #[derive(Clone, Copy, Debug)]
-struct Shape {
+pub(crate) struct Shape {
     /// Two sibling groups with the same name (in any case).
     duplicate_groups: bool,
     /// Two user nodes with the same e-mail in one plane.
@@ -207,7 +207,7 @@ struct Shape {
 }
 
 /// What Rescue allows: unique sibling names, one node per e-mail per plane.
-const REAL: Shape = Shape {
+pub(crate) const REAL: Shape = Shape {
     duplicate_groups: false,
     duplicate_nodes: false,
     reused_emails: true,
@@ -222,7 +222,7 @@ const SETTLED: Shape = Shape {
 };
 
 /// Anything a hand-written snapshot may hold.
-const ANY: Shape = Shape {
+pub(crate) const ANY: Shape = Shape {
     duplicate_groups: true,
     duplicate_nodes: true,
     reused_emails: true,
@@ -397,10 +397,10 @@ fn world_spec() -> impl Strategy<Value = WorldSpec> {
 // The world
 
 #[derive(Clone)]
-struct World {
-    config: Config,
-    directory: DirectorySnapshot,
-    current: CurrentState,
+pub(crate) struct World {
+    pub(crate) config: Config,
+    pub(crate) directory: DirectorySnapshot,
+    pub(crate) current: CurrentState,
 }
 
 /// A failing case prints as the files of a scenario folder, ready to become a regression.
@@ -806,7 +806,7 @@ const GENEROUS: SafetyConfig = SafetyConfig {
     max_moves: Budget::Count(10_000),
 };
 
-fn world(shape: Shape) -> impl Strategy<Value = World> {
+pub(crate) fn world(shape: Shape) -> impl Strategy<Value = World> {
     world_spec().prop_map(move |spec| build(&spec, shape, GENEROUS))
 }
 
@@ -821,7 +821,7 @@ fn budget() -> impl Strategy<Value = Budget> {
 // Running the planner
 
 /// The only code here that calls `plan()`.
-fn check(world: &World) -> Result<Plan, String> {
+pub(crate) fn check(world: &World) -> Result<Plan, String> {
     world
         .config
         .validate()
@@ -846,7 +846,7 @@ fn applied(world: &World, plan: &Plan) -> Result<RescueSnapshot, TestCaseError> 
         apply_action(&mut rescue, action, None).map_err(|error| {
             TestCaseError::fail(format!(
                 "{} does not apply: {error}\n{action:#?}",
-                action.id
+                action.id()
             ))
         })?;
     }
@@ -1076,7 +1076,7 @@ fn shuffle<T>(items: &mut [T], seed: &mut u64) {
     }
 }
 
-fn shuffled(world: &World, mut seed: u64) -> World {
+pub(crate) fn shuffled(world: &World, mut seed: u64) -> World {
     let mut world = world.clone();
     let seed = &mut seed;
     shuffle(&mut world.directory.users, seed);
@@ -1157,19 +1157,19 @@ proptest! {
         let second = check(&world).map_err(TestCaseError::fail)?;
         for action in &second.actions {
             let warned = first.warnings.iter().any(|warning| {
-                warning.kind == WarningKind::ClaimConflict && warning.email == action.email
+                warning.kind == WarningKind::ClaimConflict && warning.email.as_ref() == action.email()
             });
-            let linked = action.object_id.as_deref().and_then(|object_id| {
-                action.role.and_then(|role| {
+            let linked = action.object_id().and_then(|object_id| {
+                action.role().and_then(|role| {
                     world.current.links.plane(role.plane()).get(object_id).copied()
                 })
             });
-            let held_back_change = match action.kind {
+            let held_back_change = match action.kind() {
                 ActionKind::CreateUser => true,
                 ActionKind::UpdateUser
                 | ActionKind::MoveUser
                 | ActionKind::EnableUser
-                | ActionKind::SetMobileLicense => linked.is_some() && linked == action.node_id,
+                | ActionKind::SetMobileLicense => linked.is_some() && linked == action.node_id(),
                 _ => false,
             };
             prop_assert!(
@@ -1201,10 +1201,10 @@ proptest! {
     fn no_action_deletes(world in world(REAL)) {
         let plan = planned(&world)?;
         for action in &plan.actions {
-            prop_assert!(!deletes(action.kind), "{} deletes", action.id);
+            prop_assert!(!deletes(action.kind()), "{} deletes", action.id());
         }
         let after = applied(&world, &plan)?;
-        let named: BTreeSet<NodeId> = plan.actions.iter().filter_map(|a| a.node_id).collect();
+        let named: BTreeSet<NodeId> = plan.actions.iter().filter_map(|a| a.node_id()).collect();
         let after: BTreeMap<NodeId, &RescueNode> = after.nodes.iter().map(|n| (n.id, n)).collect();
         for node in &world.current.rescue.nodes {
             let Some(now) = after.get(&node.id) else {
@@ -1217,7 +1217,7 @@ proptest! {
         let creates = plan
             .actions
             .iter()
-            .filter(|a| matches!(a.kind, ActionKind::CreateGroup | ActionKind::CreateUser))
+            .filter(|a| matches!(a.kind(), ActionKind::CreateGroup | ActionKind::CreateUser))
             .count();
         prop_assert_eq!(after.len(), world.current.rescue.nodes.len() + creates);
     }
@@ -1238,38 +1238,38 @@ proptest! {
         let nodes: BTreeMap<NodeId, &RescueNode> =
             world.current.rescue.nodes.iter().map(|n| (n.id, n)).collect();
         for action in &plan.actions {
-            let email = action.email.as_ref().map(|k| k.as_str().to_owned());
+            let email = action.email().map(|k| k.as_str().to_owned());
             if let Some(email) = &email {
-                prop_assert!(!facts.duplicates.contains(email), "{} acts on a duplicate key", action.id);
+                prop_assert!(!facts.duplicates.contains(email), "{} acts on a duplicate key", action.id());
             }
-            let Some(id) = action.node_id else { continue };
+            let Some(id) = action.node_id() else { continue };
             let Some(node) = nodes.get(&id) else {
-                return Err(TestCaseError::fail(format!("{} names node {id}, which does not exist", action.id)));
+                return Err(TestCaseError::fail(format!("{} names node {id}, which does not exist", action.id())));
             };
             let Some(role) = node.node_type.user_role() else {
-                return Err(TestCaseError::fail(format!("{} names node {id}, which is no user", action.id)));
+                return Err(TestCaseError::fail(format!("{} names node {id}, which is no user", action.id())));
             };
             let plane = role.plane();
-            prop_assert_eq!(action.role.map(Role::plane), Some(plane), "{} changes plane", &action.id);
-            prop_assert!(!node.account_holder, "{} touches the account holder", action.id);
-            prop_assert!(!facts.is_protected(node), "{} touches a protected node", action.id);
+            prop_assert_eq!(action.role().map(Role::plane), Some(plane), "{} changes plane", action.id());
+            prop_assert!(!node.account_holder, "{} touches the account holder", action.id());
+            prop_assert!(!facts.is_protected(node), "{} touches a protected node", action.id());
             prop_assert!(
                 !email.as_ref().is_some_and(|e| facts.protected.contains(e)),
-                "{} touches the node of a protected e-mail", action.id
+                "{} touches the node of a protected e-mail", action.id()
             );
             let node_key = node.email.as_deref().and_then(fold);
             prop_assert!(
                 !node_key.as_ref().is_some_and(|k| facts.duplicates.contains(k)),
-                "{} touches node {id}, whose e-mail several directory users share", action.id
+                "{} touches node {id}, whose e-mail several directory users share", action.id()
             );
             if !facts.is_managed(node) {
                 // Outside the managed groups and not linked: only the move back of a wanted user
                 // found by its own e-mail (SPEC §5, "node in another group G'").
-                prop_assert_ne!(action.kind, ActionKind::DisableUser, "{} disables an unmanaged node", &action.id);
+                prop_assert_ne!(action.kind(), ActionKind::DisableUser, "{} disables an unmanaged node", action.id());
                 prop_assert!(
                     node_key.is_some() && node_key == email
                         && facts.wanted[plane_index(plane)].contains(email.as_deref().unwrap_or("")),
-                    "{} touches unmanaged node {id}, which no wanted user claims by e-mail", action.id
+                    "{} touches unmanaged node {id}, which no wanted user claims by e-mail", action.id()
                 );
             }
         }
@@ -1296,7 +1296,7 @@ proptest! {
             })
             .count() as u64;
         let allowed = max_disables.allowance(base);
-        let disables = plan.actions.iter().filter(|a| a.kind == ActionKind::DisableUser).count() as u64;
+        let disables = plan.actions.iter().filter(|a| a.kind() == ActionKind::DisableUser).count() as u64;
         let guards = plan.blocked.as_ref().map(|b| b.guards.clone()).unwrap_or_default();
         let disable_guard = guards.iter().find(|g| matches!(g, Guard::MaxDisables { .. }));
         if disables > allowed {

@@ -96,7 +96,7 @@ fn scenarios_converge_in_memory() {
         let mut rescue = scenario.current.rescue.clone();
         for action in &first.actions {
             apply_action(&mut rescue, action, None)
-                .unwrap_or_else(|e| panic!("{}: {}: {e}", dir.display(), action.id));
+                .unwrap_or_else(|e| panic!("{}: {}: {e}", dir.display(), action.id()));
         }
         let again = Scenario {
             current: CurrentState {
@@ -174,7 +174,7 @@ fn a_key_added_to_held_after_desired_leaves_its_user_alone() {
             before
                 .actions
                 .iter()
-                .any(|action| action.email.as_ref().is_some_and(|e| e.as_str() == key)),
+                .any(|action| action.email().is_some_and(|e| e.as_str() == key)),
             "{name}: the user has an action to begin with"
         );
         wanted
@@ -185,7 +185,7 @@ fn a_key_added_to_held_after_desired_leaves_its_user_alone() {
             after
                 .actions
                 .iter()
-                .all(|action| action.email.as_ref().is_none_or(|e| e.as_str() != key)),
+                .all(|action| action.email().is_none_or(|e| e.as_str() != key)),
             "{name}: no action for the held key"
         );
         let entry = after

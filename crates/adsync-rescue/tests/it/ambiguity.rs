@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use adsync_core::adapter::{FailureCategory, Target};
 use adsync_core::config::Attribute;
-use adsync_core::model::NodeId;
-use adsync_core::plan::{ActionKind, Change};
+use adsync_core::model::{Container, NodeId};
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::support::*;
@@ -164,15 +163,7 @@ async fn a_create_that_cannot_be_checked_is_not_sent_again() {
 }
 
 fn rename() -> adsync_core::plan::Action {
-    let mut update = on(ActionKind::UpdateUser, 100);
-    update.changes.insert(
-        Attribute::Name,
-        Change {
-            old: "Jane Doe".into(),
-            new: "Jane Q".into(),
-        },
-    );
-    update
+    update(100, &[(Attribute::Name, "Jane Doe", "Jane Q")])
 }
 
 #[tokio::test]
@@ -246,8 +237,7 @@ async fn an_error_move_that_was_applied_is_not_sent_again() {
         .respond_with(answer(hierarchy(&moved)))
         .mount(&server)
         .await;
-    let mut action = on(ActionKind::MoveUser, 100);
-    action.to_node = Some(NodeId(10));
+    let action = move_to(100, Container::Technicians, Some(10));
     target(&server).apply(&action, None).await.expect("moved");
 }
 
@@ -289,11 +279,7 @@ async fn an_error_create_group_that_was_applied_adopts_the_empty_group() {
         .expect(1)
         .mount(&server)
         .await;
-    let group = adsync_core::plan::Action {
-        to: Some(adsync_core::model::GroupPath::parse("Helpdesk/L3")),
-        to_node: Some(NodeId(10)),
-        ..action(ActionKind::CreateGroup)
-    };
+    let group = new_group("Helpdesk/L3", Some(10));
     let applied = target(&server).apply(&group, None).await.expect("created");
     assert_eq!(applied.created, Some(NodeId(77)));
 }

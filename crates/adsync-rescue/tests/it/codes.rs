@@ -3,8 +3,8 @@
 
 use adsync_core::adapter::{AdapterError, DetailRequest, FailureCategory, Target};
 use adsync_core::config::Attribute;
-use adsync_core::model::{Container, GroupPath, NodeId};
-use adsync_core::plan::{Action, ActionKind, Change};
+use adsync_core::model::{Container, NodeId};
+use adsync_core::plan::Action;
 use wiremock::MockServer;
 
 use crate::support::*;
@@ -46,24 +46,11 @@ impl Via {
 }
 
 fn update_name() -> Action {
-    let mut update = on(ActionKind::UpdateUser, 100);
-    update.changes.insert(
-        Attribute::Name,
-        Change {
-            old: "Jane Doe".into(),
-            new: "Jane Q".into(),
-        },
-    );
-    update
+    update(100, &[(Attribute::Name, "Jane Doe", "Jane Q")])
 }
 
 fn create_group() -> Action {
-    Action {
-        container: Some(Container::Technicians),
-        to: Some(GroupPath::parse("Helpdesk/L3")),
-        to_node: Some(NodeId(10)),
-        ..action(ActionKind::CreateGroup)
-    }
+    new_group("Helpdesk/L3", Some(10))
 }
 
 /// Answers `code` to `via`'s method, everything else as a healthy Rescue would, and returns
@@ -110,8 +97,7 @@ async fn failure(via: Via, code: &str) -> (AdapterError, usize) {
         Via::CreateUser => target.apply(&create_kim(), None).await.err(),
         Via::SetUser => target.apply(&update_name(), None).await.err(),
         Via::Move => {
-            let mut action = on(ActionKind::MoveUser, 100);
-            action.to_node = Some(NodeId(10));
+            let action = move_to(100, Container::Technicians, Some(10));
             target.apply(&action, None).await.err()
         }
         Via::Delete => target.rollback_created(NodeId(101)).await.err(),
@@ -231,8 +217,7 @@ async fn a_refused_mobile_add_on_is_out_of_licences_when_it_was_being_turned_on(
         .expect(1)
         .mount(&server)
         .await;
-    let mut turn_on = on(ActionKind::SetMobileLicense, 100);
-    turn_on.mobile = Some(true);
+    let turn_on = set_mobile(100, true);
     let error = target(&server)
         .apply(&turn_on, None)
         .await

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use adsync_core::adapter::{AdapterErrorKind, Applied, DetailRequest, Target};
 use adsync_core::config::Attribute;
-use adsync_core::model::{Container, GroupPath, NodeId, NodeType, Status};
-use adsync_core::plan::{ActionKind, Change};
+use adsync_core::model::{Container, NodeId, NodeType, Status};
+use adsync_core::plan::Action;
 use adsync_rescue::{Account, RescueSettings, RescueTarget};
 use wiremock::MockServer;
 
@@ -340,20 +340,12 @@ async fn update_user_reads_first_and_writes_back_every_field_it_does_not_change(
         .mount(&server)
         .await;
 
-    let mut update = on(ActionKind::UpdateUser, 100);
-    update.changes.insert(
-        Attribute::Name,
-        Change {
-            old: "Jane Doe".into(),
-            new: "Jane Q. Doe".into(),
-        },
-    );
-    update.changes.insert(
-        Attribute::Description,
-        Change {
-            old: "Support: tier 2".into(),
-            new: "Support: tier 3".into(),
-        },
+    let update = update(
+        100,
+        &[
+            (Attribute::Name, "Jane Doe", "Jane Q. Doe"),
+            (Attribute::Description, "Support: tier 2", "Support: tier 3"),
+        ],
     );
     target(&server).apply(&update, None).await.expect("applied");
 
@@ -385,20 +377,14 @@ async fn update_user_changes_nick_email_and_ssoid_too() {
         .respond_with(answer("OK"))
         .mount(&server)
         .await;
-    let mut update = on(ActionKind::UpdateUser, 100);
-    for (attribute, new) in [
-        (Attribute::Nick, "Janie"),
-        (Attribute::Email, "jane.doe@contoso.com"),
-        (Attribute::Ssoid, "jdoe"),
-    ] {
-        update.changes.insert(
-            attribute,
-            Change {
-                old: String::new(),
-                new: new.into(),
-            },
-        );
-    }
+    let update = update(
+        100,
+        &[
+            (Attribute::Nick, "", "Janie"),
+            (Attribute::Email, "", "jane.doe@contoso.com"),
+            (Attribute::Ssoid, "", "jdoe"),
+        ],
+    );
     target(&server).apply(&update, None).await.expect("applied");
     let set = &sent(&server, "setUser_v2").await[0];
     assert_eq!(set["nick"], "Janie");
@@ -427,16 +413,14 @@ async fn set_user_after(
 
 #[tokio::test]
 async fn disable_user_sets_disabled_and_releases_the_mobile_add_on_when_asked() {
-    let mut disable = on(ActionKind::DisableUser, 100);
-    disable.mobile = Some(false);
-    let sets = set_user_after(disable, jane()).await;
+    let sets = set_user_after(disable(100, true), jane()).await;
     assert_eq!(sets.len(), 1);
     assert_eq!(sets[0]["status"], "Disabled");
     assert_eq!(sets[0]["mobileaddon"], "False");
     assert_eq!(sets[0]["rpataddon"], "True");
     assert_eq!(sets[0]["nick"], "JJ");
 
-    let sets = set_user_after(on(ActionKind::DisableUser, 100), jane()).await;
+    let sets = set_user_after(disable(100, false), jane()).await;
     assert_eq!(sets[0]["status"], "Disabled");
     assert_eq!(
         sets[0]["mobileaddon"], "True",
@@ -450,7 +434,7 @@ async fn enable_user_sets_enabled_and_nothing_else() {
         status: "Disabled",
         ..jane()
     };
-    let sets = set_user_after(on(ActionKind::EnableUser, 100), disabled).await;
+    let sets = set_user_after(enable(100), disabled).await;
     assert_eq!(sets.len(), 1);
     assert_eq!(sets[0]["status"], "Enabled");
     assert_eq!(sets[0]["mobileaddon"], "True");
@@ -463,21 +447,17 @@ async fn set_mobile_license_turns_the_add_on_on_and_off() {
         mobile: false,
         ..jane()
     };
-    let mut turn_on = on(ActionKind::SetMobileLicense, 100);
-    turn_on.mobile = Some(true);
-    let sets = set_user_after(turn_on, without).await;
+    let sets = set_user_after(set_mobile(100, true), without).await;
     assert_eq!(sets[0]["mobileaddon"], "True");
     assert_eq!(sets[0]["status"], "Enabled");
 
-    let mut turn_off = on(ActionKind::SetMobileLicense, 100);
-    turn_off.mobile = Some(false);
-    let sets = set_user_after(turn_off, jane()).await;
+    let sets = set_user_after(set_mobile(100, false), jane()).await;
     assert_eq!(sets[0]["mobileaddon"], "False");
 }
 
 #[tokio::test]
 async fn nothing_is_written_when_the_node_already_holds_the_values() {
-    let sets = set_user_after(on(ActionKind::EnableUser, 100), jane()).await;
+    let sets = set_user_after(enable(100), jane()).await;
     assert!(sets.is_empty());
 }
 
@@ -492,8 +472,7 @@ async fn move_user_moves_the_node_under_the_destination() {
         .expect(1)
         .mount(&server)
         .await;
-    let mut action = on(ActionKind::MoveUser, 100);
-    action.to_node = Some(NodeId(10));
+    let action = move_to(100, Container::Technicians, Some(10));
     target(&server).apply(&action, None).await.expect("moved");
     // The executor's resolved parent wins over the plan's.
     let server = MockServer::start().await;
@@ -503,8 +482,7 @@ async fn move_user_moves_the_node_under_the_destination() {
         .expect(1)
         .mount(&server)
         .await;
-    let mut promote = on(ActionKind::MoveUser, 200);
-    promote.container = Some(Container::MasterAdministrators);
+    let promote = move_to(200, Container::MasterAdministrators, None);
     target(&server)
         .apply(&promote, Some(NodeId(2)))
         .await
@@ -528,12 +506,7 @@ async fn create_group_creates_then_names_and_enables_it() {
         .expect(1)
         .mount(&server)
         .await;
-    let group = adsync_core::plan::Action {
-        container: Some(Container::Technicians),
-        to: Some(GroupPath::parse("Helpdesk/L3")),
-        to_node: Some(NodeId(10)),
-        ..action(ActionKind::CreateGroup)
-    };
+    let group = new_group("Helpdesk/L3", Some(10));
     let applied = target(&server).apply(&group, None).await.expect("created");
     assert_eq!(applied.created, Some(NodeId(77)));
 }
@@ -556,11 +529,7 @@ async fn a_failed_set_group_deletes_the_empty_group() {
         .expect(1)
         .mount(&server)
         .await;
-    let group = adsync_core::plan::Action {
-        to: Some(GroupPath::parse("Helpdesk/L3")),
-        to_node: Some(NodeId(10)),
-        ..action(ActionKind::CreateGroup)
-    };
+    let group = new_group("Helpdesk/L3", Some(10));
     let error = target(&server)
         .apply(&group, None)
         .await
@@ -612,20 +581,19 @@ async fn check_auth_reads_the_account() {
 async fn incomplete_actions_are_refused_without_a_request() {
     let server = MockServer::start().await;
     let target = target(&server);
-    let mut cases = vec![
-        action(ActionKind::UpdateUser),
-        action(ActionKind::EnableUser),
-        action(ActionKind::DisableUser),
-        on(ActionKind::MoveUser, 100),
-        on(ActionKind::SetMobileLicense, 100),
-        action(ActionKind::CreateGroup),
-    ];
-    let mut no_user = create_kim();
-    no_user.user = None;
-    cases.push(no_user);
+    // An action without a node, fields or a mobile value cannot be built (each kind carries
+    // its own fields); what is left is a destination the plan did not know and the executor
+    // did not resolve, and a group without a name.
     let mut nowhere = create_kim();
-    nowhere.to_node = None;
-    cases.push(nowhere);
+    if let Action::CreateUser(create) = &mut nowhere {
+        create.to.node = None;
+    }
+    let cases = vec![
+        move_to(100, Container::Technicians, None),
+        new_group("", Some(10)),
+        new_group("Helpdesk/L3", None),
+        nowhere,
+    ];
     for case in cases {
         let error = target.apply(&case, None).await.expect_err("incomplete");
         assert_eq!(error.kind, AdapterErrorKind::Rejected, "{}", error.message);
@@ -657,8 +625,8 @@ async fn a_new_user_without_a_default_password_needs_an_sso_id() {
     .expect("target");
 
     let mut without_ssoid = create_kim();
-    if let Some(user) = without_ssoid.user.as_mut() {
-        user.ssoid.clear();
+    if let Action::CreateUser(create) = &mut without_ssoid {
+        create.fields.ssoid.clear();
     }
     let error = target
         .apply(&without_ssoid, None)

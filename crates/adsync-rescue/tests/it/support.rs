@@ -6,8 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use adsync_core::adapter::{AdapterError, DetailRequest};
-use adsync_core::model::{Container, GroupPath, NodeId};
-use adsync_core::plan::{Action, ActionKind, NewUser, Precondition};
+use adsync_core::config::Attribute;
+use adsync_core::model::{Container, GroupPath, NodeId, Role, UserKey};
+use adsync_core::plan::{
+    Action, ActionKind, Change, CreateGroup, CreateUser, DisableUser, EnableUser, MoveUser,
+    NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
+};
 use adsync_core::scope::ReadScope;
 use adsync_core::secret::Secret;
 use adsync_rescue::{RescueCredentials, RescueSettings, RescueTarget, RetryPolicy};
@@ -220,53 +224,137 @@ pub(crate) fn user_answer(d: &Details) -> String {
     )
 }
 
-/// An action of `kind` with nothing filled in.
-pub(crate) fn action(kind: ActionKind) -> Action {
-    Action {
-        id: format!("{}:test", kind.as_str()),
-        kind,
-        role: None,
-        from_role: None,
-        email: None,
+/// The technician the user actions of these tests are about.
+fn someone() -> UserRef {
+    UserRef {
+        role: Role::Technician,
+        email: UserKey::new("jane@contoso.com").expect("a key"),
         object_id: None,
-        node_id: None,
-        container: None,
-        from: None,
-        to: None,
-        to_node: None,
-        changes: BTreeMap::new(),
-        mobile: None,
-        user: None,
-        reason: "test".to_owned(),
-        precondition: Precondition::default(),
     }
 }
 
-/// An action on node `node`.
-pub(crate) fn on(kind: ActionKind, node: u64) -> Action {
-    Action {
-        node_id: Some(NodeId(node)),
-        ..action(kind)
-    }
+fn id(kind: ActionKind) -> String {
+    format!("{}:test", kind.as_str())
+}
+
+fn reason() -> String {
+    "test".to_owned()
+}
+
+/// `enable_user` of node `node`.
+pub(crate) fn enable(node: u64) -> Action {
+    Action::EnableUser(EnableUser {
+        id: id(ActionKind::EnableUser),
+        user: someone(),
+        node_id: NodeId(node),
+        reason: reason(),
+        precondition: Precondition::default(),
+    })
+}
+
+/// `disable_user` of node `node`, releasing its mobile add-on or not.
+pub(crate) fn disable(node: u64, release_mobile: bool) -> Action {
+    Action::DisableUser(DisableUser {
+        id: id(ActionKind::DisableUser),
+        user: someone(),
+        node_id: NodeId(node),
+        from: None,
+        release_mobile,
+        reason: reason(),
+        precondition: Precondition::default(),
+    })
+}
+
+/// `set_mobile_license` of node `node`.
+pub(crate) fn set_mobile(node: u64, mobile: bool) -> Action {
+    Action::SetMobileLicense(SetMobileLicense {
+        id: id(ActionKind::SetMobileLicense),
+        user: someone(),
+        node_id: NodeId(node),
+        mobile,
+        from: None,
+        reason: reason(),
+        precondition: Precondition::default(),
+    })
+}
+
+/// `update_user` of node `node` with `(attribute, old, new)` changes.
+pub(crate) fn update(node: u64, changes: &[(Attribute, &str, &str)]) -> Action {
+    Action::UpdateUser(UpdateUser {
+        id: id(ActionKind::UpdateUser),
+        user: someone(),
+        node_id: NodeId(node),
+        changes: changes
+            .iter()
+            .map(|&(attribute, old, new)| {
+                (
+                    attribute,
+                    Change {
+                        old: old.to_owned(),
+                        new: new.to_owned(),
+                    },
+                )
+            })
+            .collect(),
+        reason: reason(),
+        precondition: Precondition::default(),
+    })
+}
+
+/// `move_user` of node `node` into `container`, under node `to` when the plan knows it.
+pub(crate) fn move_to(node: u64, container: Container, to: Option<u64>) -> Action {
+    Action::MoveUser(MoveUser {
+        id: id(ActionKind::MoveUser),
+        user: someone(),
+        node_id: NodeId(node),
+        from_role: None,
+        from: GroupPath::root(),
+        to: Place {
+            container,
+            path: GroupPath::root(),
+            node: to.map(NodeId),
+        },
+        reason: reason(),
+        precondition: Precondition::default(),
+    })
+}
+
+/// `create_group` of technician group `path`, under node `parent` when the plan knows it.
+pub(crate) fn new_group(path: &str, parent: Option<u64>) -> Action {
+    Action::CreateGroup(CreateGroup {
+        id: id(ActionKind::CreateGroup),
+        container: Container::Technicians,
+        path: GroupPath::parse(path),
+        parent: parent.map(NodeId),
+        reason: reason(),
+        precondition: Precondition::default(),
+    })
 }
 
 /// `create_user` of Kim in `L2` (node 11).
 pub(crate) fn create_kim() -> Action {
-    Action {
-        container: Some(Container::Technicians),
-        to: Some(GroupPath::parse("Helpdesk/L2")),
-        to_node: Some(NodeId(11)),
-        mobile: Some(true),
-        user: Some(NewUser {
+    Action::CreateUser(CreateUser {
+        id: id(ActionKind::CreateUser),
+        user: UserRef {
+            email: UserKey::new("kim@contoso.com").expect("a key"),
+            ..someone()
+        },
+        to: Place {
+            container: Container::Technicians,
+            path: GroupPath::parse("Helpdesk/L2"),
+            node: Some(NodeId(11)),
+        },
+        fields: NewUser {
             name: "Kim Lee".to_owned(),
             nick: "Kim".to_owned(),
             email: "kim@contoso.com".to_owned(),
             ssoid: "kim@contoso.com".to_owned(),
             description: "Support & more".to_owned(),
             mobile: true,
-        }),
-        ..action(ActionKind::CreateUser)
-    }
+        },
+        reason: reason(),
+        precondition: Precondition::default(),
+    })
 }
 
 /// Details of every user directly in the destinations named by path.

@@ -22,7 +22,14 @@ use crate::model::{
 use crate::par;
 use crate::tree::OrgTree;
 pub use crate::user_list::{Iter as UserIter, UserList};
+
+mod action;
+
 use crate::user_list::{Matched, Rows};
+pub use action::{
+    Action, ActionKind, Change, CreateGroup, CreateUser, DisableUser, EnableUser, Location,
+    MoveUser, NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
+};
 
 /// The version of the plan JSON format. Additive changes only within a major version.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -51,7 +58,7 @@ pub struct Plan {
     pub origin: Option<Origin>,
 }
 
-/// Where and when a plan was made (added in format 1.1; every field optional, absent when
+/// Where and when a plan was made (an addition within format 1.0; every field optional, absent when
 /// unknown), so that `apply plan.json` can say how old a plan is and what it was made against.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
@@ -102,7 +109,7 @@ impl Summary {
             ..Summary::default()
         };
         for action in actions {
-            *summary.slot(action.kind) += 1;
+            *summary.slot(action.kind()) += 1;
         }
         summary
     }
@@ -240,156 +247,6 @@ pub enum WarningKind {
     DuplicateNode,
     /// A node is claimed by two directory users (a link and an e-mail disagree).
     ClaimConflict,
-}
-
-/// The seven kinds of action, in phase order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    /// Create a Technician or Administrator Group.
-    CreateGroup,
-    /// Create a user node.
-    CreateUser,
-    /// Move a user node to another group or container.
-    MoveUser,
-    /// Change synced attributes.
-    UpdateUser,
-    /// Enable a disabled user.
-    EnableUser,
-    /// Turn the mobile add-on on or off.
-    SetMobileLicense,
-    /// Disable a user no longer desired (and release its mobile add-on).
-    DisableUser,
-}
-
-impl ActionKind {
-    /// All kinds, in phase order.
-    pub const ALL: [ActionKind; 7] = [
-        ActionKind::CreateGroup,
-        ActionKind::CreateUser,
-        ActionKind::MoveUser,
-        ActionKind::UpdateUser,
-        ActionKind::EnableUser,
-        ActionKind::SetMobileLicense,
-        ActionKind::DisableUser,
-    ];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::CreateGroup => "create_group",
-            ActionKind::CreateUser => "create_user",
-            ActionKind::MoveUser => "move_user",
-            ActionKind::UpdateUser => "update_user",
-            ActionKind::EnableUser => "enable_user",
-            ActionKind::SetMobileLicense => "set_mobile_license",
-            ActionKind::DisableUser => "disable_user",
-        }
-    }
-}
-
-/// One change. Which optional fields are present depends on `kind` (SPEC §14).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Action {
-    /// Stable id: `<kind>:<plane>:<e-mail>` for users, `create_group:<container>:<path>` for groups.
-    pub id: String,
-    /// What to do.
-    pub kind: ActionKind,
-    /// The user's role after the action (absent for groups).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<Role>,
-    /// The user's role before a move between containers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from_role: Option<Role>,
-    /// The user's identity key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<UserKey>,
-    /// The directory object id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object_id: Option<String>,
-    /// The node acted on, when it exists.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node_id: Option<NodeId>,
-    /// The container of `from`/`to` (groups: where the group is created).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<Container>,
-    /// The group path a move starts from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<GroupPath>,
-    /// The group path a create or move ends in (for `create_group`: the new group's path).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<GroupPath>,
-    /// The node id of `to` (for `create_group`: of its parent) when it exists at plan time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to_node: Option<NodeId>,
-    /// Attribute changes (`update_user`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub changes: BTreeMap<Attribute, Change>,
-    /// The add-on state after the action (`set_mobile_license`, `create_user`; on `disable_user`,
-    /// `false` when the add-on is released with it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile: Option<bool>,
-    /// Every field of a new user (`create_user`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<NewUser>,
-    /// Why.
-    pub reason: String,
-    /// What the node must still look like for the action to be valid.
-    pub precondition: Precondition,
-}
-
-/// One attribute change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    /// The value in Rescue now.
-    pub old: String,
-    /// The value the directory wants.
-    pub new: String,
-}
-
-/// The fields of a user `create_user` makes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewUser {
-    /// Display name.
-    pub name: String,
-    /// Nickname.
-    pub nick: String,
-    /// E-mail.
-    pub email: String,
-    /// SSO ID.
-    pub ssoid: String,
-    /// Description.
-    pub description: String,
-    /// Mobile add-on.
-    pub mobile: bool,
-}
-
-/// What must still hold when an action runs (checked against a fresh read for saved plans).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Precondition {
-    /// Creates: no node may exist yet (no user with the e-mail in the plane, no group at the path).
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub absent: bool,
-    /// The node's parent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent: Option<NodeId>,
-    /// The node's status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<Status>,
-    /// The node's values of the attributes the action changes.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub values: BTreeMap<Attribute, String>,
-    /// The node's mobile add-on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mobile: Option<bool>,
-}
-
-#[expect(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's skip_serializing_if signature"
-)]
-fn is_false(value: &bool) -> bool {
-    !*value
 }
 
 /// A pairing as resolved for this plan.
@@ -609,25 +466,15 @@ pub fn plan(
         return Err(PlanError { problems });
     }
     for ((container, path), parent) in &groups_to_create {
-        actions.push(Action {
+        actions.push(Action::CreateGroup(CreateGroup {
             id: format!(
                 "create_group:{}:{}",
                 container_id(*container),
                 path.as_str()
             ),
-            kind: ActionKind::CreateGroup,
-            role: None,
-            from_role: None,
-            email: None,
-            object_id: None,
-            node_id: None,
-            container: Some(*container),
-            from: None,
-            to: Some(path.clone()),
-            to_node: *parent,
-            changes: BTreeMap::new(),
-            mobile: None,
-            user: None,
+            container: *container,
+            path: path.clone(),
+            parent: *parent,
             reason: format!(
                 "needed by pairing {}",
                 desired
@@ -648,7 +495,7 @@ pub fn plan(
                 absent: true,
                 ..Precondition::default()
             },
-        });
+        }));
     }
 
     // Managed groups per plane: the destinations that exist.
@@ -859,44 +706,48 @@ pub fn plan(
                     }
                 },
             };
-            let object_id = directory.map(|d| d.object_id().to_owned());
-            let mut action = if kind == ActionKind::DisableUser {
-                // An add-on state the read did not report is released too: SPEC §5 frees the
-                // licence of every disabled user, and `false` is what setUser writes anyway.
-                let release = node.mobile != Some(false);
-                user_action(
-                    ActionKind::DisableUser,
-                    role,
-                    &key,
-                    node.id,
-                    object_id,
+            let user = UserRef {
+                role,
+                email: key.clone(),
+                object_id: directory.map(|d| d.object_id().to_owned()),
+            };
+            let from = tree.parent_location(node).map(|l| Location {
+                container: l.container,
+                path: l.path.clone(),
+            });
+            let action = if kind == ActionKind::DisableUser {
+                Action::DisableUser(DisableUser {
+                    id: action_id(kind, role, &key),
+                    user,
+                    node_id: node.id,
+                    from,
+                    // An add-on state the read did not report is released too: SPEC §5 frees
+                    // the licence of every disabled user, and `false` is what setUser writes
+                    // anyway.
+                    release_mobile: node.mobile != Some(false),
                     reason,
-                    Precondition {
+                    precondition: Precondition {
                         status: Some(Status::Enabled),
                         parent: node.parent,
                         mobile: Some(mobile_on),
                         ..Precondition::default()
                     },
-                )
-                .with_mobile(release.then_some(false))
+                })
             } else {
-                user_action(
-                    ActionKind::SetMobileLicense,
-                    role,
-                    &key,
-                    node.id,
-                    object_id,
-                    format!("{reason}; releasing the mobile add-on of a disabled user"),
-                    Precondition {
+                Action::SetMobileLicense(SetMobileLicense {
+                    id: action_id(kind, role, &key),
+                    user,
+                    node_id: node.id,
+                    mobile: false,
+                    from,
+                    reason: format!("{reason}; releasing the mobile add-on of a disabled user"),
+                    precondition: Precondition {
                         status: Some(Status::Disabled),
                         mobile: Some(true),
                         ..Precondition::default()
                     },
-                )
-                .with_mobile(Some(false))
+                })
             };
-            action.from = tree.parent_location(node).map(|l| l.path.clone());
-            action.container = tree.parent_location(node).map(|l| l.container);
             let entry = UserEntry {
                 email: key.clone(),
                 plane,
@@ -907,7 +758,7 @@ pub fn plan(
                 losing_pairings: Vec::new(),
                 node_id: Some(node.id),
                 current_role: Some(role),
-                current_group: action.from.clone(),
+                current_group: action.from().cloned(),
                 current_status: Some(if node.is_enabled() {
                     Status::Enabled
                 } else {
@@ -922,7 +773,7 @@ pub fn plan(
                 if why == HeldBack::AccountHolder {
                     continue;
                 }
-                warnings.push(why.warning(&key, action.kind.as_str()));
+                warnings.push(why.warning(&key, action.kind().as_str()));
                 leaving.push(Leaving {
                     entry: UserEntry {
                         note: Some(why.describe().to_owned()),
@@ -934,7 +785,7 @@ pub fn plan(
             }
             leaving.push(Leaving {
                 entry: UserEntry {
-                    actions: vec![action.id.clone()],
+                    actions: vec![action.id().to_owned()],
                     ..entry
                 },
                 action: Some(action),
@@ -1093,7 +944,7 @@ pub fn plan(
                 if !user_actions.is_empty() {
                     let wanted = user_actions
                         .iter()
-                        .map(|a| a.kind.as_str())
+                        .map(|a| a.kind().as_str())
                         .collect::<Vec<_>>()
                         .join(", ");
                     warnings.push(why.warning(&user.user_key(), &wanted));
@@ -1141,7 +992,7 @@ pub fn plan(
                 }
             }
             let mut entry = whole(None);
-            entry.actions = user_actions.iter().map(|a| a.id.clone()).collect();
+            entry.actions = user_actions.iter().map(|a| a.id().to_owned()).collect();
             actions.extend(user_actions);
             users.push_full(entry);
         }
@@ -2012,78 +1863,45 @@ fn create_user(
     target: &Target,
     reason: String,
 ) -> Action {
-    Action {
-        id: format!(
-            "create_user:{}:{}",
-            user.role().plane().as_str(),
-            user.key()
-        ),
-        kind: ActionKind::CreateUser,
-        role: Some(user.role()),
-        from_role: None,
-        email: Some(user.user_key()),
-        object_id: Some(user.object_id().to_owned()),
-        node_id: None,
-        container: Some(target.container),
-        from: None,
-        to: Some(target.path.clone()),
-        to_node: target.node,
-        changes: BTreeMap::new(),
-        mobile: Some(pairing.mobile_license),
-        user: Some(NewUser {
+    Action::CreateUser(CreateUser {
+        id: action_id(ActionKind::CreateUser, user.role(), &user.user_key()),
+        user: user_ref(user),
+        to: Place {
+            container: target.container,
+            path: target.path.clone(),
+            node: target.node,
+        },
+        fields: NewUser {
             name: user.name().to_owned(),
             nick: user.nick().to_owned(),
             email: user.key().to_owned(),
             ssoid: user.ssoid().unwrap_or_default().to_owned(),
             description: user.description().to_owned(),
             mobile: pairing.mobile_license,
-        }),
+        },
         reason,
         precondition: Precondition {
             absent: true,
             ..Precondition::default()
         },
-    }
+    })
 }
 
-fn user_action(
-    kind: ActionKind,
-    role: Role,
-    key: &UserKey,
-    node: NodeId,
-    object_id: Option<String>,
-    reason: String,
-    precondition: Precondition,
-) -> Action {
-    Action {
-        id: format!(
-            "{}:{}:{}",
-            kind.as_str(),
-            role.plane().as_str(),
-            key.as_str()
-        ),
-        kind,
-        role: Some(role),
-        from_role: None,
-        email: Some(key.clone()),
-        object_id,
-        node_id: Some(node),
-        container: None,
-        from: None,
-        to: None,
-        to_node: None,
-        changes: BTreeMap::new(),
-        mobile: None,
-        user: None,
-        reason,
-        precondition,
-    }
+/// `<kind>:<plane>:<e-mail>`.
+fn action_id(kind: ActionKind, role: Role, key: &UserKey) -> String {
+    format!(
+        "{}:{}:{}",
+        kind.as_str(),
+        role.plane().as_str(),
+        key.as_str()
+    )
 }
 
-impl Action {
-    fn with_mobile(mut self, mobile: Option<bool>) -> Action {
-        self.mobile = mobile;
-        self
+fn user_ref(user: DesiredUser<'_>) -> UserRef {
+    UserRef {
+        role: user.role(),
+        email: user.user_key(),
+        object_id: Some(user.object_id().to_owned()),
     }
 }
 
@@ -2159,24 +1977,23 @@ fn update_node(
         let in_place = target.node.is_some() && info.parent == target.node;
         if !in_place {
             let location = info.parent.and_then(|parent| tree.group(parent));
-            let mut action = user_action(
-                ActionKind::MoveUser,
-                user.role(),
-                &user.user_key(),
-                info.id,
-                Some(user.object_id().to_owned()),
-                reason(),
-                Precondition {
+            actions.push(Action::MoveUser(MoveUser {
+                id: action_id(ActionKind::MoveUser, user.role(), &user.user_key()),
+                user: user_ref(user),
+                node_id: info.id,
+                from_role: (current_role != user.role()).then_some(current_role),
+                from: location.map_or_else(GroupPath::root, |l| l.path.clone()),
+                to: Place {
+                    container: target.container,
+                    path: target.path.clone(),
+                    node: target.node,
+                },
+                reason: reason(),
+                precondition: Precondition {
                     parent: info.parent,
                     ..Precondition::default()
                 },
-            );
-            action.from_role = (current_role != user.role()).then_some(current_role);
-            action.container = Some(target.container);
-            action.from = Some(location.map_or_else(GroupPath::root, |l| l.path.clone()));
-            action.to = Some(target.path.clone());
-            action.to_node = target.node;
-            actions.push(action);
+            }));
         }
 
         if diff != 0 {
@@ -2199,61 +2016,53 @@ fn update_node(
                 );
                 values.insert(attribute, have.to_owned());
             }
-            let mut action = user_action(
-                ActionKind::UpdateUser,
-                user.role(),
-                &user.user_key(),
-                info.id,
-                Some(user.object_id().to_owned()),
-                reason(),
-                Precondition {
+            actions.push(Action::UpdateUser(UpdateUser {
+                id: action_id(ActionKind::UpdateUser, user.role(), &user.user_key()),
+                user: user_ref(user),
+                node_id: info.id,
+                changes,
+                reason: reason(),
+                precondition: Precondition {
                     values,
                     ..Precondition::default()
                 },
-            );
-            action.changes = changes;
-            actions.push(action);
+            }));
         }
     }
     if !info.enabled {
-        actions.push(user_action(
-            ActionKind::EnableUser,
-            user.role(),
-            &user.user_key(),
-            info.id,
-            Some(user.object_id().to_owned()),
-            reason(),
-            Precondition {
+        actions.push(Action::EnableUser(EnableUser {
+            id: action_id(ActionKind::EnableUser, user.role(), &user.user_key()),
+            user: user_ref(user),
+            node_id: info.id,
+            reason: reason(),
+            precondition: Precondition {
                 status: Some(Status::Disabled),
                 ..Precondition::default()
             },
-        ));
+        }));
     }
     let has_mobile = info.mobile == Some(true);
     if policy.full_group_sync && has_mobile != pairing.mobile_license {
-        actions.push(
-            user_action(
-                ActionKind::SetMobileLicense,
-                user.role(),
-                &user.user_key(),
-                info.id,
-                Some(user.object_id().to_owned()),
-                format!(
-                    "{}, which {} the mobile add-on",
-                    reason(),
-                    if pairing.mobile_license {
-                        "grants"
-                    } else {
-                        "does not grant"
-                    }
-                ),
-                Precondition {
-                    mobile: Some(has_mobile),
-                    ..Precondition::default()
-                },
-            )
-            .with_mobile(Some(pairing.mobile_license)),
-        );
+        actions.push(Action::SetMobileLicense(SetMobileLicense {
+            id: action_id(ActionKind::SetMobileLicense, user.role(), &user.user_key()),
+            user: user_ref(user),
+            node_id: info.id,
+            mobile: pairing.mobile_license,
+            from: None,
+            reason: format!(
+                "{}, which {} the mobile add-on",
+                reason(),
+                if pairing.mobile_license {
+                    "grants"
+                } else {
+                    "does not grant"
+                }
+            ),
+            precondition: Precondition {
+                mobile: Some(has_mobile),
+                ..Precondition::default()
+            },
+        }));
     }
     actions
 }
@@ -2271,19 +2080,15 @@ fn order_key(
     &str,
     Option<NodeId>,
 ) {
-    let path = action
-        .to
-        .as_ref()
-        .or(action.from.as_ref())
-        .map_or("", GroupPath::as_str);
-    let key = action.email.as_ref().map_or("", UserKey::as_str);
+    let path = action.to().or(action.from()).map_or("", GroupPath::as_str);
+    let key = action.email().map_or("", UserKey::as_str);
     (
-        action.kind,
-        action.container,
+        action.kind(),
+        action.container(),
         path,
         key,
-        action.id.as_str(),
-        action.node_id,
+        action.id(),
+        action.node_id(),
     )
 }
 
@@ -2325,7 +2130,7 @@ fn repeated_ids(actions: &[Action]) -> BTreeSet<String> {
     let mut seen: FastMap<&str, u32> =
         FastMap::with_capacity_and_hasher(actions.len(), BuildHasherDefault::default());
     for action in actions {
-        *seen.entry(action.id.as_str()).or_insert(0) += 1;
+        *seen.entry(action.id()).or_insert(0) += 1;
     }
     seen.into_iter()
         .filter(|(_, count)| *count > 1)
@@ -2346,93 +2151,123 @@ fn make_ids_unique(
         return;
     }
     for action in actions.iter_mut() {
-        if repeated.contains(&action.id)
-            && let Some(node) = action.node_id
+        if repeated.contains(action.id())
+            && let Some(node) = action.node_id()
         {
-            let unique = format!("{}#{node}", action.id);
+            let unique = format!("{}#{node}", action.id());
             for user in users
                 .iter_mut()
                 .flat_map(|part| part.iter_mut())
                 .filter(|u| u.node_id == Some(node))
             {
                 for id in &mut user.actions {
-                    if *id == action.id {
+                    if id == action.id() {
                         id.clone_from(&unique);
                     }
                 }
             }
-            action.id = unique;
+            *action.id_mut() = unique;
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{ActionKind, Precondition, order_key, permute, sort_order, user_action};
-    use crate::model::{GroupPath, NodeId, Role, UserKey};
+    use super::{
+        Action, ActionKind, DisableUser, Location, MoveUser, Place, Precondition, UserRef,
+        action_id, order_key, permute, sort_order,
+    };
+    use crate::model::{Container, GroupPath, NodeId, Role, UserKey};
 
     #[test]
     fn actions_sort_in_key_order_past_their_first_24_bytes_ties_in_listing_order() {
-        let action = |kind, key: &str, node, to: &str| {
-            let mut action = user_action(
-                kind,
-                Role::Technician,
-                &UserKey::new(key).unwrap(),
-                NodeId(node),
-                None,
-                String::new(),
-                Precondition::default(),
-            );
-            action.to = Some(GroupPath::parse(to));
-            action
+        // Moves sort on where they go, disables on where the node is.
+        let action = |kind, key: &str, node, path: &str| {
+            let email = UserKey::new(key).unwrap();
+            let (role, path) = (Role::Technician, GroupPath::parse(path));
+            let user = UserRef {
+                role,
+                email: email.clone(),
+                object_id: None,
+            };
+            let (id, node_id, reason) =
+                (action_id(kind, role, &email), NodeId(node), String::new());
+            let precondition = Precondition::default();
+            let container = Container::Technicians;
+            if kind == ActionKind::MoveUser {
+                Action::MoveUser(MoveUser {
+                    id,
+                    user,
+                    node_id,
+                    from_role: None,
+                    from: GroupPath::root(),
+                    to: Place {
+                        container,
+                        path,
+                        node: None,
+                    },
+                    reason,
+                    precondition,
+                })
+            } else {
+                Action::DisableUser(DisableUser {
+                    id,
+                    user,
+                    node_id,
+                    from: Some(Location { container, path }),
+                    release_mobile: false,
+                    reason,
+                    precondition,
+                })
+            }
         };
         // Keys alike in their first 30 bytes, listed backwards; one key twice (two nodes), one
         // action listed twice; two destinations, two kinds.
         let shared = "alexander.anderson.smithers.0";
         let actions = vec![
             action(
-                ActionKind::UpdateUser,
+                ActionKind::MoveUser,
                 &format!("{shared}3@contoso.com"),
                 1,
                 "Support",
             ),
             action(
-                ActionKind::UpdateUser,
+                ActionKind::MoveUser,
                 &format!("{shared}2@contoso.com"),
                 9,
                 "Support",
             ),
             action(
-                ActionKind::UpdateUser,
+                ActionKind::MoveUser,
                 &format!("{shared}2@contoso.com"),
                 4,
                 "Support",
             ),
             action(
-                ActionKind::UpdateUser,
+                ActionKind::MoveUser,
                 &format!("{shared}1@contoso.com"),
                 2,
                 "Support",
             ),
             action(
-                ActionKind::UpdateUser,
+                ActionKind::MoveUser,
                 &format!("{shared}1@contoso.com"),
                 2,
                 "Support",
             ),
             action(
-                ActionKind::UpdateUser,
+                ActionKind::MoveUser,
                 &format!("{shared}0@contoso.com"),
                 5,
                 "Sales",
             ),
             action(
-                ActionKind::EnableUser,
+                ActionKind::DisableUser,
                 &format!("{shared}9@contoso.com"),
                 6,
                 "Support",
             ),
-            action(ActionKind::EnableUser, "a@contoso.com", 7, "Support"),
+            action(ActionKind::DisableUser, "a@contoso.com", 7, "Support"),
         ];
         let mut expected: Vec<usize> = (0..actions.len()).collect();
         expected.sort_by(|&a, &b| order_key(&actions[a]).cmp(&order_key(&actions[b])));
