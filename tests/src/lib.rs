@@ -1,8 +1,9 @@
-//! adsync-tests: stateful emulators of Microsoft Graph and LogMeIn Rescue (built on wiremock),
+//! adsync-tests: stateful emulators of Microsoft Graph, LogMeIn Rescue and GoTo (built on wiremock),
 //! synthetic data generators, end-to-end suites and the `adsync-bench` binary.
 //!
 //! Everything here listens on loopback only and bounds its own request loops.
 
+pub mod goto_emulator;
 pub mod graph_emulator;
 pub mod rescue_emulator;
 pub mod synthetic;

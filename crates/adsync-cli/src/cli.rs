@@ -88,6 +88,9 @@ pub(crate) enum Command {
     /// Shell completions
     #[command(after_help = EXAMPLES_COMPLETIONS)]
     Completions(CompletionsArgs),
+    /// GoTo accounts: sign in
+    #[command(after_help = EXAMPLES_GOTO)]
+    Goto(GotoArgs),
 }
 
 impl Command {
@@ -101,9 +104,11 @@ impl Command {
             Command::Tree(args) => args.json,
             Command::Explain(args) => args.json,
             Command::Status(args) => args.json,
-            Command::DryRun(_) | Command::Run(_) | Command::Init(_) | Command::Completions(_) => {
-                false
-            }
+            Command::DryRun(_)
+            | Command::Run(_)
+            | Command::Init(_)
+            | Command::Completions(_)
+            | Command::Goto(_) => false,
         }
     }
 }
@@ -358,7 +363,59 @@ Examples:
   adsync --config /etc/adsync/adsync.yaml init
   adsync init --stdout > adsync.yaml";
 
+const EXAMPLES_GOTO: &str = "\
+Examples:
+  adsync goto login --client-id 0d3c...   sign in in a browser, store the refresh token
+  adsync goto login --client-secret-file /run/secrets/goto --token-file /var/lib/adsync/goto-token.json";
+
 const EXAMPLES_COMPLETIONS: &str = "\
 Examples:
   adsync completions bash > /etc/bash_completion.d/adsync
   adsync completions zsh > \"${fpath[1]}/_adsync\"";
+
+/// `adsync goto`.
+#[derive(Debug, Args)]
+pub(crate) struct GotoArgs {
+    #[command(subcommand)]
+    pub(crate) command: GotoCommand,
+}
+
+/// `adsync goto ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum GotoCommand {
+    /// Sign in to GoTo in a browser and store the refresh token (owner-only file)
+    Login(GotoLoginArgs),
+}
+
+/// `adsync goto login`.
+#[derive(Debug, Args)]
+pub(crate) struct GotoLoginArgs {
+    /// The GoTo OAuth client id
+    #[arg(long, env = "ADSYNC_GOTO_CLIENT_ID", value_name = "ID")]
+    pub(crate) client_id: String,
+    /// The environment variable holding the client secret
+    #[arg(
+        long,
+        value_name = "VARIABLE",
+        default_value = "ADSYNC_GOTO_CLIENT_SECRET"
+    )]
+    pub(crate) client_secret_env: String,
+    /// A file holding the client secret (instead of the environment variable)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) client_secret_file: Option<PathBuf>,
+    /// Where to store the refresh token
+    #[arg(long, value_name = "FILE", default_value = ".adsync/goto-token.json")]
+    pub(crate) token_file: PathBuf,
+    /// The loopback port of the redirect (0: any free port)
+    #[arg(long, default_value_t = adsync_goto::login::DEFAULT_PORT)]
+    pub(crate) port: u16,
+    /// Seconds to wait for the browser
+    #[arg(long, value_name = "SECONDS", default_value_t = adsync_goto::login::DEFAULT_WAIT.as_secs())]
+    pub(crate) wait: u64,
+    /// The authorization endpoint (tests and proxies; https, or http to loopback)
+    #[arg(long, hide = true, default_value = adsync_goto::api::host::AUTHORIZE)]
+    pub(crate) authorize_url: String,
+    /// The token endpoint (tests and proxies; https, or http to loopback)
+    #[arg(long, hide = true, default_value = adsync_goto::api::host::TOKEN)]
+    pub(crate) token_url: String,
+}

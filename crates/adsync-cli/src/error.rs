@@ -48,6 +48,9 @@ pub(crate) enum Error {
     /// Reading Rescue failed.
     #[error("failed to read the LogMeIn Rescue organization")]
     TargetRead(#[source] AdapterError),
+    /// `adsync goto login` failed.
+    #[error("the goto sign-in failed")]
+    GotoLogin(#[source] AdapterError),
     /// The adapter could not be set up.
     #[error("{0}")]
     Setup(String),
@@ -101,7 +104,7 @@ impl Error {
                 "pass --config FILE or set ADSYNC_CONFIG; `adsync init` writes a starter adsync.yaml"
                     .into(),
             ),
-            Error::SourceRead(error) | Error::TargetRead(error) => {
+            Error::SourceRead(error) | Error::TargetRead(error) | Error::GotoLogin(error) => {
                 error.hint.clone().or_else(|| default_hint(error.kind))
             }
             _ => None,

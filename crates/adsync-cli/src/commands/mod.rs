@@ -4,6 +4,7 @@ mod apply;
 mod completions;
 mod dry_run;
 mod explain;
+mod goto;
 mod groups;
 mod init;
 mod plan;
@@ -33,6 +34,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Status(args) => status::run(&cli.global, args),
         Command::Init(args) => init::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
+        Command::Goto(args) => goto::run(&cli.global, args).await,
     }
 }
 

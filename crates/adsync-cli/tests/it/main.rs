@@ -11,6 +11,7 @@ mod e2e_errors;
 mod e2e_run;
 mod e2e_secrets;
 mod emulated;
+mod goto_login;
 mod operator;
 mod secrets;
 mod terminal;

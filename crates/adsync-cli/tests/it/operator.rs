@@ -446,6 +446,7 @@ fn every_command_has_examples_and_apply_lists_its_exit_codes() {
         "status",
         "init",
         "completions",
+        "goto",
     ] {
         let run = adsync(&dir, &[command, "--help"], &[]);
         assert_eq!(run.code, 0, "{}", run.transcript());
