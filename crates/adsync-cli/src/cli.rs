@@ -186,6 +186,16 @@ pub(crate) struct RunArgs {
     /// Where `--dry-run` workbooks go
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub(crate) out_dir: PathBuf,
+    /// Serve the service page on this address: `127.0.0.1:8787`, `[::1]:8787`, `localhost:8787`
+    /// or a port alone (loopback); any other address needs --listen-token-file
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// A file holding the access token the page asks for (at least 16 characters)
+    #[arg(long, value_name = "FILE", requires = "listen")]
+    pub(crate) listen_token_file: Option<PathBuf>,
+    /// Show the page without Retry sync
+    #[arg(long, requires = "listen")]
+    pub(crate) listen_read_only: bool,
 }
 
 /// `adsync groups`.

@@ -36,27 +36,42 @@ pub(crate) fn compact(time: SystemTime) -> String {
     )
 }
 
-/// Parses what [`format_time`] writes (fractions of a second optional).
+/// The moment an RFC 3339 UTC timestamp as [`format_time`] writes it names
+/// (`2026-11-21T23:05:12.345Z`, the fraction optional); `None` for any other text.
 pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
-    let text = text.strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut date = date.split('-').map(str::parse::<u64>);
-    let (year, month, day) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
-    let (time, millis) = match time.split_once('.') {
-        Some((time, fraction)) => {
-            let digits: String = fraction.chars().chain("000".chars()).take(3).collect();
-            (time, digits.parse::<u64>().ok()?)
-        }
-        None => (time, 0),
-    };
-    let mut time = time.split(':').map(str::parse::<u64>);
-    let (hour, minute, second) = (time.next()?.ok()?, time.next()?.ok()?, time.next()?.ok()?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+    let bytes = text.as_bytes();
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if bytes.len() < 20
+        || !text.ends_with('Z')
+        || separators.iter().any(|&(at, c)| bytes.get(at) != Some(&c))
+    {
         return None;
     }
-    let days = days_from_civil(year, month, day)?;
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<u64>().ok();
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1970..=9999).contains(&year)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let millis = match &text[19..text.len() - 1] {
+        "" => 0,
+        fraction => {
+            let digits = fraction.strip_prefix('.')?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            format!("{digits:0<3}")[..3].parse::<u64>().ok()?
+        }
+    };
+    let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::from_millis(seconds * 1000 + millis))
+    Some(UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_millis(millis))
 }
 
 /// How long ago `text` (an RFC 3339 UTC time) was; `None` when it does not parse or lies
@@ -88,19 +103,15 @@ pub(crate) fn human_duration(duration: Duration) -> String {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
-    let year = if month <= 2 {
-        year.checked_sub(1)?
-    } else {
-        year
-    };
+/// Howard Hinnant's civil-to-days algorithm: days since 1970-01-01 (years from 1970).
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
     let era = year / 400;
     let yoe = year - era * 400;
     let mp = if month > 2 { month - 3 } else { month + 9 };
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).checked_sub(719_468)
+    era * 146_097 + doe - 719_468
 }
 
 /// Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
@@ -136,5 +147,29 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(93_784)), "1d 2h");
         assert_eq!(human_duration(Duration::from_secs(45)), "45s");
         assert_eq!(human_duration(Duration::from_secs(7_200)), "2h");
+    }
+
+    #[test]
+    fn parses_what_it_formats_and_nothing_else() {
+        for millis in [0, 951_782_400_000, 1_795_302_312_345, 4_102_444_799_999] {
+            let instant = UNIX_EPOCH + Duration::from_millis(millis);
+            assert_eq!(parse_time(&format_time(instant)), Some(instant), "{millis}");
+        }
+        assert_eq!(
+            parse_time("2026-11-21T23:05:12Z"),
+            Some(UNIX_EPOCH + Duration::from_secs(1_795_302_312))
+        );
+        for bad in [
+            "",
+            "2026-11-21 23:05:12Z",
+            "2026-11-21T23:05:12.345",
+            "2026-13-21T23:05:12Z",
+            "2026-11-21T23:05:12.Z",
+            "2026-11-21T23:05:12.3a5Z",
+            "1969-12-31T23:59:59Z",
+            "２026-11-21T23:05:12Z",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Loaded {
     pub(crate) base: PathBuf,
     /// The parsed, validated configuration.
     pub(crate) config: Config,
+    /// Counts the adapters' requests (set by `run --listen` for the page's metrics).
+    pub(crate) observer: Option<std::sync::Arc<dyn adsync_core::adapter::RequestObserver>>,
 }
 
 impl Loaded {
@@ -74,6 +76,7 @@ pub(crate) fn load_config(path: &Path) -> Result<Loaded, Error> {
         path: path.to_owned(),
         base,
         config,
+        observer: None,
     })
 }
 

@@ -3,11 +3,13 @@
 //! This binary is glue: it parses flags, reads files and secrets, builds the adapters, calls
 //! adsync-core, renders results and decides the exit status. No sync rule lives here.
 
+mod activity;
 mod cli;
 mod clock;
 mod commands;
 mod error;
 mod exit;
+mod listen;
 mod load;
 mod output;
 mod progress;

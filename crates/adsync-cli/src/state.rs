@@ -128,8 +128,37 @@ pub(crate) struct LastRun {
     pub(crate) last_success: Option<String>,
 }
 
-/// Writes `last-run.json`, carrying `last_success` over from the previous record.
-pub(crate) fn write_last_run(state_dir: &Path, mut record: LastRun) -> Result<(), Error> {
+/// Writes `last-run.json`, carrying `last_success` over from the previous record, and appends
+/// the record to the run log `runs.jsonl` (the service page's history of runs).
+pub(crate) fn write_last_run(state_dir: &Path, record: LastRun) -> Result<(), Error> {
+    let record = write_last_run_record(state_dir, record)?;
+    append_line(
+        &state_dir.join(RUN_LOG),
+        &serde_json::to_string(&record).unwrap_or_default(),
+    )
+}
+
+/// The run log: one JSON line per run, appended, never rewritten.
+pub(crate) const RUN_LOG: &str = "runs.jsonl";
+/// The audit log (SPEC §7).
+pub(crate) const AUDIT_LOG: &str = "audit.jsonl";
+
+/// Appends `line` and a newline with one `write` call, flushed.
+fn append_line(path: &Path, line: &str) -> Result<(), Error> {
+    let mut text = line.to_owned();
+    text.push('\n');
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|()| file.flush()))
+        .map_err(|source| Error::Write {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+fn write_last_run_record(state_dir: &Path, mut record: LastRun) -> Result<LastRun, Error> {
     let path = state_dir.join("last-run.json");
     if record.outcome == "success" && !record.dry_run {
         record.last_success = Some(record.finished.clone());
@@ -143,7 +172,8 @@ pub(crate) fn write_last_run(state_dir: &Path, mut record: LastRun) -> Result<()
         path: state_dir.to_owned(),
         source,
     })?;
-    output::write_atomic(&path, output::json(&record).as_bytes())
+    output::write_atomic(&path, output::json(&record).as_bytes())?;
+    Ok(record)
 }
 
 /// The append-only audit log, one flushed JSON line per attempted action.
@@ -160,7 +190,7 @@ impl Audit {
             path: state_dir.to_owned(),
             source,
         })?;
-        let path = state_dir.join("audit.jsonl");
+        let path = state_dir.join(AUDIT_LOG);
         let file = OpenOptions::new()
             .create(true)
             .append(true)

@@ -52,8 +52,7 @@ impl Tone {
 }
 
 impl Paint {
-    /// No colour at all.
-    #[cfg(test)]
+    /// No colour at all: tests, and text that leaves the terminal (the service page).
     pub(crate) const PLAIN: Paint = Paint { on: false };
 
     /// Colour for stdout.

@@ -39,8 +39,12 @@ pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphS
         &mut policy.timeout,
         retry.request_timeout_s.map(Duration::from_secs),
     );
-    GraphSource::new(settings)
-        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))
+    let source = GraphSource::new(settings)
+        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))?;
+    Ok(match &loaded.observer {
+        Some(observer) => source.with_request_observer(observer.clone()),
+        None => source,
+    })
 }
 
 pub(crate) fn graph_source(
@@ -88,8 +92,12 @@ pub(crate) fn rescue(loaded: &Loaded, rescue: &RescueTargetConfig) -> Result<Res
         &mut policy.request_timeout,
         retry.request_timeout_s.map(Duration::from_secs),
     );
-    RescueTarget::new(settings)
-        .map_err(|error| Error::Setup(format!("cannot set up LogMeIn Rescue: {error}")))
+    let target = RescueTarget::new(settings)
+        .map_err(|error| Error::Setup(format!("cannot set up LogMeIn Rescue: {error}")))?;
+    Ok(match &loaded.observer {
+        Some(observer) => target.with_request_observer(observer.clone()),
+        None => target,
+    })
 }
 
 pub(crate) fn rescue_target(

@@ -152,6 +152,14 @@ pub enum AdapterErrorKind {
     Cancelled,
 }
 
+/// Told about every HTTP exchange an adapter has with its service, for the service page's
+/// metrics. `api` names the service (`graph`, `rescue`); `status` is the HTTP status, or `None`
+/// when no answer came (connection refused, timeout).
+pub trait RequestObserver: Send + Sync + fmt::Debug {
+    /// One exchange ended.
+    fn exchanged(&self, api: &'static str, status: Option<u16>);
+}
+
 /// The failure categories of an action (SPEC §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -3,8 +3,10 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use adsync_core::adapter::RequestObserver;
 use adsync_core::config::Cloud;
 use adsync_core::secret::Secret;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -169,6 +171,8 @@ pub(crate) struct Client {
     retry: RetryPolicy,
     token: Mutex<TokenCache>,
     permits: Semaphore,
+    /// Told about every exchange (the service page's request metrics).
+    pub(crate) observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl fmt::Debug for Client {
@@ -259,6 +263,7 @@ impl Client {
             retry: settings.retry,
             token: Mutex::new(TokenCache::default()),
             permits: Semaphore::new(settings.concurrency),
+            observer: None,
         })
     }
 
@@ -420,6 +425,10 @@ impl Client {
                     Err(error) => {
                         tracing::debug!(failure = %TransportCause(error), ms, "{request}");
                     }
+                }
+                if let Some(observer) = &self.observer {
+                    let status = response.as_ref().ok().map(|r| r.status().as_u16());
+                    observer.exchanged("graph", status);
                 }
                 match response {
                     Ok(response) => {

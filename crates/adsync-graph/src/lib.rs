@@ -139,6 +139,16 @@ impl GraphSource {
         })
     }
 
+    /// Tells `observer` about every HTTP exchange with Graph and its token endpoint.
+    #[must_use]
+    pub fn with_request_observer(
+        mut self,
+        observer: std::sync::Arc<dyn adsync_core::adapter::RequestObserver>,
+    ) -> GraphSource {
+        self.client.observer = Some(observer);
+        self
+    }
+
     /// Gets an app-only token (or confirms the cached one), for `adsync validate --online`.
     pub async fn check_token(&self) -> Result<(), Error> {
         self.client.check_token().await

@@ -158,6 +158,8 @@ pub(crate) struct Client {
     base: String,
     auth: Auth,
     retry: RetryPolicy,
+    /// Told about every exchange (the service page's request metrics).
+    pub(crate) observer: Option<std::sync::Arc<dyn adsync_core::adapter::RequestObserver>>,
 }
 
 /// The base URL without a trailing `/` or `/API`, refusing plain http except for loopback.
@@ -240,6 +242,7 @@ impl Client {
                 max_attempts: retry.max_attempts.max(1),
                 ..retry
             },
+            observer: None,
         })
     }
 
@@ -475,6 +478,12 @@ impl Client {
                 ms,
                 "POST /API/{method}.aspx"
             ),
+        }
+        if let Some(observer) = &self.observer {
+            observer.exchanged(
+                "rescue",
+                response.as_ref().ok().map(|r| r.status().as_u16()),
+            );
         }
         let response = match response {
             Ok(response) => response,

@@ -148,6 +148,16 @@ impl RescueTarget {
         })
     }
 
+    /// Tells `observer` about every HTTP exchange with Rescue.
+    #[must_use]
+    pub fn with_request_observer(
+        mut self,
+        observer: std::sync::Arc<dyn adsync_core::adapter::RequestObserver>,
+    ) -> RescueTarget {
+        self.client.observer = Some(observer);
+        self
+    }
+
     /// Signs in (in password mode) and reads the account with `getAccount`: the cheap check of
     /// `adsync validate --online`.
     pub async fn check_auth(&self) -> Result<Account, Error> {

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use adsync_core::adapter::{AdapterError, AdapterErrorKind, Applied, DetailRequest, Target};
 use adsync_core::model::{NodeId, RescueSnapshot};
@@ -13,6 +13,7 @@ use adsync_core::execute::{
 };
 use adsync_core::plan::{Action, Plan};
 use adsync_core::scope::detail_request_for_plan;
+use adsync_web::view::ReadFacts;
 
 use crate::cli::{ApplyArgs, Global};
 use crate::error::Error;
@@ -64,26 +65,38 @@ pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus,
     apply_locked(global, &loaded, &options).await
 }
 
+/// What one apply did, for the service page (`run --listen`).
+#[derive(Debug, Default)]
+pub(crate) struct Trace {
+    /// The record written to `last-run.json`.
+    pub(crate) record: Option<LastRun>,
+    /// What the reads found, when both finished.
+    pub(crate) read: Option<ReadFacts>,
+    /// The plan, when one was made.
+    pub(crate) plan: Option<Plan>,
+    /// What executing it did, and how long it took.
+    pub(crate) report: Option<(ApplyReport, Duration)>,
+}
+
 /// One apply under the lock, recorded in `last-run.json` whatever its end.
 pub(crate) async fn apply_locked(
     global: &Global,
     loaded: &Loaded,
     options: &Options<'_>,
 ) -> Result<ExitStatus, Error> {
-    apply_recorded(global, loaded, options).await.0
+    apply_traced(global, loaded, options, &mut Trace::default()).await
 }
 
-/// [`apply_locked`], also returning the record it wrote (`run` logs its counts).
-pub(crate) async fn apply_recorded(
+/// [`apply_locked`], keeping in `trace` what the run read, planned and applied, and the record
+/// it wrote (`run` logs its counts, the service page shows them).
+pub(crate) async fn apply_traced(
     global: &Global,
     loaded: &Loaded,
     options: &Options<'_>,
-) -> (Result<ExitStatus, Error>, LastRun) {
+    trace: &mut Trace,
+) -> Result<ExitStatus, Error> {
     let state_dir = loaded.state_dir();
-    let _lock = match Lock::acquire(&state_dir, options.command, global.quiet) {
-        Ok(lock) => lock,
-        Err(error) => return (Err(error), LastRun::default()),
-    };
+    let _lock = Lock::acquire(&state_dir, options.command, global.quiet)?;
     let started = SystemTime::now();
     let run_id = format!("{}-{}", crate::clock::compact(started), std::process::id());
     let mut record = LastRun {
@@ -92,7 +105,7 @@ pub(crate) async fn apply_recorded(
         started: crate::clock::format_time(started),
         ..LastRun::default()
     };
-    let result = apply(global, options, loaded, &run_id, &mut record).await;
+    let result = apply(global, options, loaded, &run_id, &mut record, trace).await;
     record.finished = crate::clock::now();
     match &result {
         Ok(ExitStatus::Success) => record.outcome = "success".into(),
@@ -103,10 +116,9 @@ pub(crate) async fn apply_recorded(
             record.error = Some(error.to_string());
         }
     }
-    match state::write_last_run(&state_dir, record.clone()) {
-        Ok(()) => (result, record),
-        Err(error) => (Err(error), record),
-    }
+    trace.record = Some(record.clone());
+    state::write_last_run(&state_dir, record)?;
+    result
 }
 
 async fn apply(
@@ -115,15 +127,29 @@ async fn apply(
     loaded: &Loaded,
     run_id: &str,
     record: &mut LastRun,
+    trace: &mut Trace,
 ) -> Result<ExitStatus, Error> {
+    let Trace {
+        read,
+        plan: planned_slot,
+        report: report_slot,
+        ..
+    } = trace;
     let target = crate::wiring::target(loaded)?;
     let planned = async {
         match args.plan {
             Some(path) => saved_plan(global, loaded, path, &target, args.max_plan_age).await,
             None => {
-                let plan =
-                    super::plan::make_plan(global, args.json, loaded, target.as_target()).await?;
-                Ok((plan, Default::default()))
+                let planned = super::plan::read_and_plan(
+                    global,
+                    args.json,
+                    loaded,
+                    target.as_target(),
+                    false,
+                    read,
+                )
+                .await?;
+                Ok((planned.plan, Default::default()))
             }
         }
     };
@@ -139,14 +165,15 @@ async fn apply(
     if args.stop.is_some_and(|stop| stop.load(Ordering::SeqCst)) {
         return Ok(stopped_before_applying(global));
     }
+    let plan = &*planned_slot.insert(plan);
     match args.warned {
-        Some(warned) => super::plan::print_new_warnings(global, &plan, warned),
-        None => super::plan::print_warnings(global, &plan),
+        Some(warned) => super::plan::print_new_warnings(global, plan, warned),
+        None => super::plan::print_warnings(global, plan),
     }
-    record_counts(record, &plan, &ApplyReport::default());
+    record_counts(record, plan, &ApplyReport::default());
     if !args.json && args.print_plan {
         output::stdout(&render::plan_human(
-            &plan,
+            plan,
             Paint::stdout(global),
             &render::Listing::default(),
         ))?;
@@ -155,26 +182,16 @@ async fn apply(
         if args.json {
             output::stdout(&output::json(&report_json(
                 run_id,
-                &plan,
+                plan,
                 &ApplyReport::default(),
             )))?;
         }
         return Ok(ExitStatus::Success);
     }
-
-    if refuse_if_guarded(global, args, &plan, run_id)? {
+    if refuse_if_guarded(global, args, plan, run_id)? {
         return Ok(ExitStatus::Refused);
     }
-
-    if args.plan.is_none() && !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::NeedsYes);
-        }
-        if !confirm(plan.actions.len())? {
-            // As terraform does: a declined apply is not a success a script may build on.
-            return Err(Error::Declined);
-        }
-    }
+    confirm_unless_told(args, plan)?;
 
     let mut observer = Observer {
         audit: Audit::open(&loaded.state_dir(), run_id)?,
@@ -185,28 +202,46 @@ async fn apply(
         inner: target.as_target(),
         stop: args.stop,
     };
-    let report = execute(&plan, &stoppable, &drifted, &mut observer).await;
+    let applying = std::time::Instant::now();
+    let report = execute(plan, &stoppable, &drifted, &mut observer).await;
+    let report = &report_slot.insert((report, applying.elapsed())).0;
     if let Some(progress) = &observer.progress {
         progress.finish_and_clear();
     }
     write_back(target)?;
-    let links = adsync_core::execute::links_after(load::read_links(loaded)?, &plan, &report);
+    let links = adsync_core::execute::links_after(load::read_links(loaded)?, plan, report);
     state::write_links(&loaded.state_dir(), &links)?;
     if let Some(error) = observer.error {
         return Err(error);
     }
 
-    record_counts(record, &plan, &report);
+    record_counts(record, plan, report);
     if args.json {
-        output::stdout(&output::json(&report_json(run_id, &plan, &report)))?;
+        output::stdout(&output::json(&report_json(run_id, plan, report)))?;
     } else if args.print_plan {
-        output::stdout(&render::apply_summary(&report, Paint::stdout(global)))?;
+        output::stdout(&render::apply_summary(report, Paint::stdout(global)))?;
     }
     Ok(if report.is_complete() {
         ExitStatus::Success
     } else {
         ExitStatus::Incomplete
     })
+}
+
+/// A fresh plan is applied only once confirmed, unless `--yes`; a saved plan was reviewed
+/// when it was saved. Without a terminal to ask on, `--yes` is required.
+fn confirm_unless_told(args: &Options<'_>, plan: &Plan) -> Result<(), Error> {
+    if args.plan.is_some() || args.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::NeedsYes);
+    }
+    if !confirm(plan.actions.len())? {
+        // As terraform does: a declined apply is not a success a script may build on.
+        return Err(Error::Declined);
+    }
+    Ok(())
 }
 
 /// The plan's size and each outcome's count, zeros included: a cycle that changed nothing

@@ -31,9 +31,15 @@ pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus
             (plan, rescue, load::read_links(&loaded)?)
         }
         None => {
-            let planned =
-                super::plan::read_and_plan(global, false, &loaded, target.as_target(), false)
-                    .await?;
+            let planned = super::plan::read_and_plan(
+                global,
+                false,
+                &loaded,
+                target.as_target(),
+                false,
+                &mut None,
+            )
+            .await?;
             (planned.plan, planned.current.rescue, planned.current.links)
         }
     };

@@ -43,8 +43,15 @@ struct Unmanaged<'a> {
 pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
     let target = crate::wiring::target(&loaded)?;
-    let planned =
-        super::plan::read_and_plan(global, args.json, &loaded, target.as_target(), true).await?;
+    let planned = super::plan::read_and_plan(
+        global,
+        args.json,
+        &loaded,
+        target.as_target(),
+        true,
+        &mut None,
+    )
+    .await?;
     let wanted = args.user.trim().to_lowercase();
     let plan = &planned.plan;
     let entries: Vec<UserEntry> = plan

@@ -1,6 +1,6 @@
 //! One module per subcommand: parse flags, load config, call the library, render.
 
-mod apply;
+pub(crate) mod apply;
 mod completions;
 mod dry_run;
 mod explain;

@@ -8,6 +8,7 @@ use adsync_core::desired::desired;
 use adsync_core::model::{DirectorySnapshot, NodeType, RescueSnapshot};
 use adsync_core::plan::{Action, ActionKind, CurrentState, Origin, Plan, Policy, plan};
 use adsync_core::scope::detail_request;
+use adsync_web::view::ReadFacts;
 
 use crate::cli::{Global, PlanArgs};
 use crate::error::Error;
@@ -94,20 +95,25 @@ pub(crate) async fn make_plan(
     loaded: &Loaded,
     target: &dyn adsync_core::adapter::Target,
 ) -> Result<Plan, Error> {
-    Ok(read_and_plan(global, json, loaded, target, false)
-        .await?
-        .plan)
+    Ok(
+        read_and_plan(global, json, loaded, target, false, &mut None)
+            .await?
+            .plan,
+    )
 }
 
 /// [`make_plan`], keeping what was read; the directory only when `keep_directory` (a large one
-/// is dropped as soon as the desired state is made from it).
+/// is dropped as soon as the desired state is made from it). `read` is told what both reads
+/// found and how long they took once both have finished, even when planning then fails.
 pub(crate) async fn read_and_plan(
     global: &Global,
     json: bool,
     loaded: &Loaded,
     target: &dyn adsync_core::adapter::Target,
     keep_directory: bool,
+    read: &mut Option<ReadFacts>,
 ) -> Result<Planned, Error> {
+    let started = std::time::Instant::now();
     let source = crate::wiring::source(loaded)?;
     let request = loaded.source_request();
     let bar = ReadBar::start(
@@ -126,6 +132,7 @@ pub(crate) async fn read_and_plan(
         users = directory.users.len(),
         "read the directory"
     );
+    let directory_read = (directory.users.len() as u64, directory.groups.len() as u64);
     let desired = desired(&directory, &loaded.config).map_err(Error::Plan)?;
     let directory = keep_directory.then_some(directory);
     let links = load::read_links(loaded)?;
@@ -141,6 +148,7 @@ pub(crate) async fn read_and_plan(
         links,
     };
     tracing::info!(nodes = current.rescue.nodes.len(), "read Rescue");
+    *read = Some(read_facts(directory_read, &current.rescue, started));
     let mut plan =
         plan(&desired, &current, &Policy::from_config(&loaded.config)).map_err(Error::Plan)?;
     plan.origin = Some(origin(loaded, &current.rescue));
@@ -154,6 +162,25 @@ pub(crate) async fn read_and_plan(
         directory,
         current,
     })
+}
+
+/// What both reads found, for the service page: the directory's users and groups, Rescue's
+/// user nodes, and the time since `started`.
+fn read_facts(
+    (directory_users, directory_groups): (u64, u64),
+    rescue: &RescueSnapshot,
+    started: std::time::Instant,
+) -> ReadFacts {
+    ReadFacts {
+        directory_users,
+        directory_groups,
+        rescue_users: rescue
+            .nodes
+            .iter()
+            .filter(|node| node.node_type.user_role().is_some())
+            .count() as u64,
+        duration: started.elapsed(),
+    }
 }
 
 /// When the plan was made, and against what.

@@ -8,7 +8,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
 
+use adsync_web::Running;
+use adsync_web::view::Trigger;
+
 use crate::cli::{Global, RunArgs};
+use crate::commands::apply::Trace;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::output;
@@ -20,6 +24,11 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     listen_for_signals(Arc::clone(&stop), Arc::clone(&wake));
+    // Bound before the service announces itself, so a bad --listen is the only thing said.
+    let mut listening = crate::listen::start(args, interval, global.quiet).await?;
+    if let Some(listening) = &listening {
+        restore(global, listening);
+    }
     output::note(
         global.quiet,
         &format!(
@@ -36,32 +45,72 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
 
     let warned = std::sync::Mutex::new(std::collections::BTreeSet::new());
     let mut cycle = 0u64;
+    let mut trigger = Trigger::Schedule;
     loop {
         cycle += 1;
         let started = std::time::Instant::now();
+        let started_at = SystemTime::now();
+        if let Some(listening) = &listening {
+            listening.service.run_started(Running {
+                started: crate::listen::stamp(started_at),
+                trigger,
+            });
+        }
         output::note(
             global.quiet,
             &format!("{} cycle {cycle} started", crate::clock::now()),
         );
-        let (result, record) = one_cycle(global, args, &stop, &warned).await;
+        let mut trace = Trace::default();
+        let cycling = Cycling {
+            stop: &stop,
+            warned: &warned,
+            listening: listening.as_ref(),
+        };
+        let result = one_cycle(global, args, &cycling, &mut trace).await;
         let elapsed = started.elapsed();
-        let next = (!stop.load(Ordering::SeqCst))
-            .then(|| SystemTime::now() + interval.saturating_sub(elapsed));
+        let wait = interval.saturating_sub(elapsed);
+        let next = (!stop.load(Ordering::SeqCst)).then(|| SystemTime::now() + wait);
+        let record = trace.record.clone().unwrap_or_default();
         cycle_finished(global, cycle, &result, &record, elapsed, next);
+        if let Some(listening) = &listening {
+            let report = crate::listen::report(trace, &result, trigger, started_at);
+            let next = crate::listen::stamp(SystemTime::now() + wait);
+            listening.service.run_finished(report, next);
+        }
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let wait = interval.saturating_sub(elapsed);
+        trigger = Trigger::Schedule;
+        let retry = async {
+            match listening.as_mut() {
+                Some(listening) => listening.retries.next().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = wake.notified() => {}
+            Some(()) = retry => trigger = Trigger::Retry,
         }
         if stop.load(Ordering::SeqCst) {
             break;
         }
     }
+    if let Some(listening) = listening {
+        listening.shut_down().await;
+    }
     output::note(global.quiet, &format!("{} stopped", crate::clock::now()));
     Ok(ExitStatus::Success)
+}
+
+/// What every cycle of one service shares.
+struct Cycling<'a> {
+    /// Set when the process is asked to stop.
+    stop: &'a AtomicBool,
+    /// The plan warnings already printed: each is printed once, not every cycle.
+    warned: &'a std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// The service page, with `--listen`.
+    listening: Option<&'a crate::listen::Listening>,
 }
 
 /// The line that ends a cycle: when, how it went, its counts, how long it took and when the
@@ -113,19 +162,37 @@ fn cycle_finished(
     }
 }
 
+/// Shows the last success recorded before this service started, and where the logs are.
+fn restore(global: &Global, listening: &crate::listen::Listening) {
+    let Ok(loaded) = super::config(global) else {
+        return;
+    };
+    let state_dir = loaded.state_dir();
+    let last_success = std::fs::read_to_string(state_dir.join("last-run.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<crate::state::LastRun>(&text).ok())
+        .and_then(|record| record.last_success)
+        .and_then(|text| crate::clock::parse_time(&text))
+        .map(crate::listen::stamp);
+    listening.service.restore(last_success);
+    listening.logs.set_state_dir(state_dir);
+}
+
+/// One cycle; `trace` keeps what it read, planned and applied, and the record it wrote.
 async fn one_cycle(
     global: &Global,
     args: &RunArgs,
-    stop: &AtomicBool,
-    warned: &std::sync::Mutex<std::collections::BTreeSet<String>>,
-) -> (Result<ExitStatus, Error>, LastRun) {
+    cycling: &Cycling<'_>,
+    trace: &mut Trace,
+) -> Result<ExitStatus, Error> {
     // The configuration is read each cycle, so an edit takes effect without a restart.
-    let loaded = match super::config(global) {
-        Ok(loaded) => loaded,
-        Err(error) => return (Err(error), LastRun::default()),
-    };
+    let mut loaded = super::config(global)?;
+    if let Some(listening) = cycling.listening {
+        listening.logs.set_state_dir(loaded.state_dir());
+        loaded.observer = Some(listening.service.clone());
+    }
     if args.dry_run {
-        return dry_run_cycle(global, args, &loaded, warned).await;
+        return dry_run_cycle(global, args, &loaded, cycling.warned, trace).await;
     }
     let options = super::apply::Options {
         plan: None,
@@ -133,24 +200,25 @@ async fn one_cycle(
         allow_destructive: false,
         allow_empty_groups: false,
         json: false,
-        stop: Some(stop),
+        stop: Some(cycling.stop),
         command: "run",
         // Each cycle's whole plan only with -v: the cycle lines say what it came to.
         print_plan: global.verbose > 0,
         max_plan_age: None,
-        warned: Some(warned),
+        warned: Some(cycling.warned),
     };
-    super::apply::apply_recorded(global, &loaded, &options).await
+    super::apply::apply_traced(global, &loaded, &options, trace).await
 }
 
-/// A `run --dry-run` cycle: the workbook of the plan, recorded as a dry run (it never counts
-/// as the last success).
+/// A `run --dry-run` cycle: the workbook of the plan, nothing applied, recorded as a dry run
+/// (it never counts as the last success); `trace` keeps the read, the plan and the record.
 async fn dry_run_cycle(
     global: &Global,
     args: &RunArgs,
     loaded: &crate::load::Loaded,
     warned: &std::sync::Mutex<std::collections::BTreeSet<String>>,
-) -> (Result<ExitStatus, Error>, LastRun) {
+    trace: &mut Trace,
+) -> Result<ExitStatus, Error> {
     let now = SystemTime::now();
     let mut record = LastRun {
         run_id: format!("{}-{}", crate::clock::compact(now), std::process::id()),
@@ -163,9 +231,17 @@ async fn dry_run_cycle(
         let _lock =
             crate::state::Lock::acquire(&loaded.state_dir(), "run --dry-run", global.quiet)?;
         let target = crate::wiring::target(loaded)?;
-        let planned =
-            super::plan::read_and_plan(global, false, loaded, target.as_target(), false).await?;
-        super::plan::print_new_warnings(global, &planned.plan, warned);
+        let planned = super::plan::read_and_plan(
+            global,
+            false,
+            loaded,
+            target.as_target(),
+            false,
+            &mut trace.read,
+        )
+        .await?;
+        let plan = &*trace.plan.insert(planned.plan);
+        super::plan::print_new_warnings(global, plan, warned);
         let path = args.out_dir.join(format!(
             "adsync-dry-run-{}.xlsx",
             crate::clock::compact(now)
@@ -176,16 +252,16 @@ async fn dry_run_cycle(
             rescue: Some(&planned.current.rescue),
             links: Some(&planned.current.links),
         };
-        crate::workbook::write(&planned.plan, &context, &path)?;
+        crate::workbook::write(plan, &context, &path)?;
         if global.verbose > 0 {
             output::stdout(&crate::render::plan_human(
-                &planned.plan,
+                plan,
                 Paint::stdout(global),
                 &crate::render::Listing::default(),
             ))?;
         }
         output::note(global.quiet, &format!("wrote {}", path.display()));
-        Ok::<_, Error>(planned.plan.actions.len())
+        Ok::<_, Error>(plan.actions.len())
     }
     .await;
     record.finished = crate::clock::now();
@@ -201,10 +277,9 @@ async fn dry_run_cycle(
             Err(error)
         }
     };
-    match crate::state::write_last_run(&loaded.state_dir(), record.clone()) {
-        Ok(()) => (result, record),
-        Err(error) => (Err(error), record),
-    }
+    trace.record = Some(record.clone());
+    crate::state::write_last_run(&loaded.state_dir(), record)?;
+    result
 }
 
 fn listen_for_signals(stop: Arc<AtomicBool>, wake: Arc<Notify>) {

@@ -145,3 +145,93 @@ fn no_secret_in_any_output_or_file_with_password_sign_in() {
         assert_no_secret(&name, &bytes);
     }
 }
+
+/// The service page of `run --listen`: every page, Details view, JSON answer and the metrics,
+/// after a run with password sign-in, a session that ends mid-run and failures whose messages
+/// reach the page, hold no secret value, and neither the page's own access token.
+#[test]
+fn no_secret_in_any_page_json_answer_or_metric_of_the_service() {
+    use crate::service::{Served, csrf_of};
+
+    const PAGE_TOKEN: &str = "page-access-token-never-shown-42";
+    let emulated = Emulated::start("demo", "e2e-secrets-service");
+    emulated.write_config(Auth::Password);
+    emulated
+        .rescue
+        .inject(Some(method::SET_USER), Fault::NotLoggedIn, 1);
+    emulated
+        .rescue
+        .inject(Some(method::MOVE_NODE), Fault::Error, 3);
+    std::fs::write(emulated.dir.join("page.token"), PAGE_TOKEN).expect("token file");
+    let mut served = Served::start(
+        emulated,
+        &[
+            "run",
+            "-vv",
+            "--listen",
+            "127.0.0.1:0",
+            "--listen-token-file",
+            "page.token",
+        ][1..],
+    );
+    served.bearer = Some(PAGE_TOKEN.to_owned());
+    let status = served.wait_for_run_after(None);
+    assert_eq!(status["last_run"]["outcome"], "incomplete", "{status:#}");
+    // A Retry, so that the history and the metrics hold two runs.
+    let overview = served.get("/");
+    let csrf = csrf_of(&overview.body);
+    assert!(csrf.is_none(), "a bearer caller gets no CSRF token");
+    let retry = served.send(|c| {
+        c.post(format!("{}/retry", served.base))
+            .bearer_auth(PAGE_TOKEN)
+            .header("accept", "application/json")
+    });
+    assert_eq!(retry.status, 202, "{}", retry.body);
+    served.wait_for_run_after(status["last_run"]["finished"].as_str());
+
+    let mut paths: Vec<String> = [
+        "/",
+        "/plan",
+        "/history",
+        "/history?email=contoso",
+        "/healthz",
+        "/metrics",
+        "/api/status",
+        "/api/runs",
+        "/api/failures",
+        "/login",
+        "/no-such-page",
+    ]
+    .iter()
+    .map(|p| (*p).to_owned())
+    .collect();
+    for category in [
+        "existing_account",
+        "out_of_licenses",
+        "invalid_data",
+        "permission",
+        "not_found",
+        "transient",
+        "unknown",
+        "blocked",
+        "failed_read",
+        "run_failed",
+    ] {
+        paths.push(format!("/failures/{category}"));
+    }
+    let mut seen = 0;
+    for path in &paths {
+        let answer = served.get(path);
+        seen += answer.body.len();
+        let everything = format!("{:?}\n{}", answer.headers, answer.body);
+        assert_no_secret(&format!("GET {path}"), everything.as_bytes());
+        assert!(
+            !everything.contains(PAGE_TOKEN),
+            "GET {path} shows the page token"
+        );
+    }
+    assert!(seen > 20_000, "the pages had content: {seen} bytes");
+    let emulated = served.stop();
+    assert_no_secret("run.stderr at -vv", emulated.read("run.stderr").as_bytes());
+    assert!(!emulated.read("run.stderr").contains(PAGE_TOKEN));
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `adsync` binary: exit code, stdout and stderr together.
 
 mod apply;
+mod browser;
 mod config_errors;
 mod crash;
 mod demo;
@@ -10,10 +11,12 @@ mod e2e_commands;
 mod e2e_errors;
 mod e2e_run;
 mod e2e_secrets;
+mod e2e_service;
 mod emulated;
 mod goto_login;
 mod operator;
 mod secrets;
+mod service;
 mod terminal;
 mod transport;
 
