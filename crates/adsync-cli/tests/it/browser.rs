@@ -59,8 +59,11 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The `--` is what makes `-PGID` a process group: procps-ng 4's kill reads
+        // `kill -KILL -12345` as `kill(-1, SIGKILL)`, every process the user (here root)
+        // may signal, whenever the group id starts with 1.
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
