@@ -2,9 +2,10 @@
 //! apart equal to both generated together, and the plan of one is exactly the drift it was made
 //! with, so the benchmark plans the changes it claims to.
 
-use adsync_core::desired::desired;
+use adsync_core::Cores;
+use adsync_core::desired::{desired, desired_on};
 use adsync_core::model::Plane;
-use adsync_core::plan::{CurrentState, Policy, plan};
+use adsync_core::plan::{CurrentState, Policy, plan, plan_on};
 use adsync_tests::synthetic::{self, Shape};
 
 fn shape(drift_per_mille: u32) -> Shape {
@@ -72,6 +73,16 @@ fn a_plan_large_enough_to_use_both_cores_is_still_exactly_the_drift() {
     );
     let again = assert_plan_is_the_drift(&shape);
     assert_eq!(made, again, "equal inputs give equal plans");
+    // And the same on one core.
+    let org = synthetic::organization(&shape);
+    let one = Cores::one();
+    let wanted = desired_on(&org.directory, &org.config, one).expect("the configuration resolves");
+    let current = CurrentState {
+        rescue: org.rescue,
+        links: org.links,
+    };
+    let alone = plan_on(&wanted, &current, &Policy::from_config(&org.config), one).expect("a plan");
+    assert_eq!(made, alone, "one core or two give one plan");
 }
 
 /// Plans `shape`'s organization and checks that the plan is exactly its drift.

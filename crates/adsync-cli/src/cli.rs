@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Keeps a LogMeIn Rescue organization in line with Microsoft Entra ID groups.
+/// Keeps a LogMeIn Rescue organization in line with Microsoft Entra ID or Active Directory groups.
 #[derive(Debug, Parser)]
 #[command(
     name = "adsync",
@@ -70,7 +70,7 @@ pub(crate) enum Command {
     /// Check the configuration (and with --online, both sign-ins and every pairing)
     #[command(after_help = EXAMPLES_VALIDATE)]
     Validate(ValidateArgs),
-    /// Entra side: find groups, list a group's members
+    /// Directory side (Entra ID or Active Directory): find groups, list a group's members
     #[command(after_help = EXAMPLES_GROUPS)]
     Groups(GroupsArgs),
     /// The Rescue organization tree, or the subtree at a group path
@@ -133,7 +133,7 @@ pub(crate) struct PlanArgs {
         conflicts_with = "json"
     )]
     pub(crate) only: Vec<String>,
-    /// List only the changes of this pairing (its name, or its Entra group's name)
+    /// List only the changes of this pairing (its name, or its directory group's name)
     #[arg(long, value_name = "NAME", conflicts_with = "json")]
     pub(crate) pairing: Option<String>,
     /// List only the changes of this user (e-mail or directory object id)
@@ -242,6 +242,19 @@ pub(crate) struct InitArgs {
     /// Print the starter configuration instead of writing it
     #[arg(long)]
     pub(crate) stdout: bool,
+    /// The directory the starter reads: Microsoft Entra ID (graph) or on-premises Active
+    /// Directory (ldap)
+    #[arg(long, value_enum, default_value = "graph")]
+    pub(crate) source: StarterSource,
+}
+
+/// The source kinds `adsync init` writes a starter for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum StarterSource {
+    /// Microsoft Entra ID through Microsoft Graph.
+    Graph,
+    /// On-premises Active Directory over LDAP.
+    Ldap,
 }
 
 /// `adsync completions`.
@@ -370,6 +383,7 @@ Examples:
 const EXAMPLES_INIT: &str = "\
 Examples:
   adsync init
+  adsync init --source ldap            a starter for an on-premises Active Directory
   adsync --config /etc/adsync/adsync.yaml init
   adsync init --stdout > adsync.yaml";
 

@@ -61,9 +61,25 @@ pub(crate) fn phase_label(kind: ActionKind) -> &'static str {
 /// number of steps is known. Drawn only where [`wanted`] says.
 pub(crate) struct ReadBar {
     bar: Option<ProgressBar>,
+    /// The directory's groups as the messages name them (`Entra` groups).
+    groups: &'static str,
 }
 
 impl ReadBar {
+    /// The read of `total` of the directory's groups, `groups` naming their kind (`Entra`,
+    /// `Active Directory`).
+    pub(crate) fn directory(
+        global: &Global,
+        json: bool,
+        groups: &'static str,
+        total: usize,
+    ) -> ReadBar {
+        let message = format!("reading {groups} groups: 0 of {total} groups");
+        let mut bar = ReadBar::start(global, json, &message);
+        bar.groups = groups;
+        bar
+    }
+
     /// A read that starts with `message`.
     pub(crate) fn start(global: &Global, json: bool, message: &str) -> ReadBar {
         let bar = wanted(global, json).then(|| {
@@ -75,7 +91,10 @@ impl ReadBar {
             bar.tick();
             bar
         });
-        ReadBar { bar }
+        ReadBar {
+            bar,
+            groups: "directory",
+        }
     }
 
     /// Clears the line.
@@ -97,7 +116,8 @@ impl ReadProgress for ReadBar {
                 users,
             } => {
                 bar.set_message(format!(
-                    "reading Entra groups: {done} of {total} groups, {pages} {}, {users} {}",
+                    "reading {} groups: {done} of {total} groups, {pages} {}, {users} {}",
+                    self.groups,
                     if pages == 1 { "page" } else { "pages" },
                     if users == 1 { "user" } else { "users" }
                 ));

@@ -3,10 +3,29 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use adsync_core::config::SourceConfig;
 use adsync_core::model::{Container, GroupPath, Role};
 use adsync_core::plan::{Action, ActionKind, Plan, Summary, Warning, WarningKind};
 
 use crate::style::{Paint, Tone};
+
+/// The directory a source reads, as messages name it: `Entra ID` or `Active Directory` (a
+/// snapshot file stands for Entra ID).
+pub(crate) fn directory_name(source: &SourceConfig) -> &'static str {
+    match source {
+        SourceConfig::Ldap(_) => "Active Directory",
+        SourceConfig::Graph(_) | SourceConfig::Snapshot(_) => "Entra ID",
+    }
+}
+
+/// The directory's groups as messages name them, before `group`: `Entra` or `Active
+/// Directory`.
+pub(crate) fn group_kind(source: &SourceConfig) -> &'static str {
+    match source {
+        SourceConfig::Ldap(_) => "Active Directory",
+        SourceConfig::Graph(_) | SourceConfig::Snapshot(_) => "Entra",
+    }
+}
 
 /// How `plan` lists its actions.
 #[derive(Clone, Debug, Default)]

@@ -1,16 +1,18 @@
-//! Builds the source and the target the configuration asks for: the Graph source and the Rescue
-//! target with their secrets resolved, or the snapshot files `load` reads.
+//! Builds the source and the target the configuration asks for: the Graph and LDAP sources and
+//! the Rescue target with their secrets resolved, or the snapshot files `load` reads.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use adsync_core::adapter::{Source, Target};
 use adsync_core::config::{
-    GraphSourceConfig, RescueAuthMode, RescueTargetConfig, SourceConfig, TargetConfig,
+    GraphSourceConfig, LdapSourceConfig, RescueAuthMode, RescueTargetConfig, SourceConfig,
+    TargetConfig,
 };
 use adsync_core::memory::{MemoryTarget, SnapshotSource};
 use adsync_core::model::{DirectorySnapshot, RescueSnapshot};
 use adsync_graph::{GraphSettings, GraphSource};
+use adsync_ldap::{LdapSettings, LdapSource};
 use adsync_rescue::{RescueCredentials, RescueSettings, RescueTarget};
 
 use crate::error::Error;
@@ -52,6 +54,30 @@ pub(crate) fn graph_source(
     config: &GraphSourceConfig,
 ) -> Result<Box<dyn Source>, Error> {
     Ok(Box::new(graph(loaded, config)?))
+}
+
+/// The LDAP source, with its password resolved and its CA file read.
+pub(crate) fn ldap(loaded: &Loaded, ldap: &LdapSourceConfig) -> Result<LdapSource, Error> {
+    let password = load::secret(loaded, &ldap.password, "source.password")?;
+    let ca_pem = match &ldap.ca_file {
+        Some(file) => {
+            let path = loaded.resolve(file);
+            Some(std::fs::read(&path).map_err(|error| Error::DataFile {
+                path: path.clone(),
+                message: format!("source.ca_file cannot be read: {error}"),
+            })?)
+        }
+        None => None,
+    };
+    LdapSource::new(LdapSettings::from_config(ldap, password, ca_pem))
+        .map_err(|error| Error::Setup(format!("cannot set up the LDAP source: {error}")))
+}
+
+pub(crate) fn ldap_source(
+    loaded: &Loaded,
+    config: &LdapSourceConfig,
+) -> Result<Box<dyn Source>, Error> {
+    Ok(Box::new(ldap(loaded, config)?))
 }
 
 /// The Rescue target, with its credentials and default password resolved.
@@ -115,6 +141,7 @@ pub(crate) fn source(loaded: &Loaded) -> Result<Box<dyn Source>, Error> {
             Ok(Box::new(SnapshotSource::new(directory)))
         }
         SourceConfig::Graph(graph) => graph_source(loaded, graph),
+        SourceConfig::Ldap(ldap) => ldap_source(loaded, ldap),
     }
 }
 

@@ -47,11 +47,16 @@ fn summary(plan: &Plan, context: &Context<'_>) -> Sheet {
     };
     let mut sheet = Sheet::new("Summary", &["item", "value"], false);
     let origin = plan.origin.clone().unwrap_or_default();
+    // The directory read: an Active Directory when the plan names one, else the Entra tenant.
+    let directory = match origin.directory {
+        Some(directory) => ("Active Directory", directory),
+        None => ("Entra tenant", origin.tenant.unwrap_or_default()),
+    };
     for (item, value) in [
         ("generated", context.generated.to_owned()),
         ("plan made", origin.made_at.unwrap_or_default()),
         ("configuration", context.config.to_owned()),
-        ("Entra tenant", origin.tenant.unwrap_or_default()),
+        directory,
         (
             "Rescue organization",
             origin.organization.unwrap_or_default(),

@@ -41,6 +41,8 @@ pub enum SourceConfig {
     Graph(GraphSourceConfig),
     /// A directory snapshot file.
     Snapshot(SnapshotSourceConfig),
+    /// An on-premises Active Directory (or another LDAP directory) over LDAP.
+    Ldap(LdapSourceConfig),
 }
 
 impl SourceConfig {
@@ -49,6 +51,7 @@ impl SourceConfig {
         match self {
             SourceConfig::Graph(graph) => graph.nested_groups,
             SourceConfig::Snapshot(snapshot) => snapshot.nested_groups,
+            SourceConfig::Ldap(ldap) => ldap.nested_groups,
         }
     }
 }
@@ -129,6 +132,58 @@ pub struct SnapshotSourceConfig {
     /// Expand nested groups.
     #[serde(default = "yes")]
     pub nested_groups: bool,
+}
+
+/// `source: { type: ldap }`: an Active Directory domain controller over LDAPS or StartTLS.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapSourceConfig {
+    /// `ldaps://host:636`, or `ldap://host:389` with `starttls: true`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS before binding.
+    #[serde(default)]
+    pub starttls: bool,
+    /// A PEM file of the certificate authorities to trust instead of the system's (relative
+    /// to the config file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// The account adsync binds as (a DN, or a UPN such as `svc-adsync@corp.example`).
+    pub bind_dn: String,
+    /// The account's password reference; an empty password is refused (AD would treat the
+    /// bind as anonymous).
+    pub password: SecretRef,
+    /// Where users and groups are searched (`DC=corp,DC=example`).
+    pub base_dn: String,
+    /// Expand nested groups.
+    #[serde(default = "yes")]
+    pub nested_groups: bool,
+    /// How nested groups are expanded.
+    #[serde(default)]
+    pub in_chain: InChain,
+    /// Entries per page of every search (Active Directory caps a page at 1,000).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// The time one LDAP operation may take, in seconds.
+    #[serde(default = "default_ldap_timeout")]
+    pub timeout_s: u64,
+    /// LDAP operations in flight at once on the connection.
+    #[serde(default = "default_ldap_concurrency")]
+    pub concurrency: usize,
+}
+
+/// Whether nested groups are expanded by the server's in-chain matching rule
+/// (`1.2.840.113556.1.4.1941`) or by walking `member` values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InChain {
+    /// Use the rule when the server's root DSE says it supports it (Windows Server 2008 and
+    /// later), walk `member` otherwise.
+    #[default]
+    Auto,
+    /// Always use the rule.
+    Always,
+    /// Always walk `member`.
+    Never,
 }
 
 /// `target:`, read like [`SourceConfig`].
@@ -525,6 +580,7 @@ impl Attribute {
 enum SourceType {
     Graph,
     Snapshot,
+    Ldap,
 }
 
 #[derive(Deserialize)]
@@ -542,6 +598,59 @@ struct RawSource {
     concurrency: Option<usize>,
     retry: Option<RetryConfig>,
     path: Option<String>,
+    url: Option<String>,
+    starttls: Option<bool>,
+    ca_file: Option<String>,
+    bind_dn: Option<String>,
+    password: Option<SecretRef>,
+    base_dn: Option<String>,
+    in_chain: Option<InChain>,
+    page_size: Option<u32>,
+    timeout_s: Option<u64>,
+}
+
+impl RawSource {
+    /// Which of the `type: ldap` keys are set, for [`not_with`].
+    fn ldap_keys(&self) -> [(&'static str, bool); 9] {
+        [
+            ("url", self.url.is_some()),
+            ("starttls", self.starttls.is_some()),
+            ("ca_file", self.ca_file.is_some()),
+            ("bind_dn", self.bind_dn.is_some()),
+            ("password", self.password.is_some()),
+            ("base_dn", self.base_dn.is_some()),
+            ("in_chain", self.in_chain.is_some()),
+            ("page_size", self.page_size.is_some()),
+            ("timeout_s", self.timeout_s.is_some()),
+        ]
+    }
+
+    fn into_ldap(self) -> Result<SourceConfig, String> {
+        let graph_keys = [
+            ("tenant", self.tenant.is_some()),
+            ("client_id", self.client_id.is_some()),
+            ("client_secret", self.client_secret.is_some()),
+            ("cloud", self.cloud.is_some()),
+            ("authority_url", self.authority_url.is_some()),
+            ("graph_url", self.graph_url.is_some()),
+            ("retry", self.retry.is_some()),
+            ("path", self.path.is_some()),
+        ];
+        not_with("source", "ldap", &graph_keys)?;
+        Ok(SourceConfig::Ldap(LdapSourceConfig {
+            url: required("source", self.url, "url", "ldap")?,
+            starttls: self.starttls.unwrap_or(false),
+            ca_file: self.ca_file,
+            bind_dn: required("source", self.bind_dn, "bind_dn", "ldap")?,
+            password: required("source", self.password, "password", "ldap")?,
+            base_dn: required("source", self.base_dn, "base_dn", "ldap")?,
+            nested_groups: self.nested_groups.unwrap_or(true),
+            in_chain: self.in_chain.unwrap_or_default(),
+            page_size: self.page_size.unwrap_or_else(default_page_size),
+            timeout_s: self.timeout_s.unwrap_or_else(default_ldap_timeout),
+            concurrency: self.concurrency.unwrap_or_else(default_ldap_concurrency),
+        }))
+    }
 }
 
 impl TryFrom<RawSource> for SourceConfig {
@@ -549,7 +658,14 @@ impl TryFrom<RawSource> for SourceConfig {
 
     fn try_from(raw: RawSource) -> Result<SourceConfig, String> {
         let nested_groups = raw.nested_groups.unwrap_or(true);
+        let kind = match raw.kind {
+            SourceType::Ldap => return raw.into_ldap(),
+            SourceType::Graph => "graph",
+            SourceType::Snapshot => "snapshot",
+        };
+        not_with("source", kind, &raw.ldap_keys())?;
         match raw.kind {
+            SourceType::Ldap => raw.into_ldap(),
             SourceType::Graph => {
                 not_with("source", "graph", &[("path", raw.path.is_some())])?;
                 Ok(SourceConfig::Graph(GraphSourceConfig {
@@ -670,6 +786,18 @@ fn default_graph_concurrency() -> usize {
     8
 }
 
+fn default_page_size() -> u32 {
+    1000
+}
+
+fn default_ldap_concurrency() -> usize {
+    8
+}
+
+fn default_ldap_timeout() -> u64 {
+    60
+}
+
 fn default_limit() -> usize {
     999
 }
@@ -706,7 +834,17 @@ impl Config {
         let mut problems = Vec::new();
         let mut problem =
             |path: String, message: String| problems.push(ConfigProblem { path, message });
+        self.check_settings(&mut problem);
+        self.check_pairings(&mut problem);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
 
+    /// The limits, the adapters' settings and the protected e-mails.
+    fn check_settings(&self, problem: &mut impl FnMut(String, String)) {
         let limits = self.sync.limits;
         if self.pairings.len() > limits.max_pairings {
             problem(
@@ -744,6 +882,9 @@ impl Config {
                 );
             }
         }
+        if let SourceConfig::Ldap(ldap) = &self.source {
+            ldap.validate(problem);
+        }
         if let TargetConfig::Rescue(rescue) = &self.target {
             match rescue.auth.mode() {
                 None => problem(
@@ -771,7 +912,10 @@ impl Config {
                 );
             }
         }
+    }
 
+    /// Each pairing's destination, SSO setting and group, and pairings given twice.
+    fn check_pairings(&self, problem: &mut impl FnMut(String, String)) {
         let mut seen: Vec<(&GroupRef, Role, Option<DestinationRef>, usize)> = Vec::new();
         for (index, pairing) in self.pairings.iter().enumerate() {
             let at = format!("pairings[{index}]");
@@ -838,12 +982,6 @@ impl Config {
                 seen.push((&pairing.entra_group, pairing.role, normalized, index));
             }
         }
-
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        }
     }
 
     /// A digest of the configuration's meaning, kept in saved plans so a plan made from another
@@ -870,6 +1008,54 @@ impl Config {
     }
 }
 
+impl LdapSourceConfig {
+    /// The rules of `source: { type: ldap }` that need nothing but the file.
+    fn validate(&self, problem: &mut impl FnMut(String, String)) {
+        let url = self.url.trim().to_ascii_lowercase();
+        let ldaps = url.starts_with("ldaps://");
+        if !ldaps && !url.starts_with("ldap://") {
+            problem(
+                "source.url".into(),
+                format!(
+                    "`{}` is not an ldaps:// or ldap:// url (e.g. ldaps://dc1.corp.example:636)",
+                    self.url
+                ),
+            );
+        }
+        if ldaps && self.starttls {
+            problem(
+                "source.starttls".into(),
+                "an ldaps:// connection is already encrypted; StartTLS applies to ldap:// only"
+                    .into(),
+            );
+        }
+        for (key, value, what) in [
+            ("bind_dn", &self.bind_dn, "the account adsync binds as"),
+            (
+                "base_dn",
+                &self.base_dn,
+                "where users and groups are searched",
+            ),
+        ] {
+            if value.trim().is_empty() {
+                problem(format!("source.{key}"), format!("must name {what}"));
+            }
+        }
+        if self.ca_file.as_deref().is_some_and(|f| f.trim().is_empty()) {
+            problem("source.ca_file".into(), "must name a PEM file".into());
+        }
+        for (key, zero) in [
+            ("page_size", self.page_size == 0),
+            ("timeout_s", self.timeout_s == 0),
+            ("concurrency", self.concurrency == 0),
+        ] {
+            if zero {
+                problem(format!("source.{key}"), "must be at least 1".into());
+            }
+        }
+    }
+}
+
 fn normalize_destination(
     role: Role,
     destination: Option<&DestinationRef>,
@@ -889,6 +1075,71 @@ mod tests {
         assert_eq!(Budget::Percent(10).allowance(20), 5);
         assert_eq!(Budget::Percent(10).allowance(1000), 100);
         assert_eq!(Budget::Count(3).allowance(1000), 3);
+    }
+
+    fn source(yaml: &str) -> Result<SourceConfig, String> {
+        serde_yaml::from_str::<SourceConfig>(yaml).map_err(|error| error.to_string())
+    }
+
+    const LDAP: &str = "type: ldap\nurl: ldaps://dc1.corp.example\nbind_dn: svc@corp.example\n\
+                        password: { env: LDAP_PASSWORD }\nbase_dn: DC=corp,DC=example\n";
+
+    #[test]
+    fn the_ldap_section_has_defaults_and_refuses_foreign_keys() {
+        let Ok(SourceConfig::Ldap(ldap)) = source(LDAP) else {
+            panic!("an ldap source: {:?}", source(LDAP));
+        };
+        assert_eq!(
+            (
+                ldap.page_size,
+                ldap.timeout_s,
+                ldap.in_chain,
+                ldap.nested_groups
+            ),
+            (1000, 60, InChain::Auto, true)
+        );
+        let graph_key = source(&format!("{LDAP}tenant: contoso\n")).expect_err("refused");
+        assert!(
+            graph_key.contains("source.tenant: does not apply to `type: ldap`"),
+            "{graph_key}"
+        );
+        let ldap_key = source("type: snapshot\npath: d.yaml\nbind_dn: x\n").expect_err("refused");
+        assert!(
+            ldap_key.contains("source.bind_dn: does not apply to `type: snapshot`"),
+            "{ldap_key}"
+        );
+        let missing = source("type: ldap\nurl: ldaps://dc1\n").expect_err("refused");
+        assert!(
+            missing.contains("source.bind_dn: required with `type: ldap`"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn the_ldap_section_is_validated() {
+        let text = "source:
+  type: ldap
+  url: ldaps://dc1.corp.example
+  starttls: true
+  page_size: 0
+  bind_dn: svc@corp.example
+  password: { env: LDAP_PASSWORD }
+  base_dn: ' '
+target: { type: snapshot, path: r.yaml }
+";
+        let config: Config = serde_yaml::from_str(text).expect("parses");
+        let problems: Vec<String> = config
+            .validate()
+            .expect_err("invalid")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for key in ["source.starttls:", "source.base_dn:", "source.page_size:"] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(key)),
+                "{key} {problems:?}"
+            );
+        }
     }
 
     #[test]

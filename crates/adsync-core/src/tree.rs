@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use crate::hash::{FastMap, IdTable};
+use crate::hash::FastMap;
 
 use crate::model::{Container, GroupPath, NodeId, NodeType, RescueNode, RescueSnapshot};
 
@@ -20,9 +20,8 @@ pub struct GroupLocation {
 #[derive(Debug)]
 pub struct OrgTree<'a> {
     nodes: &'a [RescueNode],
-    by_id: IdTable,
-    /// Per node, the position of the first node listed with its id.
-    first: Vec<u32>,
+    /// The position of the first node listed with each id.
+    by_id: FastMap<NodeId, u32>,
     /// Per parent, the positions of its group nodes, in listing order: what the walk from the
     /// containers needs, without reading the hundreds of thousands of user nodes.
     group_children: FastMap<NodeId, Vec<u32>>,
@@ -41,13 +40,14 @@ impl<'a> OrgTree<'a> {
         // Positions from `u32::MAX` on are not indexed; `plan()` refuses such trees.
         let nodes = snapshot.nodes.as_slice();
         let nodes = &nodes[..nodes.len().min(u32::MAX as usize)];
-        let mut by_id = IdTable::with_capacity(nodes.len());
-        let mut first = Vec::with_capacity(nodes.len());
-        by_id.insert_many(nodes.iter().map(|node| node.id.0), &mut first);
+        let mut by_id = FastMap::default();
+        by_id.reserve(nodes.len());
+        for (at, node) in nodes.iter().enumerate() {
+            by_id.entry(node.id).or_insert(at as u32);
+        }
         let mut tree = OrgTree {
             nodes,
             by_id,
-            first,
             group_children: FastMap::default(),
             children: OnceLock::new(),
             groups: FastMap::default(),
@@ -125,24 +125,12 @@ impl<'a> OrgTree<'a> {
     /// The position in [`Self::nodes`] of the node with `id` (the first one listed, should
     /// several share it).
     pub fn position(&self, id: NodeId) -> Option<usize> {
-        self.by_id.get(id.0).map(|at| at as usize)
-    }
-
-    /// The positions of `ids`, as [`Self::position`] gives them, appended to `out`: for many
-    /// ids at once, faster than one at a time.
-    pub(crate) fn positions(&self, ids: impl Iterator<Item = NodeId>, out: &mut Vec<Option<u32>>) {
-        self.by_id.get_many(ids.map(|id| id.0), out);
-    }
-
-    /// The position of the first node listed with the id of the node at `at` (`at` itself unless
-    /// ids repeat).
-    pub(crate) fn first_with_id(&self, at: usize) -> Option<usize> {
-        self.first.get(at).map(|&first| first as usize)
+        self.by_id.get(&id).map(|&at| at as usize)
     }
 
     /// The node with `id`.
     pub fn get(&self, id: NodeId) -> Option<&'a RescueNode> {
-        self.by_id.get(id.0).map(|at| &self.nodes[at as usize])
+        self.position(id).map(|at| &self.nodes[at])
     }
 
     /// The direct children of `id`.
@@ -259,8 +247,6 @@ mod tests {
         let tree = OrgTree::new(&snapshot);
         assert_eq!(tree.position(NodeId(101)), Some(2));
         assert_eq!(tree.get(NodeId(101)).map(|n| n.name.as_str()), Some("bob"));
-        assert_eq!(tree.first_with_id(11), Some(2));
-        assert_eq!(tree.first_with_id(5), Some(5));
         assert_eq!(tree.position(NodeId(104)), None);
         assert_eq!(tree.position(NodeId(0)), None);
     }

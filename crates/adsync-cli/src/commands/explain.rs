@@ -71,8 +71,9 @@ pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatu
     if entries.is_empty() && people.is_empty() && unmanaged.is_empty() {
         return Err(Error::Usage {
             message: format!(
-                "`{}` is neither in a paired Entra group nor a user in Rescue",
-                args.user
+                "`{}` is neither in a paired {} group nor a user in Rescue",
+                args.user,
+                render::group_kind(&loaded.config.source)
             ),
             hint: "give an e-mail (or UPN, with use_upn_instead_of_email) or a directory object \
                    id; `adsync groups members <group>` lists a group's members"
@@ -102,8 +103,9 @@ pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatu
     }
     let paint = Paint::stdout(global);
     let mut out = String::new();
+    let source = render::directory_name(&loaded.config.source);
     for entry in &entries {
-        entry_block(&mut out, entry, &people, &actions, paint);
+        entry_block(&mut out, entry, source, &people, &actions, paint);
     }
     for person in people.iter().filter(|p| !has_entry(&entries, p)) {
         unkeyed_block(&mut out, person, &loaded.config);
@@ -151,7 +153,7 @@ fn directory_matches<'a>(
         .collect()
 }
 
-/// The labels of the pairings whose Entra group holds `id` (transitively when nested groups
+/// The labels of the pairings whose directory group holds `id` (transitively when nested groups
 /// are on), in priority order.
 fn pairings_holding(config: &Config, directory: &DirectorySnapshot, id: &str) -> Vec<String> {
     config
@@ -231,9 +233,11 @@ fn unmanaged<'a>(
         .collect()
 }
 
+/// One user entry of the plan; `source` names the directory (`Entra ID`).
 fn entry_block(
     out: &mut String,
     entry: &UserEntry,
+    source: &str,
     people: &[DirectoryMatch<'_>],
     actions: &[&Action],
     paint: Paint,
@@ -248,11 +252,11 @@ fn entry_block(
         .iter()
         .find(|p| Some(p.id) == entry.object_id.as_deref());
     if let Some(name) = &entry.display_name {
-        let state = person.map_or("", |p| {
+        let state = person.map_or(String::new(), |p| {
             if p.account_enabled {
-                ", enabled"
+                ", enabled".to_owned()
             } else {
-                ", disabled in Entra ID"
+                format!(", disabled in {source}")
             }
         });
         let _ = writeln!(
@@ -268,7 +272,11 @@ fn entry_block(
     if let Some(person) = person.filter(|p| !p.pairings.is_empty()) {
         let _ = writeln!(out, "  paired in:  {}", person.pairings.join(", "));
     }
-    let _ = writeln!(out, "  wanted as:  {}", wanted_as(entry, person, actions));
+    let _ = writeln!(
+        out,
+        "  wanted as:  {}",
+        wanted_as(entry, person, actions, source)
+    );
     if !entry.losing_pairings.is_empty() {
         let _ = writeln!(
             out,
@@ -298,15 +306,15 @@ fn wanted_as(
     entry: &UserEntry,
     person: Option<&DirectoryMatch<'_>>,
     actions: &[&Action],
+    source: &str,
 ) -> String {
     if let (Some(pairing), Some(role)) = (&entry.pairing, entry.role) {
         return format!("{} by pairing `{pairing}`", role.as_str());
     }
     match person {
-        Some(person) if !person.account_enabled => {
-            "nothing: the account is disabled in Entra ID, so adsync disables its Rescue user"
-                .to_owned()
-        }
+        Some(person) if !person.account_enabled => format!(
+            "nothing: the account is disabled in {source}, so adsync disables its Rescue user"
+        ),
         Some(person) if !person.pairings.is_empty() => format!(
             "nothing in the {} plane: its paired groups grant the other plane",
             entry.plane.as_str()
@@ -344,15 +352,16 @@ fn in_rescue(entry: &UserEntry) -> String {
 
 /// A directory user with no identity key: adsync cannot place them.
 fn unkeyed_block(out: &mut String, person: &DirectoryMatch<'_>, config: &Config) {
+    let source = render::directory_name(&config.source);
     let _ = writeln!(out, "{} ({})", person.display_name, person.id);
     let _ = writeln!(
         out,
         "  directory:  {}, {}, mail {}, UPN {}",
         person.display_name,
         if person.account_enabled {
-            "enabled"
+            "enabled".to_owned()
         } else {
-            "disabled in Entra ID"
+            format!("disabled in {source}")
         },
         person.mail.unwrap_or("(none)"),
         person.upn
@@ -372,7 +381,7 @@ fn unkeyed_block(out: &mut String, person: &DirectoryMatch<'_>, config: &Config)
     let _ = writeln!(out, "  in Rescue:  not matched");
     let _ = writeln!(
         out,
-        "  next step:  give the user a mail address in Entra ID, or set sync.use_upn_instead_of_email: true"
+        "  next step:  give the user a mail address in {source}, or set sync.use_upn_instead_of_email: true"
     );
 }
 

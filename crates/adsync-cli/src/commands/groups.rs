@@ -1,5 +1,5 @@
-//! `adsync groups search <term>` and `adsync groups members <group>`: the Entra side, for
-//! setting up pairings.
+//! `adsync groups search <term>` and `adsync groups members <group>`: the directory side
+//! (Entra ID or Active Directory), for setting up pairings.
 
 use std::fmt::Write as _;
 
@@ -31,7 +31,8 @@ pub(crate) async fn run(global: &Global, args: &GroupsArgs) -> Result<ExitStatus
                     &serde_json::json!({ "format_version": "1.0", "groups": groups }),
                 ))?;
             } else if found.is_empty() {
-                output::note(global.quiet, &format!("no Entra group matches `{term}`"));
+                let kind = crate::render::group_kind(&loaded.config.source);
+                output::note(global.quiet, &format!("no {kind} group matches `{term}`"));
             } else {
                 let mut out = String::new();
                 for group in &found {
@@ -99,6 +100,20 @@ async fn search(loaded: &Loaded, term: &str) -> Result<Vec<Found>, Error> {
                 })
                 .collect())
         }
+        SourceConfig::Ldap(config) => {
+            let ldap = crate::wiring::ldap(loaded, config)?;
+            let groups = ldap
+                .search_groups(term)
+                .await
+                .map_err(|e| Error::SourceRead(e.into()))?;
+            Ok(groups
+                .into_iter()
+                .map(|g| Found {
+                    id: g.id,
+                    name: g.name,
+                })
+                .collect())
+        }
         SourceConfig::Snapshot(config) => {
             let directory: DirectorySnapshot = load::read_data(&loaded.resolve(&config.path))?;
             let term = term.to_lowercase();
@@ -134,6 +149,20 @@ async fn members(loaded: &Loaded, group: &str) -> Result<(Found, Vec<DirectoryUs
                 Found {
                     id: read.group.id,
                     name: read.group.display_name,
+                },
+                read.users,
+            ))
+        }
+        SourceConfig::Ldap(config) => {
+            let ldap = crate::wiring::ldap(loaded, config)?;
+            let read = ldap
+                .group_members(&reference, config.nested_groups)
+                .await
+                .map_err(|e| Error::SourceRead(e.into()))?;
+            Ok((
+                Found {
+                    id: read.group.id,
+                    name: read.group.name,
                 },
                 read.users,
             ))

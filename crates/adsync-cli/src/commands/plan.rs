@@ -116,11 +116,8 @@ pub(crate) async fn read_and_plan(
     let started = std::time::Instant::now();
     let source = crate::wiring::source(loaded)?;
     let request = loaded.source_request();
-    let bar = ReadBar::start(
-        global,
-        json,
-        &format!("reading Entra groups: 0 of {} groups", request.groups.len()),
-    );
+    let groups = crate::render::group_kind(&loaded.config.source);
+    let bar = ReadBar::directory(global, json, groups, request.groups.len());
     let directory = source
         .snapshot_reporting(&request, &bar)
         .await
@@ -189,7 +186,11 @@ fn origin(loaded: &Loaded, rescue: &RescueSnapshot) -> Origin {
         made_at: Some(crate::clock::now()),
         tenant: match &loaded.config.source {
             SourceConfig::Graph(graph) => Some(graph.tenant.clone()),
-            SourceConfig::Snapshot(_) => None,
+            SourceConfig::Ldap(_) | SourceConfig::Snapshot(_) => None,
+        },
+        directory: match &loaded.config.source {
+            SourceConfig::Ldap(ldap) => Some(format!("{} at {}", ldap.base_dn, ldap.url)),
+            SourceConfig::Graph(_) | SourceConfig::Snapshot(_) => None,
         },
         organization: organization(rescue),
     }

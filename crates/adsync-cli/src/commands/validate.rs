@@ -6,7 +6,9 @@
 //! and on failure alike.
 
 use adsync_core::adapter::{AdapterError, DetailRequest};
-use adsync_core::config::{DestinationRef, Pairing, RescueAuthMode, SourceConfig, TargetConfig};
+use adsync_core::config::{
+    DestinationRef, LdapSourceConfig, Pairing, RescueAuthMode, SourceConfig, TargetConfig,
+};
 use adsync_core::model::{DirectorySnapshot, GroupPath, RescueSnapshot};
 use adsync_core::tree::OrgTree;
 use serde::Serialize;
@@ -70,11 +72,14 @@ impl Checks {
         }
     }
 
-    /// A failed check from an adapter's error: its message and hint.
+    /// A failed check from an adapter's error: its message (with its code, unless the message
+    /// already says it) and hint.
     fn failed(&mut self, check: impl Into<String>, error: AdapterError) {
         let detail = match &error.code {
-            Some(code) => format!("{} (`{code}`)", error.message),
-            None => error.message.clone(),
+            Some(code) if !error.message.contains(code.as_str()) => {
+                format!("{} (`{code}`)", error.message)
+            }
+            _ => error.message.clone(),
         };
         self.fail(check, detail, error.hint);
     }
@@ -148,11 +153,14 @@ fn render(loaded: &Loaded, checks: &Checks, paint: Paint) -> String {
 /// configuration that would do nothing.
 fn configuration(loaded: &Loaded, checks: &mut Checks) {
     let config = &loaded.config;
+    let kind = crate::render::group_kind(&config.source);
     match config.pairings.len() {
         0 => checks.warn(
             "configuration",
             "no pairings: adsync would read both sides and change nothing",
-            "add a pairing under `pairings:` (an Entra group, a Rescue destination and a role)",
+            &format!(
+                "add a pairing under `pairings:` (an {kind} group, a Rescue destination and a role)"
+            ),
         ),
         1 => checks.ok("configuration", "1 pairing"),
         count => checks.ok("configuration", format!("{count} pairings")),
@@ -175,8 +183,12 @@ fn configuration(loaded: &Loaded, checks: &mut Checks) {
 fn secrets(global: &Global, loaded: &Loaded, online: bool, checks: &mut Checks) {
     let config = &loaded.config;
     let mut references = Vec::new();
-    if let SourceConfig::Graph(graph) = &config.source {
-        references.push(("source.client_secret", &graph.client_secret));
+    match &config.source {
+        SourceConfig::Graph(graph) => {
+            references.push(("source.client_secret", &graph.client_secret))
+        }
+        SourceConfig::Ldap(ldap) => references.push(("source.password", &ldap.password)),
+        SourceConfig::Snapshot(_) => {}
     }
     if let TargetConfig::Rescue(rescue) = &config.target {
         match rescue.auth.mode() {
@@ -245,6 +257,7 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
                 }
             }
         }
+        SourceConfig::Ldap(config) => online_ldap(loaded, config, checks).await,
         SourceConfig::Snapshot(config) => {
             let directory: DirectorySnapshot = match load::read_data(&loaded.resolve(&config.path))
             {
@@ -265,6 +278,55 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
                     Err(problem) => checks.fail(check, problem.to_string(), None),
                 }
             }
+        }
+    }
+}
+
+/// Binds to the directory and finds every pairing's group.
+async fn online_ldap(loaded: &Loaded, config: &LdapSourceConfig, checks: &mut Checks) {
+    const CHECK: &str = "Active Directory (LDAP)";
+    let ldap = match crate::wiring::ldap(loaded, config) {
+        Ok(ldap) => ldap,
+        // An unreadable password also has its own check; a CA file or URL only this one.
+        Err(error) => {
+            let hint = error.hint();
+            checks.fail(CHECK, format!("not bound: {error}"), hint);
+            return;
+        }
+    };
+    let in_chain = match ldap.check_bind().await {
+        Ok(in_chain) => in_chain,
+        Err(error) => {
+            checks.failed(CHECK, error.into());
+            checks.fail(
+                "pairings' Active Directory groups",
+                "not checked: no bind to the directory",
+                None,
+            );
+            return;
+        }
+    };
+    checks.ok(
+        CHECK,
+        format!(
+            "bound to {} as {}; nested groups {}",
+            config.url,
+            config.bind_dn,
+            if in_chain {
+                "through the in-chain rule"
+            } else {
+                "by walking member"
+            }
+        ),
+    );
+    for pairing in &loaded.config.pairings {
+        let check = format!("Active Directory group of `{}`", pairing.label());
+        match ldap.resolve_group(&pairing.entra_group).await {
+            Ok(group) => checks.ok(
+                check,
+                format!("{} ({}, {})", group.name, group.dn, group.id),
+            ),
+            Err(error) => checks.failed(check, error.into()),
         }
     }
 }

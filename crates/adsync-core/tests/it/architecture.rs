@@ -106,3 +106,67 @@ fn core_has_no_runtime_or_http_dependencies() {
         "the closure walk found serde: {names:?}"
     );
 }
+
+/// The source files directly under `src/<dir>`, with their text.
+fn sources(dir: &str) -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(dir);
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .map(|entry| entry.expect("a readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("a readable source file");
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            (format!("{dir}/{name}"), text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Rules above, speed below (issue 19, STYLE.md): the engine decides nothing, so it never names
+/// the policy or a rule's setting; and the rules never reach for the engine, so what they decide
+/// reads without it. `plan/mod.rs` and `desired/mod.rs` put the two together.
+#[test]
+fn the_engine_names_no_rule_and_the_rules_never_import_the_engine() {
+    let engine = sources("engine");
+    assert!(engine.len() >= 4, "the engine's files: {engine:?}");
+    for (file, text) in &engine {
+        for word in ["Policy", "full_group_sync", "mobile_license", "protected"] {
+            assert!(
+                !text.contains(word),
+                "{file} names `{word}`: decisions belong to the rules"
+            );
+        }
+    }
+    let rules: Vec<(String, String)> = sources("plan")
+        .into_iter()
+        .chain(sources("desired"))
+        .filter(|(file, _)| !file.ends_with("/mod.rs"))
+        .collect();
+    let names: Vec<&str> = rules.iter().map(|(file, _)| file.as_str()).collect();
+    for expected in [
+        "plan/claim.rs",
+        "plan/rules.rs",
+        "plan/guard.rs",
+        "plan/order.rs",
+        "plan/destination.rs",
+        "desired/identity.rs",
+        "desired/priority.rs",
+        "desired/groups.rs",
+        "desired/settings.rs",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} is among the rules: {names:?}"
+        );
+    }
+    for (file, text) in &rules {
+        assert!(
+            !text.contains("engine::") && !text.contains("crate::engine"),
+            "{file} imports the engine: rules take domain views, the engine stays below"
+        );
+    }
+}

@@ -12,17 +12,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use adsync_core::Cores;
 use adsync_core::config::{
     Attribute, Budget, Config, DestinationRef, GroupRef, Limits, Pairing, SafetyConfig,
     SnapshotSourceConfig, SnapshotTargetConfig, SourceConfig, SyncConfig, TargetConfig,
 };
-use adsync_core::desired::desired;
+use adsync_core::desired::{desired, desired_on};
 use adsync_core::memory::apply_action;
 use adsync_core::model::{
     Container, DirectoryGroup, DirectorySnapshot, DirectoryUser, GroupPath, NodeId, NodeType,
     Plane, RescueNode, RescueSnapshot, Role, Status,
 };
-use adsync_core::plan::{ActionKind, CurrentState, Guard, Links, Plan, Policy, WarningKind, plan};
+use adsync_core::plan::{
+    ActionKind, CurrentState, Guard, Links, Plan, Policy, WarningKind, plan, plan_on,
+};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -1273,6 +1276,23 @@ proptest! {
                 );
             }
         }
+    }
+
+    /// The second core changes nothing: with every pass of `desired()` and `plan()` split across
+    /// two threads however small it is, the plan (or the error) is that of one thread, byte for
+    /// byte.
+    #[test]
+    fn plans_are_the_same_on_one_core_or_two(world in world(ANY)) {
+        let on = |cores: Cores| -> Result<String, String> {
+            world.config.validate().map_err(|problems| format!("{problems:?}"))?;
+            let wanted = desired_on(&world.directory, &world.config, cores)
+                .map_err(|e| e.to_string())?;
+            let policy = Policy::from_config(&world.config);
+            let made = plan_on(&wanted, &world.current, &policy, cores).map_err(|e| e.to_string())?;
+            serde_json::to_string(&made).map_err(|e| e.to_string())
+        };
+        let (one, two) = (on(Cores::one()), on(Cores::always_two()));
+        prop_assert!(one == two, "the plans differ:\n{}", difference(&one, &two));
     }
 
     /// A plan is blocked on disables exactly when it holds more than `max_disables` allows of the

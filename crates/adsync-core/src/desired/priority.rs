@@ -1,0 +1,92 @@
+//! Membership and priority (SPEC §3): the pairings in order, each holding its group's members;
+//! within a plane a user goes to the first pairing that holds them, and every later one that
+//! holds them too loses.
+
+use std::collections::BTreeSet;
+
+use super::identity::Standing;
+use crate::model::Plane;
+
+/// A user's place in one plane: the winning pairing and the losing ones, in priority order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Choice {
+    pub(super) winner: Option<u32>,
+    pub(super) losing: Vec<u32>,
+}
+
+/// SPEC §3, "order is priority": the first pairing (of a plane) met wins the user; any later
+/// one loses. Pairings are met in priority order.
+fn prefer(choice: &mut Choice, pairing: u32) {
+    match choice.winner {
+        None => choice.winner = Some(pairing),
+        Some(_) => choice.losing.push(pairing),
+    }
+}
+
+/// One pairing as the walk sees it: the groups its members come from, and its plane.
+pub(super) struct PairedGroups {
+    /// The pairing's group and the groups it nests; empty when the group did not resolve.
+    pub(super) groups: Vec<usize>,
+    pub(super) plane: Plane,
+}
+
+/// What the walk found.
+pub(super) struct Membership<'d> {
+    /// Per pairing, the distinct directory users it holds (keyed or not, enabled or not).
+    pub(super) member_counts: Vec<usize>,
+    /// Per directory user, its place in each plane (`Plane as usize`).
+    pub(super) choices: Vec<[Choice; 2]>,
+    /// Paired users without a key or with a shared one, each once, in the order met.
+    pub(super) skipped: Vec<u32>,
+    /// Member ids the directory does not hold.
+    pub(super) unknown: BTreeSet<&'d str>,
+}
+
+/// Walks the pairings in priority order. `members[g]` lists group `g`'s members as directory
+/// users (`None` for an id the directory does not hold), with `ids[g]` their ids.
+pub(super) fn walk<'d>(
+    pairings: &[PairedGroups],
+    members: &[Vec<Option<u32>>],
+    ids: impl Fn(usize) -> &'d [String],
+    standing: &[Standing],
+) -> Membership<'d> {
+    let mut found = Membership {
+        member_counts: vec![0; pairings.len()],
+        choices: vec![Default::default(); standing.len()],
+        skipped: Vec::new(),
+        unknown: BTreeSet::new(),
+    };
+    // The last pairing that held each user: a user listed twice (or through two nested
+    // groups) is held once.
+    let mut held_by: Vec<Option<u32>> = vec![None; standing.len()];
+    let mut skipped = vec![false; standing.len()];
+    for (pairing, paired) in pairings.iter().enumerate() {
+        // `desired()` checks that the pairing count fits.
+        let pairing = pairing as u32;
+        for &group in &paired.groups {
+            for (at, member) in members[group].iter().enumerate() {
+                let Some(user) = *member else {
+                    found.unknown.extend(ids(group).get(at).map(String::as_str));
+                    continue;
+                };
+                let user = user as usize;
+                if held_by[user].replace(pairing) == Some(pairing) {
+                    continue;
+                }
+                found.member_counts[pairing as usize] += 1;
+                match standing[user] {
+                    Standing::Keyed => {
+                        prefer(&mut found.choices[user][paired.plane as usize], pairing);
+                    }
+                    Standing::NoKey | Standing::SharedKey => {
+                        if !std::mem::replace(&mut skipped[user], true) {
+                            found.skipped.push(user as u32);
+                        }
+                    }
+                    Standing::Disabled => {}
+                }
+            }
+        }
+    }
+    found
+}
