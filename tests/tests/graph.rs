@@ -459,7 +459,7 @@ async fn names_resolve_or_fail_with_candidates_through_the_emulator() {
         .unwrap_err();
     assert_eq!(
         ambiguous.to_string(),
-        "2 entra groups are named `helpdesk`: `Helpdesk` (gc), `Helpdesk` (gd)"
+        "2 Entra groups are named `helpdesk`: `Helpdesk` (gc), `Helpdesk` (gd)"
     );
 
     let missing = source
@@ -469,7 +469,7 @@ async fn names_resolve_or_fail_with_candidates_through_the_emulator() {
     assert!(matches!(missing, Error::GroupNotFound { .. }));
     assert_eq!(
         missing.to_string(),
-        "no entra group is named `SG-Rescue-L3`; close names: `SG-Rescue-L1` (ga), `SG-Rescue-L2` (gb)"
+        "no Entra group is named `SG-Rescue-L3`; close names: `SG-Rescue-L1` (ga), `SG-Rescue-L2` (gb)"
     );
 
     let found = source.search_groups("rescue").await.expect("search");

@@ -74,6 +74,35 @@ pub(crate) fn parse_time(text: &str) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_millis(millis))
 }
 
+/// How long ago `text` (an RFC 3339 UTC time) was; `None` when it does not parse or lies
+/// ahead.
+pub(crate) fn age(text: &str) -> Option<Duration> {
+    SystemTime::now().duration_since(parse_time(text)?).ok()
+}
+
+/// `3d 4h`, `2h 5m`, `45s`: a duration for people, to the two largest units.
+pub(crate) fn human_duration(duration: Duration) -> String {
+    let total = duration.as_secs();
+    let units = [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")];
+    let parts: Vec<String> = units
+        .iter()
+        .scan(total, |rest, &(size, unit)| {
+            let count = *rest / size;
+            *rest %= size;
+            Some((count, unit))
+        })
+        .skip_while(|(count, _)| *count == 0)
+        .take(2)
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, unit)| format!("{count}{unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0s".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}
+
 /// Howard Hinnant's civil-to-days algorithm: days since 1970-01-01 (years from 1970).
 fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
     let year = if month <= 2 { year - 1 } else { year };
@@ -111,6 +140,13 @@ mod tests {
         assert_eq!(compact(instant), "20261121-230512");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(&format_time(leap)[..10], "2000-02-29");
+        for instant in [UNIX_EPOCH, instant, leap] {
+            assert_eq!(parse_time(&format_time(instant)), Some(instant));
+        }
+        assert_eq!(parse_time("2026-13-01T00:00:00Z"), None);
+        assert_eq!(human_duration(Duration::from_secs(93_784)), "1d 2h");
+        assert_eq!(human_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(human_duration(Duration::from_secs(7_200)), "2h");
     }
 
     #[test]

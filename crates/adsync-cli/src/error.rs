@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use adsync_core::adapter::{AdapterError, AdapterErrorKind};
 
+use crate::style::{Paint, Tone};
+
 /// Everything that can make a command fail.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Error {
@@ -73,6 +75,12 @@ pub(crate) enum Error {
     /// `apply` without a terminal and without `--yes`.
     #[error("refusing to apply without confirmation: stdin is not a terminal")]
     NeedsYes,
+    /// A flag's value is not one the command takes.
+    #[error("{message}")]
+    Usage { message: String, hint: String },
+    /// The operator declined the confirmation; nothing was applied.
+    #[error("apply cancelled: nothing was applied")]
+    Declined,
     /// stdout was closed by the reader; not reported.
     #[error("broken pipe")]
     BrokenPipe,
@@ -86,7 +94,7 @@ impl Error {
     /// The obvious next step, when there is one.
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
-            Error::Secret { hint, .. } => Some(hint.clone()),
+            Error::Secret { hint, .. } | Error::Usage { hint, .. } => Some(hint.clone()),
             Error::Locked { .. } => Some(
                 "wait for the other run to finish; a lock left by a crashed run is taken over automatically".into(),
             ),
@@ -114,15 +122,24 @@ fn default_hint(kind: AdapterErrorKind) -> Option<String> {
 }
 
 /// Renders `error` with every cause and the hint, for stderr.
-pub(crate) fn render(error: &Error) -> String {
-    let mut out = format!("error: {error}\n");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
+pub(crate) fn render(error: &Error, paint: Paint) -> String {
+    let mut out = format!("{} {error}\n", paint.paint(Tone::Remove, "error:"));
+    for cause in causes(error) {
         out.push_str(&format!("  caused by: {cause}\n"));
-        source = cause.source();
     }
     if let Some(hint) = error.hint() {
-        out.push_str(&format!("\nhint: {hint}\n"));
+        out.push_str(&format!("\n{} {hint}\n", paint.paint(Tone::Hint, "hint:")));
     }
     out
+}
+
+/// The chain of causes below `error`, outermost first.
+pub(crate) fn causes(error: &Error) -> Vec<String> {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    causes
 }

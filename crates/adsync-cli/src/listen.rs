@@ -213,7 +213,11 @@ fn plan_view(plan: &Plan) -> PlanView {
     PlanView {
         counts,
         summary: crate::render::summary_line(summary),
-        text: crate::render::plan_human(plan),
+        text: crate::render::plan_human(
+            plan,
+            crate::style::Paint::PLAIN,
+            &crate::render::Listing::default(),
+        ),
         blocked: plan.blocked.as_ref().map(|blocked| BlockedPlan {
             reason: blocked.reason.clone(),
             guards: blocked.guards.iter().map(|g| g.describe()).collect(),
@@ -278,7 +282,7 @@ fn run_error(error: &Error) -> RunError {
         Error::SourceRead(_) | Error::TargetRead(_) => ErrorKind::FailedRead,
         _ => ErrorKind::RunFailed,
     };
-    let rendered = crate::error::render(error);
+    let rendered = crate::error::render(error, crate::style::Paint::PLAIN);
     let message = match rendered.split_once("\nhint: ") {
         Some((message, _)) => message,
         None => &rendered,

@@ -85,31 +85,13 @@ pub(crate) fn load_config(path: &Path) -> Result<Loaded, Error> {
 pub(crate) fn parse_config(text: &str, path: &Path) -> Result<Config, Error> {
     let config: Config = serde_yaml::from_str(text).map_err(|error| Error::ConfigSyntax {
         path: path.to_owned(),
-        message: yaml_message(&error),
+        message: crate::yaml_error::explain(&error.to_string(), text),
     })?;
     config.validate().map_err(|problems| Error::ConfigInvalid {
         path: path.to_owned(),
         problems: problems.iter().map(ToString::to_string).collect(),
     })?;
     Ok(config)
-}
-
-fn yaml_message(error: &serde_yaml::Error) -> String {
-    let message = error.to_string();
-    // serde_yaml's messages for untagged enums say nothing useful; say what was expected.
-    if message.contains("untagged enum GroupRef") {
-        return message.replace(
-            "data did not match any variant of untagged enum GroupRef",
-            "expected a group display name or `{ id: <guid> }`",
-        );
-    }
-    if message.contains("untagged enum DestinationRef") {
-        return message.replace(
-            "data did not match any variant of untagged enum DestinationRef",
-            "expected a group path (`Helpdesk/L2`) or `{ id: N }`",
-        );
-    }
-    message
 }
 
 /// Resolves a secret reference; `key` names the configuration key for messages.
@@ -526,7 +508,7 @@ pairings:
             prop_assert_ne!(&text, FULL);
             let error = parse_config(&text, Path::new("hostile.yaml"))
                 .expect_err("a literal secret is refused");
-            let message = crate::error::render(&error);
+            let message = crate::error::render(&error, crate::style::Paint::PLAIN);
             prop_assert!(
                 message.contains("a literal secret is not allowed")
                     && message.contains("{ env: VARIABLE }"),

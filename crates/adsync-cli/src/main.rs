@@ -14,9 +14,14 @@ mod load;
 mod output;
 mod progress;
 mod render;
+mod sheet;
 mod state;
+mod style;
+mod suggest;
 mod wiring;
 mod workbook;
+mod workbook_tree;
+mod yaml_error;
 
 use std::process::ExitCode;
 
@@ -41,6 +46,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&cli.global);
+    let json = cli.command.json();
+    let paint = style::Paint::stderr(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,7 +65,11 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(Error::BrokenPipe) => ExitStatus::Success.into(),
         Err(error) => {
-            output::note(false, error::render(&error).trim_end());
+            // A script asked for JSON gets one document on failure too; people read stderr.
+            if json {
+                let _ = output::stdout(&output::json(&output::error_document(&error)));
+            }
+            output::note(false, error::render(&error, paint).trim_end());
             ExitStatus::Error.into()
         }
     }
@@ -67,25 +78,25 @@ fn main() -> ExitCode {
 fn init_logging(global: &cli::Global) {
     use tracing_subscriber::EnvFilter;
 
-    let default = match (global.quiet, global.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, _) => "debug",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let ansi = match global.color {
-        cli::Color::Always => true,
-        cli::Color::Never => false,
-        cli::Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none()
-                && std::io::IsTerminal::is_terminal(&std::io::stderr())
-        }
-    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(log_filter(global.quiet, global.verbose)));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
+        .with_ansi(style::Paint::stderr(global).is_on())
+        .with_target(global.verbose >= 3)
         .try_init();
+}
+
+/// What each `-v` shows: warnings by default; adsync's own progress (`info`) with `-v`;
+/// adsync's requests (`debug`) with `-vv`; every crate's debug lines (connection pools and the
+/// like) only with `-vvv`.
+fn log_filter(quiet: bool, verbose: u8) -> &'static str {
+    match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "warn,adsync=info,adsync_core=info,adsync_graph=info,adsync_rescue=info",
+        (false, 2) => "warn,adsync=debug,adsync_core=debug,adsync_graph=debug,adsync_rescue=debug",
+        (false, _) => "debug",
+    }
 }

@@ -4,6 +4,10 @@ use std::io::Write;
 
 use crate::error::Error;
 
+/// The `format_version` of every JSON document the CLI prints besides the plan (which carries
+/// core's). Additive changes only within a major version.
+pub(crate) const FORMAT_VERSION: &str = "1.0";
+
 /// Writes `text` to stdout. A closed pipe (`adsync plan | head`) is not an error.
 pub(crate) fn stdout(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
@@ -26,6 +30,26 @@ pub(crate) fn note(quiet: bool, text: &str) {
     if !quiet {
         eprintln!("{text}");
     }
+}
+
+/// Writes `warning: <text>` to stderr, unless quiet; `warning:` in colour where stderr has it.
+pub(crate) fn warning(global: &crate::cli::Global, text: &str) {
+    note(
+        global.quiet,
+        &crate::render::warning_line(crate::style::Paint::stderr(global), text),
+    );
+}
+
+/// `error` as the JSON document a `--json` command prints when it fails.
+pub(crate) fn error_document(error: &Error) -> serde_json::Value {
+    serde_json::json!({
+        "format_version": FORMAT_VERSION,
+        "error": {
+            "message": error.to_string(),
+            "causes": crate::error::causes(error),
+            "hint": error.hint(),
+        },
+    })
 }
 
 /// Serializes `value` as pretty JSON with a trailing newline.

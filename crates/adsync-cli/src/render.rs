@@ -1,24 +1,88 @@
 //! Human renderings of core data. Wording lives here, not in core.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use adsync_core::config::SourceConfig;
 use adsync_core::model::{Container, GroupPath, Role};
-use adsync_core::plan::{Action, ActionKind, Plan, Summary};
+use adsync_core::plan::{Action, ActionKind, Plan, Summary, Warning, WarningKind};
+
+use crate::style::{Paint, Tone};
+
+/// The directory a source reads, as messages name it: `Entra ID` or `Active Directory` (a
+/// snapshot file stands for Entra ID).
+pub(crate) fn directory_name(source: &SourceConfig) -> &'static str {
+    match source {
+        SourceConfig::Ldap(_) => "Active Directory",
+        SourceConfig::Graph(_) | SourceConfig::Snapshot(_) => "Entra ID",
+    }
+}
+
+/// The directory's groups as messages name them, before `group`: `Entra` or `Active
+/// Directory`.
+pub(crate) fn group_kind(source: &SourceConfig) -> &'static str {
+    match source {
+        SourceConfig::Ldap(_) => "Active Directory",
+        SourceConfig::Graph(_) | SourceConfig::Snapshot(_) => "Entra",
+    }
+}
+
+/// How `plan` lists its actions.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Listing {
+    /// The actions to list, by index into the plan's actions; `None`: all of them.
+    pub(crate) shown: Option<Vec<usize>>,
+    /// What the filter was, for the "showing" line (`--only disable`).
+    pub(crate) filter: String,
+    /// Counts per kind and group instead of one line per action.
+    pub(crate) compact: bool,
+    /// The terminal's width; `None` when stdout is not a terminal (lines are never wrapped).
+    pub(crate) width: Option<usize>,
+}
 
 /// The plan as a diff-like listing, one line per action, then the summary line.
-pub(crate) fn plan_human(plan: &Plan) -> String {
+pub(crate) fn plan_human(plan: &Plan, paint: Paint, listing: &Listing) -> String {
+    let shown: Vec<&Action> = match &listing.shown {
+        Some(indices) => indices
+            .iter()
+            .filter_map(|&at| plan.actions.get(at))
+            .collect(),
+        None => plan.actions.iter().collect(),
+    };
     let mut out = String::new();
-    for action in &plan.actions {
-        out.push_str(&action_line(action));
+    if listing.compact {
+        out.push_str(&compact(plan, &shown, paint));
+    } else {
+        for action in &shown {
+            out.push_str(&action_block(action, paint, listing.width));
+        }
+    }
+    if !shown.is_empty() {
         out.push('\n');
     }
-    if !plan.actions.is_empty() {
-        out.push('\n');
+    if listing.shown.is_some() {
+        let _ = writeln!(
+            out,
+            "showing {} of {} {} ({})",
+            shown.len(),
+            plan.actions.len(),
+            if plan.actions.len() == 1 {
+                "change"
+            } else {
+                "changes"
+            },
+            listing.filter
+        );
     }
-    out.push_str(&summary_line(&plan.summary));
+    out.push_str(&paint.paint(Tone::Strong, &summary_line(&plan.summary)));
     out.push('\n');
     if let Some(blocked) = &plan.blocked {
-        let _ = writeln!(out, "\nblocked: {}", blocked.reason);
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            paint.paint(Tone::Remove, "blocked:"),
+            blocked.reason
+        );
     }
     out
 }
@@ -26,32 +90,12 @@ pub(crate) fn plan_human(plan: &Plan) -> String {
 /// `3 to create, 1 to move, 2 to update, 1 to disable, 40 unchanged`.
 pub(crate) fn summary_line(summary: &Summary) -> String {
     let mut parts = Vec::new();
-    let mut add = |count: u64, what: &str| {
+    for kind in ActionKind::ALL {
+        let count = count_of(summary, kind);
         if count > 0 {
-            parts.push(format!("{count} {what}"));
+            parts.push(format!("{count} {}", count_phrase(kind, count)));
         }
-    };
-    add(
-        summary.create_group,
-        if summary.create_group == 1 {
-            "group to create"
-        } else {
-            "groups to create"
-        },
-    );
-    add(summary.create_user, "to create");
-    add(summary.move_user, "to move");
-    add(summary.update_user, "to update");
-    add(summary.enable_user, "to enable");
-    add(
-        summary.set_mobile_license,
-        if summary.set_mobile_license == 1 {
-            "add-on change"
-        } else {
-            "add-on changes"
-        },
-    );
-    add(summary.disable_user, "to disable");
+    }
     if parts.is_empty() {
         return format!("no changes, {} unchanged", summary.unchanged);
     }
@@ -59,7 +103,48 @@ pub(crate) fn summary_line(summary: &Summary) -> String {
     parts.join(", ")
 }
 
-fn role_name(role: Option<Role>) -> &'static str {
+/// The summary's count of `kind`.
+pub(crate) fn count_of(summary: &Summary, kind: ActionKind) -> u64 {
+    match kind {
+        ActionKind::CreateGroup => summary.create_group,
+        ActionKind::CreateUser => summary.create_user,
+        ActionKind::MoveUser => summary.move_user,
+        ActionKind::UpdateUser => summary.update_user,
+        ActionKind::EnableUser => summary.enable_user,
+        ActionKind::SetMobileLicense => summary.set_mobile_license,
+        ActionKind::DisableUser => summary.disable_user,
+    }
+}
+
+fn count_phrase(kind: ActionKind, count: u64) -> &'static str {
+    match (kind, count) {
+        (ActionKind::CreateGroup, 1) => "group to create",
+        (ActionKind::CreateGroup, _) => "groups to create",
+        (ActionKind::CreateUser, _) => "to create",
+        (ActionKind::MoveUser, _) => "to move",
+        (ActionKind::UpdateUser, _) => "to update",
+        (ActionKind::EnableUser, _) => "to enable",
+        (ActionKind::SetMobileLicense, 1) => "add-on change",
+        (ActionKind::SetMobileLicense, _) => "add-on changes",
+        (ActionKind::DisableUser, _) => "to disable",
+    }
+}
+
+/// An action kind for people: `create user`, `mobile add-on`.
+pub(crate) fn kind_label(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::CreateGroup => "create group",
+        ActionKind::CreateUser => "create user",
+        ActionKind::MoveUser => "move user",
+        ActionKind::UpdateUser => "update user",
+        ActionKind::EnableUser => "enable user",
+        ActionKind::SetMobileLicense => "mobile add-on",
+        ActionKind::DisableUser => "disable user",
+    }
+}
+
+/// A role for people.
+pub(crate) fn role_name(role: Option<Role>) -> &'static str {
     match role {
         Some(Role::Technician) => "technician",
         Some(Role::Administrator) => "administrator",
@@ -81,7 +166,48 @@ fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\\\""))
 }
 
-/// One action as a line.
+fn tone(kind: ActionKind) -> Tone {
+    match kind {
+        ActionKind::CreateGroup | ActionKind::CreateUser | ActionKind::EnableUser => Tone::Add,
+        ActionKind::MoveUser => Tone::Move,
+        ActionKind::UpdateUser | ActionKind::SetMobileLicense => Tone::Change,
+        ActionKind::DisableUser => Tone::Remove,
+    }
+}
+
+/// One action, coloured by kind, with a newline; an update too wide for `width` lists its
+/// changes on lines of their own.
+fn action_block(action: &Action, paint: Paint, width: Option<usize>) -> String {
+    let line = action_line(action);
+    let too_wide = width.is_some_and(|width| line.chars().count() > width);
+    if action.kind() == ActionKind::UpdateUser && too_wide {
+        let email = action.email().map_or("", |e| e.as_str());
+        let mut block = format!("~ update {} {email}:\n", role_name(action.role()));
+        for change in change_phrases(action) {
+            let _ = writeln!(block, "    {change}");
+        }
+        return paint.paint(tone(action.kind()), &block);
+    }
+    format!("{}\n", paint.paint(tone(action.kind()), &line))
+}
+
+fn change_phrases(action: &Action) -> Vec<String> {
+    action
+        .changes()
+        .into_iter()
+        .flatten()
+        .map(|(attribute, change)| {
+            format!(
+                "{} {} -> {}",
+                attribute.as_str(),
+                quoted(&change.old),
+                quoted(&change.new)
+            )
+        })
+        .collect()
+}
+
+/// One action as a line, without colour.
 pub(crate) fn action_line(action: &Action) -> String {
     let email = action.email().map_or("", |e| e.as_str());
     let role = role_name(action.role());
@@ -93,15 +219,11 @@ pub(crate) fn action_line(action: &Action) -> String {
         ),
         ActionKind::CreateUser => {
             let name = action.new_user().map_or("", |u| u.name.as_str());
-            let mobile = if action.mobile() == Some(true) {
-                " with the mobile add-on"
-            } else {
-                ""
-            };
             format!(
-                "+ create {role} {email} {} in {}{mobile}",
+                "+ create {role} {email} {} in {}{}",
                 quoted(name),
-                place(action.container(), action.to())
+                place(action.container(), action.to()),
+                with_mobile(action)
             )
         }
         ActionKind::MoveUser => {
@@ -120,20 +242,10 @@ pub(crate) fn action_line(action: &Action) -> String {
             }
         }
         ActionKind::UpdateUser => {
-            let changes: Vec<String> = action
-                .changes()
-                .into_iter()
-                .flatten()
-                .map(|(attribute, change)| {
-                    format!(
-                        "{} {} -> {}",
-                        attribute.as_str(),
-                        quoted(&change.old),
-                        quoted(&change.new)
-                    )
-                })
-                .collect();
-            format!("~ update {role} {email}: {}", changes.join(", "))
+            format!(
+                "~ update {role} {email}: {}",
+                change_phrases(action).join(", ")
+            )
         }
         ActionKind::EnableUser => format!("+ enable {role} {email}"),
         ActionKind::SetMobileLicense => format!(
@@ -150,27 +262,161 @@ pub(crate) fn action_line(action: &Action) -> String {
             } else {
                 ""
             };
-            format!("- disable {role} {email} ({}){released}", action.reason())
+            format!(
+                "- disable {role} {email} ({}){released}",
+                plain_reason(action.reason())
+            )
         }
     }
 }
 
+/// ` with the mobile add-on` for a create that grants it.
+pub(crate) fn with_mobile(action: &Action) -> &'static str {
+    if action.kind() == ActionKind::CreateUser && action.mobile() == Some(true) {
+        " with the mobile add-on"
+    } else {
+        ""
+    }
+}
+
+/// A reason from the plan for places without code formatting (workbooks): no backticks.
+pub(crate) fn plain_reason(reason: &str) -> String {
+    reason.replace('`', "")
+}
+
+/// Counts per kind and group: what a plan of thousands of lines comes to.
+fn compact(plan: &Plan, shown: &[&Action], paint: Paint) -> String {
+    let groups = current_groups(plan);
+    let mut counts: BTreeMap<ActionKind, BTreeMap<String, u64>> = BTreeMap::new();
+    for action in shown {
+        let at = match action.kind() {
+            ActionKind::MoveUser => format!(
+                "{} -> {}",
+                place(
+                    action
+                        .from_role()
+                        .map(Role::container)
+                        .or(action.container()),
+                    action.from()
+                ),
+                place(action.container(), action.to())
+            ),
+            ActionKind::CreateGroup | ActionKind::CreateUser => {
+                place(action.container(), action.to())
+            }
+            _ => match (action.from(), groups.get(action.id())) {
+                (Some(from), _) => place(action.container(), Some(from)),
+                (None, Some(place)) => place.clone(),
+                (None, None) => place(action.role().map(Role::container), None),
+            },
+        };
+        *counts
+            .entry(action.kind())
+            .or_default()
+            .entry(at)
+            .or_default() += 1;
+    }
+    let mut out = String::new();
+    for (kind, places) in counts {
+        let total: u64 = places.values().sum();
+        let detail: Vec<String> = places
+            .iter()
+            .map(|(place, count)| format!("{place} ({count})"))
+            .collect();
+        let line = format!("{:<14} {total:>6}  {}", kind_label(kind), detail.join(", "));
+        let _ = writeln!(out, "{}", paint.paint(tone(kind), &line));
+    }
+    out
+}
+
+/// Each action's user's current group, for actions that do not carry one.
+fn current_groups(plan: &Plan) -> BTreeMap<String, String> {
+    let mut groups = BTreeMap::new();
+    for user in &plan.users {
+        if user.actions.is_empty() {
+            continue;
+        }
+        let group = place(
+            user.current_role.map(Role::container),
+            user.current_group.as_ref(),
+        );
+        for id in &user.actions {
+            groups.insert(id.clone(), group.clone());
+        }
+    }
+    groups
+}
+
+/// A warning as a sentence. The planner names what the directory wanted of a held-back user
+/// by action kind; people read what would happen to them.
+pub(crate) fn warning_text(warning: &Warning) -> String {
+    if !matches!(
+        warning.kind,
+        WarningKind::Protected | WarningKind::AccountHolder
+    ) {
+        return warning.message.clone();
+    }
+    let Some((who, wanted)) = warning.message.split_once("; the directory wants ") else {
+        return warning.message.clone();
+    };
+    let Some((kinds, rest)) = wanted.split_once(" but adsync leaves") else {
+        return warning.message.clone();
+    };
+    let phrases: Vec<String> = kinds
+        .split(", ")
+        .map(|name| {
+            ActionKind::ALL
+                .into_iter()
+                .find(|kind| kind.as_str() == name)
+                .map_or_else(|| name.to_owned(), |kind| wanted_phrase(kind).to_owned())
+        })
+        .collect();
+    format!(
+        "{who}; the directory wants it {}, but adsync leaves{rest}",
+        phrases.join(" and ")
+    )
+}
+
+fn wanted_phrase(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::CreateGroup => "its group created",
+        ActionKind::CreateUser => "created",
+        ActionKind::MoveUser => "moved",
+        ActionKind::UpdateUser => "updated",
+        ActionKind::EnableUser => "enabled",
+        ActionKind::SetMobileLicense => "given another mobile add-on setting",
+        ActionKind::DisableUser => "disabled",
+    }
+}
+
+/// `warning: ...` for stderr.
+pub(crate) fn warning_line(paint: Paint, text: &str) -> String {
+    format!("{} {text}", paint.paint(Tone::Warn, "warning:"))
+}
+
 /// The end of an apply: counts per outcome, failures grouped by category with the users
 /// affected, and how to retry.
-pub(crate) fn apply_summary(report: &adsync_core::execute::ApplyReport) -> String {
+pub(crate) fn apply_summary(report: &adsync_core::execute::ApplyReport, paint: Paint) -> String {
     use adsync_core::execute::Outcome;
 
     let mut out = format!(
-        "\napplied {}, failed {}, skipped {}, drifted {}\n",
-        report.count(Outcome::Applied),
-        report.count(Outcome::Failed),
-        report.count(Outcome::Skipped),
-        report.count(Outcome::Drifted)
+        "\n{}\n",
+        paint.paint(
+            Tone::Strong,
+            &format!(
+                "applied {}, failed {}, skipped {}, drifted {}",
+                report.count(Outcome::Applied),
+                report.count(Outcome::Failed),
+                report.count(Outcome::Skipped),
+                report.count(Outcome::Drifted)
+            )
+        )
     );
     for (category, results) in report.failures_by_category() {
         let _ = writeln!(
             out,
-            "\nfailed: {} ({})",
+            "\n{} {} ({})",
+            paint.paint(Tone::Remove, "failed:"),
             category_title(category),
             results.len()
         );
@@ -200,7 +446,11 @@ pub(crate) fn apply_summary(report: &adsync_core::execute::ApplyReport) -> Strin
         if listed.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "\n{}:", outcome.as_str());
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.paint(Tone::Warn, &format!("{}:", outcome.as_str()))
+        );
         for result in listed {
             let _ = writeln!(
                 out,

@@ -120,6 +120,9 @@ pub(crate) struct LastRun {
     pub(crate) error: Option<String>,
     #[serde(default)]
     pub(crate) counts: std::collections::BTreeMap<String, u64>,
+    /// A `run --dry-run` cycle: it changed nothing, so it never counts as the last success.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) dry_run: bool,
     /// When a run last ended in success (carried over from earlier records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_success: Option<String>,
@@ -157,7 +160,7 @@ fn append_line(path: &Path, line: &str) -> Result<(), Error> {
 
 fn write_last_run_record(state_dir: &Path, mut record: LastRun) -> Result<LastRun, Error> {
     let path = state_dir.join("last-run.json");
-    if record.outcome == "success" {
+    if record.outcome == "success" && !record.dry_run {
         record.last_success = Some(record.finished.clone());
     } else if record.last_success.is_none() {
         record.last_success = std::fs::read_to_string(&path)

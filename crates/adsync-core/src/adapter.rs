@@ -28,6 +28,61 @@ pub trait Source: Send + Sync {
     /// A group that cannot be resolved (no match, several matches) is an error naming the
     /// candidates. A partial read is never returned.
     async fn snapshot(&self, request: &SourceRequest) -> Result<DirectorySnapshot, AdapterError>;
+
+    /// [`Source::snapshot`], telling `progress` how far the read has come. Adapters whose reads
+    /// take long override it; the default reads without reporting.
+    async fn snapshot_reporting(
+        &self,
+        request: &SourceRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<DirectorySnapshot, AdapterError> {
+        let _ = progress;
+        self.snapshot(request).await
+    }
+}
+
+/// Told how far a long read has come, for progress bars. Reports may come from several tasks at
+/// once, in any order; each one carries the whole count so far.
+pub trait ReadProgress: Send + Sync {
+    /// The read has come as far as `step` says.
+    fn report(&self, step: ReadStep);
+}
+
+/// How far a read has come.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadStep {
+    /// Directory groups: `done` of `total` read completely, after `pages` pages listing `users`
+    /// users (a user in several groups counts once per group).
+    Groups {
+        /// Groups read completely.
+        done: u64,
+        /// Groups to read.
+        total: u64,
+        /// Member pages read so far.
+        pages: u64,
+        /// Users listed so far.
+        users: u64,
+    },
+    /// The organization tree has been read: `nodes` nodes.
+    Hierarchy {
+        /// Nodes in the tree.
+        nodes: u64,
+    },
+    /// User details: `done` of `total` users read.
+    Details {
+        /// Users whose details have been read.
+        done: u64,
+        /// Users whose details are needed.
+        total: u64,
+    },
+}
+
+/// A [`ReadProgress`] that ignores every report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoProgress;
+
+impl ReadProgress for NoProgress {
+    fn report(&self, _step: ReadStep) {}
 }
 
 /// A writable Rescue organization: the Rescue API, a snapshot file, an in-memory tree.
@@ -35,6 +90,17 @@ pub trait Source: Send + Sync {
 pub trait Target: Send + Sync {
     /// Reads the whole tree, with the user details `details` asks for, completely, or fails.
     async fn snapshot(&self, details: &DetailRequest) -> Result<RescueSnapshot, AdapterError>;
+
+    /// [`Target::snapshot`], telling `progress` how far the read has come. Adapters whose reads
+    /// take long override it; the default reads without reporting.
+    async fn snapshot_reporting(
+        &self,
+        details: &DetailRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<RescueSnapshot, AdapterError> {
+        let _ = progress;
+        self.snapshot(details).await
+    }
 
     /// Carries out one action. `parent` is the resolved destination node for actions that place
     /// a node (create, move), filled in by the executor when the plan only knew a path.

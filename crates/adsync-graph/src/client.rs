@@ -325,7 +325,10 @@ impl Client {
                         ("grant_type", "client_credentials"),
                     ])
             })
-            .await?;
+            .await
+            .map_err(|source| Error::TokenRequest {
+                source: Box::new(source),
+            })?;
         let malformed = |source| Error::Malformed {
             request: request.clone(),
             status: reply.status.as_u16(),
@@ -410,12 +413,24 @@ impl Client {
             let outcome = {
                 // A closed semaphore is impossible (it is never closed); treat it as no limit.
                 let _permit = self.permits.acquire().await.ok();
-                let sent = build().send().await;
+                let sent = Instant::now();
+                let response = build().send().await;
+                // adsync's own request line (`-vv`): the method and path, never the query,
+                // headers or body.
+                let ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+                match &response {
+                    Ok(response) => {
+                        tracing::debug!(status = response.status().as_u16(), ms, "{request}");
+                    }
+                    Err(error) => {
+                        tracing::debug!(failure = %TransportCause(error), ms, "{request}");
+                    }
+                }
                 if let Some(observer) = &self.observer {
-                    let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+                    let status = response.as_ref().ok().map(|r| r.status().as_u16());
                     observer.exchanged("graph", status);
                 }
-                match sent {
+                match response {
                     Ok(response) => {
                         let status = response.status();
                         let retry_after = response

@@ -115,7 +115,7 @@ pub enum Error {
     },
 
     /// A response body could not be understood.
-    #[error("the response to {request} is not what microsoft graph sends (http {status})")]
+    #[error("the response to {request} is not what Microsoft Graph sends (HTTP {status})")]
     Malformed {
         /// The request.
         request: String,
@@ -148,14 +148,14 @@ pub enum Error {
     },
 
     /// No group has the configured object id.
-    #[error("no entra group has the id `{id}`")]
+    #[error("no Entra group has the id `{id}`")]
     GroupIdNotFound {
         /// The id given.
         id: String,
     },
 
     /// No group has the configured display name.
-    #[error("no entra group is named `{name}`{}", close_names(close))]
+    #[error("no Entra group is named `{name}`{}", close_names(close))]
     GroupNotFound {
         /// The name given.
         name: String,
@@ -164,12 +164,21 @@ pub enum Error {
     },
 
     /// Several groups have the configured display name.
-    #[error("{} entra groups are named `{name}`: {}", candidates.len(), list(candidates))]
+    #[error("{} Entra groups are named `{name}`: {}", candidates.len(), list(candidates))]
     AmbiguousGroup {
         /// The name given.
         name: String,
         /// Every group with that name.
         candidates: Vec<GroupSummary>,
+    },
+
+    /// The token endpoint could not be reached, or kept failing: a sign-in problem, not a
+    /// group's.
+    #[error("could not get an access token from Entra ID")]
+    TokenRequest {
+        /// What failed.
+        #[source]
+        source: Box<Error>,
     },
 
     /// Reading one group failed; the snapshot is abandoned.
@@ -228,15 +237,15 @@ fn token_message(
     description: Option<&str>,
 ) -> String {
     match reason {
-        TokenRefusal::InvalidSecret => "entra id refused the client secret".to_owned(),
+        TokenRefusal::InvalidSecret => "Entra ID refused the client secret".to_owned(),
         TokenRefusal::ExpiredSecret => "the client secret has expired".to_owned(),
         TokenRefusal::UnknownApplication => {
-            "entra id does not know the application (client id) in this tenant".to_owned()
+            "Entra ID does not know the application (client id) in this tenant".to_owned()
         }
-        TokenRefusal::UnknownTenant => "entra id does not know the tenant".to_owned(),
+        TokenRefusal::UnknownTenant => "Entra ID does not know the tenant".to_owned(),
         TokenRefusal::WrongCloud => "the tenant belongs to another national cloud".to_owned(),
         TokenRefusal::Other => {
-            let mut message = format!("entra id refused the token request ({error}");
+            let mut message = format!("Entra ID refused the token request ({error}");
             for code in codes {
                 message.push_str(&format!(", AADSTS{code}"));
             }
@@ -279,7 +288,7 @@ impl Error {
     /// credentials, not the group, and stays as it is.
     pub(crate) fn in_group(self, group: String) -> Error {
         match self {
-            Error::Token { .. } => self,
+            Error::Token { .. } | Error::TokenRequest { .. } => self,
             _ => Error::Group {
                 group,
                 source: Box::new(self),
@@ -308,7 +317,7 @@ impl Error {
                 AdapterErrorKind::NotFound
             }
             Error::AmbiguousGroup { .. } => AdapterErrorKind::Conflict,
-            Error::Group { source, .. } => source.kind(),
+            Error::Group { source, .. } | Error::TokenRequest { source } => source.kind(),
         }
     }
 
@@ -320,7 +329,7 @@ impl Error {
                 None => error.clone(),
             }),
             Error::Refused { code, .. } if !code.is_empty() => Some(code.clone()),
-            Error::Group { source, .. } => source.code(),
+            Error::Group { source, .. } | Error::TokenRequest { source } => source.code(),
             _ => None,
         }
     }
@@ -362,14 +371,14 @@ impl Error {
             Error::Refused {
                 status: 401, code, ..
             } if code == "InvalidAuthenticationToken" => {
-                "graph refused a fresh token; check that `cloud` and `graph_url` match the tenant"
+                "Graph refused a fresh token; check that `cloud` and `graph_url` match the tenant"
                     .to_owned()
             }
             Error::Refused { status: 403, .. } | Error::LimitedInformation { .. } => {
                 PERMISSION_HINT.to_owned()
             }
             Error::Throttled { .. } => {
-                "graph is throttling this application; run again later or lower `concurrency`"
+                "Graph is throttling this application; run again later or lower `concurrency`"
                     .to_owned()
             }
             Error::InsecureUrl { .. } => "use an https:// url".to_owned(),
@@ -380,6 +389,10 @@ impl Error {
                 "name the group by its object id instead: `entra_group: { id: <object id> }`"
                     .to_owned()
             }
+            Error::TokenRequest { .. } => "nothing was changed; check the network path to the \
+                                           sign-in endpoint (`cloud`, or `authority_url` when \
+                                           set) and run the command again"
+                .to_owned(),
             Error::Group { source, .. } => return source.hint(),
             _ => return None,
         })
@@ -415,7 +428,9 @@ impl From<Error> for AdapterError {
             }
             message.push_str(&current.to_string());
             match current {
-                Error::Group { source, .. } => current = *source,
+                Error::Group { source, .. } | Error::TokenRequest { source } => {
+                    current = *source;
+                }
                 Error::InvalidUrl { source, .. } => break Some(Box::new(source)),
                 Error::Client(source) | Error::Transport { source, .. } => {
                     break Some(Box::new(source.without_url()));

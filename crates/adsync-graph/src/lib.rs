@@ -37,8 +37,11 @@ mod retry;
 mod wire;
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use adsync_core::adapter::{AdapterError, Source, SourceRequest};
+use adsync_core::adapter::{
+    AdapterError, NoProgress, ReadProgress, ReadStep, Source, SourceRequest,
+};
 use adsync_core::config::{Cloud, GraphSourceConfig, GroupRef};
 use adsync_core::model::{DirectoryGroup, DirectorySnapshot, DirectoryUser};
 use adsync_core::secret::Secret;
@@ -204,6 +207,15 @@ impl GraphSource {
 
     /// What [`Source::snapshot`] returns, with this crate's error type.
     pub async fn read(&self, request: &SourceRequest) -> Result<DirectorySnapshot, Error> {
+        self.read_reporting(request, &NoProgress).await
+    }
+
+    /// [`GraphSource::read`], telling `progress` after every page and every group.
+    pub async fn read_reporting(
+        &self,
+        request: &SourceRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<DirectorySnapshot, Error> {
         let resolved =
             try_join_all(request.groups.iter().map(|group| self.resolve_group(group))).await?;
         let mut seen = HashSet::new();
@@ -211,11 +223,15 @@ impl GraphSource {
             .into_iter()
             .filter(|group| seen.insert(group.id.clone()))
             .collect();
-        let read = try_join_all(
-            unique
-                .into_iter()
-                .map(|group| self.read_group(group, request.nested_groups)),
-        )
+        let tally = Tally::new(progress, unique.len());
+        tally.report();
+        let read = try_join_all(unique.into_iter().map(|group| async {
+            let read = self
+                .read_group_counted(group, request.nested_groups, &tally)
+                .await;
+            tally.group_done();
+            read
+        }))
         .await?;
 
         let mut users_seen = HashSet::new();
@@ -240,15 +256,25 @@ impl GraphSource {
     }
 
     async fn read_group(&self, group: GroupSummary, nested: bool) -> Result<GroupMembers, Error> {
+        self.read_group_counted(group, nested, &Tally::new(&NoProgress, 1))
+            .await
+    }
+
+    async fn read_group_counted(
+        &self,
+        group: GroupSummary,
+        nested: bool,
+        tally: &Tally<'_>,
+    ) -> Result<GroupMembers, Error> {
         let label = format!("`{}` ({})", group.display_name, group.id);
         let (users, member_groups) = if nested {
             futures::future::try_join(
-                self.list_users(&group.id, true),
+                self.list_users(&group.id, true, tally),
                 self.list_member_groups(&group.id),
             )
             .await
         } else {
-            self.list_users(&group.id, false)
+            self.list_users(&group.id, false, tally)
                 .await
                 .map(|users| (users, Vec::new()))
         }
@@ -261,7 +287,12 @@ impl GraphSource {
     }
 
     /// The group's users, every page, de-duplicated by id and sorted by id.
-    async fn list_users(&self, group_id: &str, nested: bool) -> Result<Vec<DirectoryUser>, Error> {
+    async fn list_users(
+        &self,
+        group_id: &str,
+        nested: bool,
+        tally: &Tally<'_>,
+    ) -> Result<Vec<DirectoryUser>, Error> {
         let relation = if nested {
             "transitiveMembers"
         } else {
@@ -286,6 +317,7 @@ impl GraphSource {
                         count: limited,
                     });
                 }
+                tally.page(listed.len());
                 users.extend(
                     listed
                         .into_iter()
@@ -463,5 +495,56 @@ fn odata_string(value: &str) -> String {
 impl Source for GraphSource {
     async fn snapshot(&self, request: &SourceRequest) -> Result<DirectorySnapshot, AdapterError> {
         self.read(request).await.map_err(AdapterError::from)
+    }
+
+    async fn snapshot_reporting(
+        &self,
+        request: &SourceRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<DirectorySnapshot, AdapterError> {
+        self.read_reporting(request, progress)
+            .await
+            .map_err(AdapterError::from)
+    }
+}
+
+/// Counts of a snapshot read in progress, reported after every page and group.
+struct Tally<'a> {
+    progress: &'a dyn ReadProgress,
+    total: u64,
+    done: AtomicU64,
+    pages: AtomicU64,
+    users: AtomicU64,
+}
+
+impl<'a> Tally<'a> {
+    fn new(progress: &'a dyn ReadProgress, total: usize) -> Tally<'a> {
+        Tally {
+            progress,
+            total: total as u64,
+            done: AtomicU64::new(0),
+            pages: AtomicU64::new(0),
+            users: AtomicU64::new(0),
+        }
+    }
+
+    fn page(&self, users: usize) {
+        self.pages.fetch_add(1, Ordering::Relaxed);
+        self.users.fetch_add(users as u64, Ordering::Relaxed);
+        self.report();
+    }
+
+    fn group_done(&self) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.report();
+    }
+
+    fn report(&self) {
+        self.progress.report(ReadStep::Groups {
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total,
+            pages: self.pages.load(Ordering::Relaxed),
+            users: self.users.load(Ordering::Relaxed),
+        });
     }
 }

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ldap3::asn1::{StructureTag, parse_tag};
@@ -144,6 +145,8 @@ pub(crate) struct Connection {
     ldap: Ldap,
     timeout: Duration,
     page_size: u32,
+    /// Pages of subtree searches answered so far, over every clone, for progress reports.
+    pages: Arc<AtomicU64>,
 }
 
 impl Connection {
@@ -182,7 +185,13 @@ impl Connection {
             ldap,
             timeout: settings.timeout,
             page_size: settings.page_size,
+            pages: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// How many pages of subtree searches have been answered on this connection.
+    pub(crate) fn pages(&self) -> u64 {
+        self.pages.load(Ordering::Relaxed)
     }
 
     /// Ends the session politely; a failure here changes nothing already read.
@@ -211,6 +220,7 @@ impl Connection {
                 .await;
             let SearchResult(items, result) =
                 answer.map_err(|error| transport_error(&search.describe(), self.timeout, error))?;
+            self.pages.fetch_add(1, Ordering::Relaxed);
             collect(search, items, &mut entries)?;
             check_result(search, &result)?;
             let next = paged_cookie(search, &result)?;

@@ -37,7 +37,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adsync_core::adapter::{AdapterError, Source, SourceRequest};
+use adsync_core::adapter::{
+    AdapterError, NoProgress, ReadProgress, ReadStep, Source, SourceRequest,
+};
 use adsync_core::config::{GroupRef, InChain, LdapSourceConfig};
 use adsync_core::model::{DirectoryGroup, DirectorySnapshot, DirectoryUser};
 use adsync_core::secret::Secret;
@@ -199,8 +201,19 @@ impl LdapSource {
     /// `sAMAccountName`), or its `cn` when it was asked for by id, so that core finds it
     /// under the pairing's own words; its members are every user at any depth.
     pub async fn read(&self, request: &SourceRequest) -> Result<DirectorySnapshot, Error> {
+        self.read_reporting(request, &NoProgress).await
+    }
+
+    /// [`LdapSource::read`], telling `progress` after each group how many of the requested
+    /// groups have been read, the pages of subtree searches so far, and the users listed (a
+    /// user in several groups counts once per group).
+    pub async fn read_reporting(
+        &self,
+        request: &SourceRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<DirectorySnapshot, Error> {
         let conn = self.connect().await?;
-        let read = self.read_on(&conn, request).await;
+        let read = self.read_on(&conn, request, progress).await;
         conn.close().await;
         read
     }
@@ -209,8 +222,10 @@ impl LdapSource {
         &self,
         conn: &Connection,
         request: &SourceRequest,
+        progress: &dyn ReadProgress,
     ) -> Result<DirectorySnapshot, Error> {
         let plan = self.plan(conn, request.nested_groups).await;
+        let mut listed = 0u64;
         let mut users: BTreeMap<String, DirectoryUser> = BTreeMap::new();
         let mut expanded: BTreeMap<String, members::Expansion> = BTreeMap::new();
         let mut groups = Vec::with_capacity(request.groups.len());
@@ -233,6 +248,13 @@ impl LdapSource {
                 },
                 members: expansion.users.iter().map(|user| user.id.clone()).collect(),
                 member_groups: expansion.member_groups.clone(),
+            });
+            listed += expansion.users.len() as u64;
+            progress.report(ReadStep::Groups {
+                done: groups.len() as u64,
+                total: request.groups.len() as u64,
+                pages: conn.pages(),
+                users: listed,
             });
         }
         Ok(DirectorySnapshot {
@@ -287,5 +309,15 @@ impl GroupEntry {
 impl Source for LdapSource {
     async fn snapshot(&self, request: &SourceRequest) -> Result<DirectorySnapshot, AdapterError> {
         self.read(request).await.map_err(AdapterError::from)
+    }
+
+    async fn snapshot_reporting(
+        &self,
+        request: &SourceRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<DirectorySnapshot, AdapterError> {
+        self.read_reporting(request, progress)
+            .await
+            .map_err(AdapterError::from)
     }
 }

@@ -458,11 +458,34 @@ impl Client {
         if let Some(code) = authcode {
             form.push((param::AUTHCODE, code.expose()));
         }
-        let sent = self.http.post(&url).form(&form).send().await;
-        if let Some(observer) = &self.observer {
-            observer.exchanged("rescue", sent.as_ref().ok().map(|r| r.status().as_u16()));
+        let sent = std::time::Instant::now();
+        let response = self.http.post(&url).form(&form).send().await;
+        // adsync's own request line (`-vv`): the method and the API method's path; the form,
+        // which carries the authcode, is never logged.
+        let ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &response {
+            Ok(response) => tracing::debug!(
+                status = response.status().as_u16(),
+                ms,
+                "POST /API/{method}.aspx"
+            ),
+            Err(error) => tracing::debug!(
+                failure = if error.is_timeout() {
+                    "timed out"
+                } else {
+                    "not answered"
+                },
+                ms,
+                "POST /API/{method}.aspx"
+            ),
         }
-        let response = match sent {
+        if let Some(observer) = &self.observer {
+            observer.exchanged(
+                "rescue",
+                response.as_ref().ok().map(|r| r.status().as_u16()),
+            );
+        }
+        let response = match response {
             Ok(response) => response,
             Err(error) if error.is_connect() => {
                 return Outcome::NotSent(

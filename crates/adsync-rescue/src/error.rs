@@ -23,7 +23,7 @@ pub enum AuthMode {
 #[non_exhaustive]
 pub enum Error {
     /// The base URL does not parse.
-    #[error("the rescue base url `{url}` is not a valid url")]
+    #[error("the Rescue base URL `{url}` is not a valid URL")]
     BaseUrl {
         /// The URL as given.
         url: String,
@@ -40,10 +40,10 @@ pub enum Error {
         url: String,
     },
     /// The HTTP client could not be built.
-    #[error("could not set up the http client")]
+    #[error("could not set up the HTTP client")]
     HttpClient(#[source] reqwest::Error),
     /// The request could not be sent or its answer not received.
-    #[error("could not reach rescue for `{method}`")]
+    #[error("could not reach Rescue for `{method}`")]
     Unreachable {
         /// The API method.
         method: &'static str,
@@ -58,7 +58,7 @@ pub enum Error {
         method: &'static str,
     },
     /// An HTTP status other than 200.
-    #[error("rescue answered http {status} to `{method}`")]
+    #[error("Rescue answered HTTP {status} to `{method}`")]
     HttpStatus {
         /// The API method.
         method: &'static str,
@@ -74,7 +74,7 @@ pub enum Error {
         code: Code,
     },
     /// The answer could not be read.
-    #[error("could not read rescue's answer to `{method}`")]
+    #[error("could not read Rescue's answer to `{method}`")]
     Malformed {
         /// The API method.
         method: &'static str,
@@ -94,7 +94,7 @@ pub enum Error {
         last: Box<Error>,
     },
     /// `Retry-After` asked for a wait beyond the retry budget.
-    #[error("rescue asked to wait {}s before retrying `{method}`, beyond the retry budget", wait.as_secs())]
+    #[error("Rescue asked to wait {}s before retrying `{method}`, beyond the retry budget", wait.as_secs())]
     RetryAfterTooLong {
         /// The API method.
         method: &'static str,
@@ -102,13 +102,13 @@ pub enum Error {
         wait: Duration,
     },
     /// `requestAuthCode` refused the e-mail and password.
-    #[error("rescue refused the e-mail and password")]
+    #[error("Rescue refused the e-mail and password")]
     CredentialsRefused,
     /// `requestAuthCode` was called too often.
-    #[error("rescue refused to sign in: too many sign-ins in the last minutes")]
+    #[error("Rescue refused to sign in: too many sign-ins in the last minutes")]
     AuthLimitReached,
     /// The authcode or API token was refused (in password mode: again, after signing in anew).
-    #[error("rescue refused the {} for `{method}`", match mode { AuthMode::Token => "api token", AuthMode::Password => "authcode" })]
+    #[error("Rescue refused the {} for `{method}`", match mode { AuthMode::Token => "API token", AuthMode::Password => "authcode" })]
     AuthRejected {
         /// The API method.
         method: &'static str,
@@ -134,7 +134,7 @@ pub enum Error {
         what: &'static str,
     },
     /// New users cannot be given a password.
-    #[error("no default password is configured for new users without an sso id")]
+    #[error("no default password is configured for new users without an SSO ID")]
     MissingDefaultPassword,
     /// A detail read answered for another node, or for a node that is not a user.
     #[error("`{method}` for node {asked} answered with {answer}")]
@@ -171,10 +171,10 @@ pub enum Error {
 /// A lowercase phrase for a code.
 fn describe(code: &Code) -> String {
     let text = match code {
-        Code::Ok => "rescue answered ok where an error was expected",
-        Code::Error => "rescue reported an unspecified error",
+        Code::Ok => "Rescue answered OK where an error was expected",
+        Code::Error => "Rescue reported an unspecified error",
         Code::NotLoggedIn => "not signed in",
-        Code::InvalidSecretAuthCode => "the authcode or api token was refused",
+        Code::InvalidSecretAuthCode => "the authcode or API token was refused",
         Code::UserDeletedOrDisabled => "the account adsync signs in with is deleted or disabled",
         Code::Invalid => "the e-mail and password were refused",
         Code::LimitReached | Code::PollRateExceeded => "too many requests",
@@ -186,14 +186,14 @@ fn describe(code: &Code) -> String {
         Code::InvalidParamName => "the name is empty or too long",
         Code::InvalidParamStatus => "the status was refused",
         Code::InvalidParamMobileAddon => "the mobile add-on value was refused",
-        Code::InvalidParamRpatAddon => "the rpat add-on value was refused",
+        Code::InvalidParamRpatAddon => "the RPAT add-on value was refused",
         Code::InvalidParamEmail => "the e-mail address was refused",
         Code::InvalidParamEmailAlreadyInUse => "the e-mail address is already used by another user",
         Code::InvalidParamMissingCurrentPassword => "the current password is required",
         Code::InvalidParamCompany => "the company id was refused",
         Code::InvalidEmailAndNodeBothSpecified => "both a node and an e-mail were given",
         Code::InvalidParamPassword(_) => "the password does not meet the password policy",
-        Code::Other(_) => "rescue answered an unknown code",
+        Code::Other(_) => "Rescue answered an unknown code",
     };
     text.to_owned()
 }
@@ -222,8 +222,9 @@ fn code_kind(code: &Code) -> AdapterErrorKind {
     }
 }
 
-const TOKEN_HINT: &str = "generate a new api token in the Rescue Admin Center (Global Settings, \
-                          Generate API token) and update the secret target.auth.api_token names";
+const TOKEN_HINT: &str = "generate a new API token in the Rescue Admin Center (Global Settings, \
+                          Generate API token) and store it in the environment variable or file \
+                          that target.auth.api_token names";
 const PASSWORD_HINT: &str = "requesting an authcode replaces the previous one; another tool \
                              signing in with the same account may have replaced adsync's";
 
@@ -285,15 +286,16 @@ impl Error {
                 ..
             } => Some(PASSWORD_HINT),
             Error::CredentialsRefused => Some(
-                "check the e-mail and the secret target.auth.password names, or use an api token",
+                "check the e-mail, and the password in the environment variable or file that \
+                 target.auth.password names; or use an API token",
             ),
             Error::AuthLimitReached => Some(
                 "Rescue allows about 10 sign-ins in 3 minutes; wait a few minutes, and prefer an \
-                 api token (target.auth.api_token) for scheduled runs",
+                 API token (target.auth.api_token) for scheduled runs",
             ),
-            Error::InsecureBaseUrl { .. } => Some("use an https:// base url"),
+            Error::InsecureBaseUrl { .. } => Some("use an https:// base URL"),
             Error::MissingDefaultPassword => {
-                Some("set target.default_password, or give new users an sso id")
+                Some("set target.default_password, or give new users an SSO ID")
             }
             Error::NoMobileLicence { .. } => {
                 Some("free a mobile licence in Rescue or buy more, then run adsync apply again")
@@ -306,7 +308,7 @@ impl Error {
                 _ => None,
             },
             Error::HttpStatus { status: 404, .. } => Some(
-                "the api method may not exist under this name or base url; check target.base_url \
+                "the API method may not exist under this name or base URL; check target.base_url \
                  and the method table in adsync-rescue's api.rs",
             ),
             Error::Exhausted { last: inner, .. } | Error::Orphaned { source: inner, .. } => {

@@ -39,7 +39,9 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Mutex;
 
-use adsync_core::adapter::{AdapterError, Applied, DetailRequest, Target};
+use adsync_core::adapter::{
+    AdapterError, Applied, DetailRequest, NoProgress, ReadProgress, Target,
+};
 use adsync_core::config::{Region, RescueTargetConfig};
 use adsync_core::model::{NodeId, RescueSnapshot};
 use adsync_core::plan::Action;
@@ -165,14 +167,22 @@ impl RescueTarget {
     /// Reads the tree and the details `details` asks for; [`Target::snapshot`] with this
     /// crate's error.
     pub async fn read_snapshot(&self, details: &DetailRequest) -> Result<RescueSnapshot, Error> {
-        self.read(details).await
+        self.read(details, &NoProgress).await
     }
 }
 
 #[async_trait]
 impl Target for RescueTarget {
     async fn snapshot(&self, details: &DetailRequest) -> Result<RescueSnapshot, AdapterError> {
-        Ok(self.read(details).await?)
+        Ok(self.read(details, &NoProgress).await?)
+    }
+
+    async fn snapshot_reporting(
+        &self,
+        details: &DetailRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<RescueSnapshot, AdapterError> {
+        Ok(self.read(details, progress).await?)
     }
 
     async fn apply(

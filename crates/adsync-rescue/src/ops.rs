@@ -2,9 +2,10 @@
 //! before it is sent again.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use adsync_core::adapter::{Applied, DetailRequest};
+use adsync_core::adapter::{Applied, DetailRequest, ReadProgress, ReadStep};
 use adsync_core::config::Attribute;
 use adsync_core::model::{NodeId, NodeType, RescueNode, RescueSnapshot, Status};
 use adsync_core::plan::{Action, ActionKind};
@@ -269,11 +270,19 @@ fn destination(action: &Action, parent: Option<NodeId>) -> Result<NodeId, Error>
 }
 
 impl RescueTarget {
-    /// The tree, then the details of the users in scope, `concurrency` at a time.
-    pub(crate) async fn read(&self, details: &DetailRequest) -> Result<RescueSnapshot, Error> {
+    /// The tree, then the details of the users in scope, `concurrency` at a time, telling
+    /// `progress` after the tree and after every user.
+    pub(crate) async fn read(
+        &self,
+        details: &DetailRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<RescueSnapshot, Error> {
         let mut snapshot = RescueSnapshot {
             nodes: read_tree(&self.client).await?,
         };
+        progress.report(ReadStep::Hierarchy {
+            nodes: snapshot.nodes.len() as u64,
+        });
         let mut orphans = HashMap::new();
         for node in &snapshot.nodes {
             if let (Some(group), Some(parent)) = (empty_kind(node), node.parent) {
@@ -286,8 +295,19 @@ impl RescueTarget {
         }
         let wanted = details.scope.users_in(&snapshot);
         let client = &self.client;
+        let total = wanted.len() as u64;
+        let done = AtomicU64::new(0);
+        progress.report(ReadStep::Details { done: 0, total });
         let read: Vec<UserDetails> = stream::iter(wanted)
-            .map(|node| get_user(client, node))
+            .map(|node| {
+                let done = &done;
+                async move {
+                    let read = get_user(client, node).await;
+                    let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress.report(ReadStep::Details { done, total });
+                    read
+                }
+            })
             .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;

@@ -22,6 +22,7 @@ use crate::load::{self, Loaded};
 use crate::output;
 use crate::render;
 use crate::state::{self, Audit, LastRun, Lock};
+use crate::style::{Paint, Tone};
 use crate::wiring::TargetHandle;
 
 /// How one apply goes; `adsync apply` fills it from flags, `adsync run` per cycle.
@@ -35,6 +36,13 @@ pub(crate) struct Options<'a> {
     pub(crate) stop: Option<&'a AtomicBool>,
     /// `apply` or `run`, for the lock and the last-run record.
     pub(crate) command: &'static str,
+    /// Print the plan before applying it (`run` prints it only with `-v`).
+    pub(crate) print_plan: bool,
+    /// A saved plan older than this gets a warning.
+    pub(crate) max_plan_age: Option<std::time::Duration>,
+    /// The plan warnings already printed by this process (`run` prints each one once, not
+    /// every cycle); `None`: print them all.
+    pub(crate) warned: Option<&'a std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus, Error> {
@@ -47,6 +55,12 @@ pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus,
         json: args.json,
         stop: None,
         command: "apply",
+        print_plan: true,
+        warned: None,
+        max_plan_age: Some(super::run::parse_interval(
+            &args.max_plan_age,
+            "--max-plan-age",
+        )?),
     };
     apply_locked(global, &loaded, &options).await
 }
@@ -73,7 +87,8 @@ pub(crate) async fn apply_locked(
     apply_traced(global, loaded, options, &mut Trace::default()).await
 }
 
-/// [`apply_locked`], keeping in `trace` what the run read, planned and applied.
+/// [`apply_locked`], keeping in `trace` what the run read, planned and applied, and the record
+/// it wrote (`run` logs its counts, the service page shows them).
 pub(crate) async fn apply_traced(
     global: &Global,
     loaded: &Loaded,
@@ -123,17 +138,18 @@ async fn apply(
     let target = crate::wiring::target(loaded)?;
     let planned = async {
         match args.plan {
-            Some(path) => saved_plan(loaded, path, &target).await,
+            Some(path) => saved_plan(global, loaded, path, &target, args.max_plan_age).await,
             None => {
-                let plan = super::plan::make_plan_read(
+                let planned = super::plan::read_and_plan(
                     global,
                     args.json,
                     loaded,
                     target.as_target(),
+                    false,
                     read,
                 )
                 .await?;
-                Ok((plan, Default::default()))
+                Ok((planned.plan, Default::default()))
             }
         }
     };
@@ -150,11 +166,17 @@ async fn apply(
         return Ok(stopped_before_applying(global));
     }
     let plan = &*planned_slot.insert(plan);
-    for warning in &plan.warnings {
-        output::note(global.quiet, &format!("warning: {}", warning.message));
+    match args.warned {
+        Some(warned) => super::plan::print_new_warnings(global, plan, warned),
+        None => super::plan::print_warnings(global, plan),
     }
-    if !args.json {
-        output::stdout(&render::plan_human(plan))?;
+    record_counts(record, plan, &ApplyReport::default());
+    if !args.json && args.print_plan {
+        output::stdout(&render::plan_human(
+            plan,
+            Paint::stdout(global),
+            &render::Listing::default(),
+        ))?;
     }
     if plan.is_empty() {
         if args.json {
@@ -166,25 +188,15 @@ async fn apply(
         }
         return Ok(ExitStatus::Success);
     }
-
-    if refused_by_guards(plan, args) {
+    if refuse_if_guarded(global, args, plan, run_id)? {
         return Ok(ExitStatus::Refused);
     }
-
-    if args.plan.is_none() && !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::NeedsYes);
-        }
-        if !confirm(plan.actions.len())? {
-            output::note(global.quiet, "nothing applied");
-            return Ok(ExitStatus::Success);
-        }
-    }
+    confirm_unless_told(args, plan)?;
 
     let mut observer = Observer {
         audit: Audit::open(&loaded.state_dir(), run_id)?,
         error: None,
-        progress: crate::progress::bar(global, args.json, plan.actions.len()),
+        progress: crate::progress::apply_bar(global, args.json, plan.actions.len()),
     };
     let stoppable = Stoppable {
         inner: target.as_target(),
@@ -203,6 +215,41 @@ async fn apply(
         return Err(error);
     }
 
+    record_counts(record, plan, report);
+    if args.json {
+        output::stdout(&output::json(&report_json(run_id, plan, report)))?;
+    } else if args.print_plan {
+        output::stdout(&render::apply_summary(report, Paint::stdout(global)))?;
+    }
+    Ok(if report.is_complete() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Incomplete
+    })
+}
+
+/// A fresh plan is applied only once confirmed, unless `--yes`; a saved plan was reviewed
+/// when it was saved. Without a terminal to ask on, `--yes` is required.
+fn confirm_unless_told(args: &Options<'_>, plan: &Plan) -> Result<(), Error> {
+    if args.plan.is_some() || args.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::NeedsYes);
+    }
+    if !confirm(plan.actions.len())? {
+        // As terraform does: a declined apply is not a success a script may build on.
+        return Err(Error::Declined);
+    }
+    Ok(())
+}
+
+/// The plan's size and each outcome's count, zeros included: a cycle that changed nothing
+/// says so.
+fn record_counts(record: &mut LastRun, plan: &Plan, report: &ApplyReport) {
+    record
+        .counts
+        .insert("planned".into(), plan.actions.len() as u64);
     for outcome in [
         Outcome::Applied,
         Outcome::Failed,
@@ -213,67 +260,78 @@ async fn apply(
             .counts
             .insert(outcome.as_str().into(), report.count(outcome) as u64);
     }
+}
+
+/// Refuses a plan a safety guard blocks, unless the flag for that guard was given: the error
+/// on stderr, and with `--json` one document on stdout. Whether it refused.
+fn refuse_if_guarded(
+    global: &Global,
+    args: &Options<'_>,
+    plan: &Plan,
+    run_id: &str,
+) -> Result<bool, Error> {
+    let Some(blocked) = &plan.blocked else {
+        return Ok(false);
+    };
+    let refused: Vec<String> = blocked
+        .guards
+        .iter()
+        .filter(|guard| {
+            if guard.is_budget() {
+                !args.allow_destructive
+            } else {
+                !args.allow_empty_groups
+            }
+        })
+        .map(|guard| guard.describe())
+        .collect();
+    if refused.is_empty() {
+        return Ok(false);
+    }
+    let paint = Paint::stderr(global);
+    output::note(
+        false,
+        &format!(
+            "{} apply refused by a safety guard; nothing was applied:{}\n\n{} review the plan; if it is right, pass {}",
+            paint.paint(Tone::Remove, "error:"),
+            refused
+                .iter()
+                .map(|r| format!("\n  - {r}"))
+                .collect::<String>(),
+            paint.paint(Tone::Hint, "hint:"),
+            guard_flags(plan, args)
+        ),
+    );
     if args.json {
-        output::stdout(&output::json(&report_json(run_id, plan, report)))?;
-    } else {
-        output::stdout(&render::apply_summary(report))?;
+        output::stdout(&output::json(&serde_json::json!({
+            "format_version": output::FORMAT_VERSION,
+            "run_id": run_id,
+            "outcome": "refused",
+            "refused": refused,
+            "flags": guard_flags(plan, args),
+            "plan_summary": plan.summary,
+            "blocked": plan.blocked,
+        })))?;
     }
-    Ok(if report.is_complete() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Incomplete
-    })
+    Ok(true)
 }
 
-/// Whether a safety guard the flags do not lift blocks `plan`; says so on stderr.
-fn refused_by_guards(plan: &Plan, args: &Options<'_>) -> bool {
-    if let Some(blocked) = &plan.blocked {
-        let refused: Vec<String> = blocked
-            .guards
-            .iter()
-            .filter(|guard| {
-                if guard.is_budget() {
-                    !args.allow_destructive
-                } else {
-                    !args.allow_empty_groups
-                }
-            })
-            .map(|guard| guard.describe())
-            .collect();
-        if !refused.is_empty() {
-            output::note(
-                false,
-                &format!(
-                    "error: apply refused by a safety guard; nothing was applied:{}\n\nhint: review the plan; if it is right, pass {}",
-                    refused
-                        .iter()
-                        .map(|r| format!("\n  - {r}"))
-                        .collect::<String>(),
-                    guard_flags(plan, args)
-                ),
-            );
-            return true;
-        }
-    }
-    false
-}
-
-/// A snapshot target's file gets the tree as the apply left it.
+/// A snapshot target's tree, written back to its file after an apply.
 fn write_back(target: TargetHandle) -> Result<(), Error> {
-    if let TargetHandle::Snapshot { target, path } = target {
-        let snapshot = target.into_snapshot();
-        let is_json = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        let text = if is_json {
-            output::json(&snapshot)
-        } else {
-            serde_yaml::to_string(&snapshot)
-                .map_err(|e| Error::Setup(format!("cannot serialize the Rescue snapshot: {e}")))?
-        };
-        output::write_atomic(&path, text.as_bytes())?;
-    }
-    Ok(())
+    let TargetHandle::Snapshot { target, path } = target else {
+        return Ok(());
+    };
+    let snapshot = target.into_snapshot();
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let text = if is_json {
+        output::json(&snapshot)
+    } else {
+        serde_yaml::to_string(&snapshot)
+            .map_err(|e| Error::Setup(format!("cannot serialize the Rescue snapshot: {e}")))?
+    };
+    output::write_atomic(&path, text.as_bytes())
 }
 
 /// Returns once `stop` is set.
@@ -291,12 +349,15 @@ fn stopped_before_applying(global: &Global) -> ExitStatus {
     ExitStatus::Incomplete
 }
 
-/// Loads a saved plan, refuses it when made from another configuration, and checks every
-/// precondition against a fresh read.
+/// Loads a saved plan, refuses it when made from another configuration, warns when it is old
+/// or was made against another organization, and checks every precondition against a fresh
+/// read.
 async fn saved_plan(
+    global: &Global,
     loaded: &Loaded,
     path: &Path,
     target: &TargetHandle,
+    max_age: Option<std::time::Duration>,
 ) -> Result<(Plan, std::collections::BTreeMap<String, String>), Error> {
     let plan: Plan = load::read_data(path)?;
     let digest = loaded.config.digest();
@@ -307,11 +368,35 @@ async fn saved_plan(
             config: digest,
         });
     }
+    let origin = plan.origin.clone().unwrap_or_default();
+    if let (Some(made), Some(max_age)) = (origin.made_at.as_deref(), max_age)
+        && let Some(age) = crate::clock::age(made)
+        && age > max_age
+    {
+        output::warning(
+            global,
+            &format!(
+                "the plan `{}` was made {} ago ({made}), more than --max-plan-age {}; actions whose users changed since are skipped as drifted, but a fresh `adsync plan` shows what else changed",
+                path.display(),
+                crate::clock::human_duration(age),
+                crate::clock::human_duration(max_age),
+            ),
+        );
+    }
     let snapshot = target
         .as_target()
         .snapshot(&detail_request_for_plan(&plan))
         .await
         .map_err(Error::TargetRead)?;
+    let now = super::plan::organization(&snapshot);
+    if let (Some(then), Some(now)) = (&origin.organization, &now)
+        && then != now
+    {
+        output::warning(
+            global,
+            &format!("the plan was made against the Rescue organization `{then}`; this is `{now}`"),
+        );
+    }
     let drifted = check_preconditions(&plan, &snapshot);
     Ok((plan, drifted))
 }
@@ -357,7 +442,7 @@ struct Observer {
 impl ApplyObserver for Observer {
     fn phase_started(&mut self, kind: adsync_core::plan::ActionKind, _actions: usize) {
         if let Some(progress) = &self.progress {
-            progress.set_message(kind.as_str());
+            progress.set_message(crate::progress::phase_label(kind));
         }
     }
 
@@ -411,8 +496,9 @@ impl Target for Stoppable<'_> {
 
 fn report_json(run_id: &str, plan: &Plan, report: &ApplyReport) -> serde_json::Value {
     serde_json::json!({
-        "format_version": "1.0",
+        "format_version": output::FORMAT_VERSION,
         "run_id": run_id,
+        "outcome": if report.is_complete() { "success" } else { "incomplete" },
         "plan_summary": plan.summary,
         "outcomes": {
             "applied": report.count(Outcome::Applied),

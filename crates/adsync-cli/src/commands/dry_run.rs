@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use adsync_core::plan::Plan;
+use adsync_core::scope::detail_request_for_plan;
 
 use crate::cli::{DryRunArgs, Global};
 use crate::error::Error;
@@ -11,16 +12,35 @@ use crate::exit::ExitStatus;
 use crate::load;
 use crate::output;
 use crate::render;
+use crate::style::Paint;
 use crate::workbook;
 
 pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let plan: Plan = match &args.plan {
-        // The report is the same object as what `apply plan.json` runs.
-        Some(path) => load::read_data(path)?,
+    let target = crate::wiring::target(&loaded)?;
+    let (plan, rescue, links) = match &args.plan {
+        // The report is the same object as what `apply plan.json` runs; Rescue is read for the
+        // Tree sheet, as apply reads it to check the plan.
+        Some(path) => {
+            let plan: Plan = load::read_data(path)?;
+            let rescue = target
+                .as_target()
+                .snapshot(&detail_request_for_plan(&plan))
+                .await
+                .map_err(Error::TargetRead)?;
+            (plan, rescue, load::read_links(&loaded)?)
+        }
         None => {
-            let target = crate::wiring::target(&loaded)?;
-            super::plan::make_plan(global, false, &loaded, target.as_target()).await?
+            let planned = super::plan::read_and_plan(
+                global,
+                false,
+                &loaded,
+                target.as_target(),
+                false,
+                &mut None,
+            )
+            .await?;
+            (planned.plan, planned.current.rescue, planned.current.links)
         }
     };
     let now = SystemTime::now();
@@ -33,12 +53,16 @@ pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus
     let context = workbook::Context {
         generated: &crate::clock::format_time(now),
         config: &loaded.path.display().to_string(),
+        rescue: Some(&rescue),
+        links: Some(&links),
     };
     workbook::write(&plan, &context, &path)?;
-    for warning in &plan.warnings {
-        output::note(global.quiet, &format!("warning: {}", warning.message));
-    }
-    output::stdout(&render::plan_human(&plan))?;
+    super::plan::print_warnings(global, &plan);
+    output::stdout(&render::plan_human(
+        &plan,
+        Paint::stdout(global),
+        &render::Listing::default(),
+    ))?;
     output::note(global.quiet, &format!("wrote {}", path.display()));
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         ExitStatus::Changes

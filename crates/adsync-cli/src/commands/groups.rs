@@ -1,5 +1,5 @@
-//! `adsync groups search <term>` and `adsync groups members <group>`: the Entra side, for
-//! setting up pairings.
+//! `adsync groups search <term>` and `adsync groups members <group>`: the directory side
+//! (Entra ID or Active Directory), for setting up pairings.
 
 use std::fmt::Write as _;
 
@@ -31,7 +31,8 @@ pub(crate) async fn run(global: &Global, args: &GroupsArgs) -> Result<ExitStatus
                     &serde_json::json!({ "format_version": "1.0", "groups": groups }),
                 ))?;
             } else if found.is_empty() {
-                output::note(global.quiet, &format!("no Entra group matches `{term}`"));
+                let kind = crate::render::group_kind(&loaded.config.source);
+                output::note(global.quiet, &format!("no {kind} group matches `{term}`"));
             } else {
                 let mut out = String::new();
                 for group in &found {

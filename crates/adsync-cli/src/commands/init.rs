@@ -117,12 +117,19 @@ pub(crate) fn run(global: &Global, args: &InitArgs) -> Result<ExitStatus, Error>
         )));
     }
     output::write_atomic(&path, starter.as_bytes())?;
+    // The next command names the file just written, unless it is the one adsync reads anyway.
+    let next = if path == std::path::Path::new(load::DEFAULT_CONFIG) {
+        "adsync validate".to_owned()
+    } else {
+        format!("adsync --config {} validate", path.display())
+    };
+    let fields = match args.source {
+        StarterSource::Graph => "the tenant, client_id and pairings",
+        StarterSource::Ldap => "the url, bind_dn, base_dn and pairings",
+    };
     output::note(
         global.quiet,
-        &format!(
-            "wrote {}; edit it, then run `adsync validate`",
-            path.display()
-        ),
+        &format!("wrote {}; set {fields}, then run `{next}`", path.display()),
     );
     Ok(ExitStatus::Success)
 }

@@ -16,17 +16,34 @@ use crate::commands::apply::Trace;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::output;
+use crate::state::LastRun;
+use crate::style::Paint;
 
 pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, Error> {
-    let interval = parse_interval(&args.every)?;
+    let interval = parse_interval(&args.every, "--every")?;
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     listen_for_signals(Arc::clone(&stop), Arc::clone(&wake));
+    // Bound before the service announces itself, so a bad --listen is the only thing said.
     let mut listening = crate::listen::start(args, interval, global.quiet).await?;
     if let Some(listening) = &listening {
         restore(global, listening);
     }
+    output::note(
+        global.quiet,
+        &format!(
+            "{} adsync run: a cycle every {}{}",
+            crate::clock::now(),
+            crate::clock::human_duration(interval),
+            if args.dry_run {
+                ", writing a dry-run workbook instead of applying"
+            } else {
+                ""
+            }
+        ),
+    );
 
+    let warned = std::sync::Mutex::new(std::collections::BTreeSet::new());
     let mut cycle = 0u64;
     let mut trigger = Trigger::Schedule;
     loop {
@@ -39,18 +56,22 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
                 trigger,
             });
         }
-        tracing::info!(cycle, "cycle starting");
+        output::note(
+            global.quiet,
+            &format!("{} cycle {cycle} started", crate::clock::now()),
+        );
         let mut trace = Trace::default();
-        let result = one_cycle(global, args, &stop, listening.as_ref(), &mut trace).await;
-        match &result {
-            Ok(status) => tracing::info!(cycle, ?status, "cycle finished"),
-            Err(error) => {
-                // A failed cycle is reported and retried at the next one.
-                output::note(global.quiet, crate::error::render(error).trim_end());
-                tracing::warn!(cycle, "cycle failed; retrying at the next interval");
-            }
-        }
-        let wait = interval.saturating_sub(started.elapsed());
+        let cycling = Cycling {
+            stop: &stop,
+            warned: &warned,
+            listening: listening.as_ref(),
+        };
+        let result = one_cycle(global, args, &cycling, &mut trace).await;
+        let elapsed = started.elapsed();
+        let wait = interval.saturating_sub(elapsed);
+        let next = (!stop.load(Ordering::SeqCst)).then(|| SystemTime::now() + wait);
+        let record = trace.record.clone().unwrap_or_default();
+        cycle_finished(global, cycle, &result, &record, elapsed, next);
         if let Some(listening) = &listening {
             let report = crate::listen::report(trace, &result, trigger, started_at);
             let next = crate::listen::stamp(SystemTime::now() + wait);
@@ -78,8 +99,67 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
     if let Some(listening) = listening {
         listening.shut_down().await;
     }
-    output::note(global.quiet, "stopped");
+    output::note(global.quiet, &format!("{} stopped", crate::clock::now()));
     Ok(ExitStatus::Success)
+}
+
+/// What every cycle of one service shares.
+struct Cycling<'a> {
+    /// Set when the process is asked to stop.
+    stop: &'a AtomicBool,
+    /// The plan warnings already printed: each is printed once, not every cycle.
+    warned: &'a std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// The service page, with `--listen`.
+    listening: Option<&'a crate::listen::Listening>,
+}
+
+/// The line that ends a cycle: when, how it went, its counts, how long it took and when the
+/// next one starts. A failed cycle's error follows it; the next cycle still runs.
+fn cycle_finished(
+    global: &Global,
+    cycle: u64,
+    result: &Result<ExitStatus, Error>,
+    record: &LastRun,
+    elapsed: Duration,
+    next: Option<SystemTime>,
+) {
+    let outcome = match result {
+        Ok(_) if record.outcome.is_empty() => "success",
+        Ok(_) => record.outcome.as_str(),
+        Err(_) => "error",
+    };
+    let counts: Vec<String> = ["planned", "applied", "failed", "skipped", "drifted"]
+        .iter()
+        .filter_map(|key| {
+            record
+                .counts
+                .get(*key)
+                .map(|count| format!("{count} {key}"))
+        })
+        .collect();
+    let next = next.map_or_else(
+        || "stopping".to_owned(),
+        |next| format!("next at {}", crate::clock::format_time(next)),
+    );
+    output::note(
+        global.quiet && result.is_ok(),
+        &format!(
+            "{} cycle {cycle} finished: {outcome}{} in {:.1}s; {next}",
+            crate::clock::now(),
+            if counts.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", counts.join(", "))
+            },
+            elapsed.as_secs_f64(),
+        ),
+    );
+    if let Err(error) = result {
+        output::note(
+            false,
+            crate::error::render(error, Paint::stderr(global)).trim_end(),
+        );
+    }
 }
 
 /// Shows the last success recorded before this service started, and where the logs are.
@@ -98,21 +178,21 @@ fn restore(global: &Global, listening: &crate::listen::Listening) {
     listening.logs.set_state_dir(state_dir);
 }
 
+/// One cycle; `trace` keeps what it read, planned and applied, and the record it wrote.
 async fn one_cycle(
     global: &Global,
     args: &RunArgs,
-    stop: &AtomicBool,
-    listening: Option<&crate::listen::Listening>,
+    cycling: &Cycling<'_>,
     trace: &mut Trace,
 ) -> Result<ExitStatus, Error> {
     // The configuration is read each cycle, so an edit takes effect without a restart.
     let mut loaded = super::config(global)?;
-    if let Some(listening) = listening {
+    if let Some(listening) = cycling.listening {
         listening.logs.set_state_dir(loaded.state_dir());
         loaded.observer = Some(listening.service.clone());
     }
     if args.dry_run {
-        return dry_run_cycle(global, args, &loaded, trace).await;
+        return dry_run_cycle(global, args, &loaded, cycling.warned, trace).await;
     }
     let options = super::apply::Options {
         plan: None,
@@ -120,50 +200,86 @@ async fn one_cycle(
         allow_destructive: false,
         allow_empty_groups: false,
         json: false,
-        stop: Some(stop),
+        stop: Some(cycling.stop),
         command: "run",
+        // Each cycle's whole plan only with -v: the cycle lines say what it came to.
+        print_plan: global.verbose > 0,
+        max_plan_age: None,
+        warned: Some(cycling.warned),
     };
     super::apply::apply_traced(global, &loaded, &options, trace).await
 }
 
-/// One `--dry-run` cycle: the plan as a workbook, nothing applied.
+/// A `run --dry-run` cycle: the workbook of the plan, nothing applied, recorded as a dry run
+/// (it never counts as the last success); `trace` keeps the read, the plan and the record.
 async fn dry_run_cycle(
     global: &Global,
     args: &RunArgs,
     loaded: &crate::load::Loaded,
+    warned: &std::sync::Mutex<std::collections::BTreeSet<String>>,
     trace: &mut Trace,
 ) -> Result<ExitStatus, Error> {
-    let _lock = crate::state::Lock::acquire(&loaded.state_dir(), "run --dry-run", global.quiet)?;
-    let target = crate::wiring::target(loaded)?;
-    let plan =
-        super::plan::make_plan_read(global, false, loaded, target.as_target(), &mut trace.read)
-            .await?;
     let now = SystemTime::now();
-    let path = args.out_dir.join(format!(
-        "adsync-dry-run-{}.xlsx",
-        crate::clock::compact(now)
-    ));
-    let context = crate::workbook::Context {
-        generated: &crate::clock::format_time(now),
-        config: &loaded.path.display().to_string(),
-    };
-    crate::workbook::write(&plan, &context, &path)?;
-    let mut record = crate::state::LastRun {
+    let mut record = LastRun {
         run_id: format!("{}-{}", crate::clock::compact(now), std::process::id()),
         command: "run --dry-run".into(),
         started: crate::clock::format_time(now),
-        finished: crate::clock::now(),
-        outcome: "success".into(),
-        ..crate::state::LastRun::default()
+        dry_run: true,
+        ..LastRun::default()
     };
-    record
-        .counts
-        .insert("planned".into(), plan.actions.len() as u64);
+    let result = async {
+        let _lock =
+            crate::state::Lock::acquire(&loaded.state_dir(), "run --dry-run", global.quiet)?;
+        let target = crate::wiring::target(loaded)?;
+        let planned = super::plan::read_and_plan(
+            global,
+            false,
+            loaded,
+            target.as_target(),
+            false,
+            &mut trace.read,
+        )
+        .await?;
+        let plan = &*trace.plan.insert(planned.plan);
+        super::plan::print_new_warnings(global, plan, warned);
+        let path = args.out_dir.join(format!(
+            "adsync-dry-run-{}.xlsx",
+            crate::clock::compact(now)
+        ));
+        let context = crate::workbook::Context {
+            generated: &crate::clock::format_time(now),
+            config: &loaded.path.display().to_string(),
+            rescue: Some(&planned.current.rescue),
+            links: Some(&planned.current.links),
+        };
+        crate::workbook::write(plan, &context, &path)?;
+        if global.verbose > 0 {
+            output::stdout(&crate::render::plan_human(
+                plan,
+                Paint::stdout(global),
+                &crate::render::Listing::default(),
+            ))?;
+        }
+        output::note(global.quiet, &format!("wrote {}", path.display()));
+        Ok::<_, Error>(plan.actions.len())
+    }
+    .await;
+    record.finished = crate::clock::now();
+    let result = match result {
+        Ok(planned) => {
+            record.outcome = "success".into();
+            record.counts.insert("planned".into(), planned as u64);
+            Ok(ExitStatus::Success)
+        }
+        Err(error) => {
+            record.outcome = "error".into();
+            record.error = Some(error.to_string());
+            Err(error)
+        }
+    };
     trace.record = Some(record.clone());
-    trace.plan = Some(plan);
     crate::state::write_last_run(&loaded.state_dir(), record)?;
-    output::note(global.quiet, &format!("wrote {}", path.display()));
-    Ok(ExitStatus::Success)
+    result
 }
 
 fn listen_for_signals(stop: Arc<AtomicBool>, wake: Arc<Notify>) {
@@ -195,38 +311,41 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// `90s`, `15m`, `2h`, `1h30m`, or plain seconds.
-pub(crate) fn parse_interval(text: &str) -> Result<Duration, Error> {
-    let bad = || {
-        Error::Setup(format!(
-            "`{text}` is not an interval; write e.g. `30s`, `15m`, `1h30m`"
-        ))
-    };
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return if seconds == 0 {
-            Err(bad())
-        } else {
-            Ok(Duration::from_secs(seconds))
-        };
+/// `90s`, `15m`, `2h`, `1h30m`, `1d`: a number and a unit, repeated. A bare number is refused:
+/// `--every 15` could mean seconds or minutes, and a wrong guess is a service that hammers both
+/// APIs or one that hardly runs.
+pub(crate) fn parse_interval(text: &str, flag: &str) -> Result<Duration, Error> {
+    let trimmed = text.trim();
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::Usage {
+            message: format!("{flag} `{text}` has no unit"),
+            hint: format!("write `{trimmed}s` for seconds or `{trimmed}m` for minutes"),
+        });
     }
+    let bad = || Error::Usage {
+        message: format!("{flag} `{text}` is not an interval"),
+        hint: "write a number and a unit (s, m, h, d), e.g. `30s`, `15m`, `1h30m`".to_owned(),
+    };
     let mut total = 0u64;
     let mut number = String::new();
-    for c in text.chars() {
+    for c in trimmed.chars() {
         if c.is_ascii_digit() {
             number.push(c);
             continue;
         }
         let value: u64 = number.parse().map_err(|_| bad())?;
         number.clear();
-        total += value
-            * match c {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86_400,
-                _ => return Err(bad()),
-            };
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        total = value
+            .checked_mul(unit)
+            .and_then(|seconds| total.checked_add(seconds))
+            .ok_or_else(bad)?;
     }
     if !number.is_empty() || total == 0 {
         return Err(bad());
@@ -240,15 +359,21 @@ mod tests {
 
     #[test]
     fn intervals() {
-        assert_eq!(parse_interval("15m").ok(), Some(Duration::from_secs(900)));
-        assert_eq!(
-            parse_interval("1h30m").ok(),
-            Some(Duration::from_secs(5400))
-        );
-        assert_eq!(parse_interval("1s").ok(), Some(Duration::from_secs(1)));
-        assert_eq!(parse_interval("45").ok(), Some(Duration::from_secs(45)));
-        assert!(parse_interval("0s").is_err());
-        assert!(parse_interval("5 minutes").is_err());
-        assert!(parse_interval("10").is_ok());
+        let parse = |text| parse_interval(text, "--every").ok();
+        assert_eq!(parse("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse("0s"), None);
+        assert_eq!(parse("5 minutes"), None);
+        assert_eq!(parse("99999999999999999999d"), None);
+    }
+
+    #[test]
+    fn a_bare_number_is_refused_with_both_readings() {
+        let error = parse_interval("15", "--every").expect_err("no unit");
+        let text = crate::error::render(&error, crate::style::Paint::PLAIN);
+        assert!(text.contains("--every `15` has no unit"), "{text}");
+        assert!(text.contains("`15s`") && text.contains("`15m`"), "{text}");
     }
 }

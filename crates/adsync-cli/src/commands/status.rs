@@ -6,34 +6,79 @@ use crate::exit::ExitStatus;
 use crate::load;
 use crate::output;
 use crate::state::LastRun;
+use crate::style::{Paint, Tone};
 
 pub(crate) fn run(global: &Global, args: &JsonArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
     let path = loaded.state_dir().join("last-run.json");
     if !path.exists() {
-        return Err(Error::Setup(format!(
-            "no run recorded yet: `{}` does not exist",
-            path.display()
-        )));
+        let error = Error::Usage {
+            message: format!("no run recorded yet: `{}` does not exist", path.display()),
+            hint: "`adsync apply` or `adsync run` records each run there".to_owned(),
+        };
+        // Monitors read the JSON: "never ran" is a document of its own, not silence.
+        if args.json {
+            output::stdout(&output::json(&serde_json::json!({
+                "format_version": output::FORMAT_VERSION,
+                "recorded": false,
+                "outcome": null,
+                "last_success": null,
+                "last_run": path.display().to_string(),
+            })))?;
+            output::note(
+                false,
+                crate::error::render(&error, Paint::stderr(global)).trim_end(),
+            );
+            return Ok(ExitStatus::Error);
+        }
+        return Err(error);
     }
     let last: LastRun = load::read_data(&path)?;
     if args.json {
-        output::stdout(&output::json(&last))?;
+        let mut document = serde_json::json!({
+            "format_version": output::FORMAT_VERSION,
+            "recorded": true,
+        });
+        if let (Some(document), serde_json::Value::Object(record)) =
+            (document.as_object_mut(), serde_json::json!(last))
+        {
+            document.extend(record);
+            document
+                .entry("last_success")
+                .or_insert(serde_json::Value::Null);
+        }
+        output::stdout(&output::json(&document))?;
         return Ok(ExitStatus::Success);
     }
+    let paint = Paint::stdout(global);
+    let tone = match last.outcome.as_str() {
+        "success" => Tone::Add,
+        "incomplete" | "refused" => Tone::Warn,
+        _ => Tone::Remove,
+    };
     let mut text = format!(
-        "last run:     {} ({}), {} to {}\noutcome:      {}\n",
-        last.run_id, last.command, last.started, last.finished, last.outcome
+        "last run:     {} ({}{}), {} to {}\noutcome:      {}\n",
+        last.run_id,
+        last.command,
+        if last.dry_run {
+            ", changed nothing"
+        } else {
+            ""
+        },
+        last.started,
+        last.finished,
+        paint.paint(tone, &last.outcome)
     );
     if let Some(error) = &last.error {
         text.push_str(&format!("error:        {error}\n"));
     }
     if !last.counts.is_empty() {
-        let counts: Vec<String> = last
-            .counts
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect();
+        // Planned first, then what became of it.
+        let order = ["planned", "applied", "failed", "skipped", "drifted"];
+        let rank = |key: &str| order.iter().position(|k| *k == key).unwrap_or(order.len());
+        let mut counts: Vec<(&String, &u64)> = last.counts.iter().collect();
+        counts.sort_by_key(|(key, _)| rank(key));
+        let counts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         text.push_str(&format!("actions:      {}\n", counts.join(", ")));
     }
     text.push_str(&format!(

@@ -193,7 +193,9 @@ fn dry_run_writes_the_workbook_of_the_plan() {
         calamine::open_workbook(emulated.dir.join("report.xlsx")).expect("an xlsx workbook");
     assert_eq!(
         workbook.sheet_names(),
-        ["Summary", "Changes", "Users", "Warnings", "Pairings"]
+        [
+            "Summary", "Changes", "Tree", "Users", "Warnings", "Pairings"
+        ]
     );
     let changes = workbook.worksheet_range("Changes").expect("Changes");
     assert_eq!(

@@ -24,6 +24,22 @@ fn assert_error(name: &str, run: &Run) {
     insta::assert_snapshot!(name, run.transcript());
 }
 
+/// Asserts `validate --online` failed with exit 1, its checklist on stdout, no secret anywhere,
+/// and snapshots it.
+fn assert_failed_check(name: &str, run: &Run) {
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stdout.contains("FAIL "), "{}", run.transcript());
+    for secret in SECRETS {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "a secret is printed: {}",
+            run.transcript()
+        );
+    }
+    let _filters = filters().bind_to_scope();
+    insta::assert_snapshot!(name, run.transcript());
+}
+
 /// The environment without `variable`.
 fn env_without(emulated: &Emulated, variable: &str) -> Vec<(&'static str, &'static str)> {
     emulated
@@ -122,8 +138,44 @@ fn wrong_client_secret() {
         &["validate", "--online"],
         &env_with(&emulated, GRAPH_SECRET_VAR, wrong),
     );
-    assert!(!run.stderr.contains(wrong), "{}", run.stderr);
-    assert_error("wrong_client_secret", &run);
+    assert!(!run.transcript().contains(wrong), "{}", run.transcript());
+    assert_failed_check("wrong_client_secret", &run);
+    // A refused Graph secret does not stop the checks: Rescue is still signed in to and every
+    // destination still looked up.
+    assert!(
+        run.stdout
+            .contains("FAIL Microsoft Graph: Entra ID refused the client secret"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("ok   LogMeIn Rescue: signed in"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("ok   destination of `helpdesk-l1`"),
+        "{}",
+        run.stdout
+    );
+    // With --json, the same checklist is one JSON document, on failure too.
+    let run = emulated.run_with(
+        &["validate", "--online", "--json"],
+        &env_with(&emulated, GRAPH_SECRET_VAR, wrong),
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let document: serde_json::Value =
+        serde_json::from_str(&run.stdout).expect("one JSON document on failure");
+    assert_eq!(document["format_version"], "1.0");
+    assert_eq!(document["valid"], false);
+    let failed: Vec<&str> = document["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|check| check["status"] == "fail")
+        .filter_map(|check| check["check"].as_str())
+        .collect();
+    assert_eq!(failed, ["Microsoft Graph", "pairings' Entra groups"]);
 }
 
 #[test]
@@ -169,7 +221,7 @@ fn ambiguous_entra_group_name_lists_the_candidates() {
     let run = emulated.run(&["plan"]);
     assert_error("ambiguous_group", &run);
     let run = emulated.run(&["validate", "--online"]);
-    assert_error("ambiguous_group_validate", &run);
+    assert_failed_check("ambiguous_group_validate", &run);
 }
 
 #[test]
@@ -188,8 +240,13 @@ fn rescue_token_rejected() {
     assert!(!run.stderr.contains(wrong), "{}", run.stderr);
     assert_error("rescue_token_rejected", &run);
     let run = emulated.run_with(&["validate", "--online"], &env);
-    assert!(!run.stderr.contains(wrong), "{}", run.stderr);
-    assert_error("rescue_token_rejected_validate", &run);
+    assert!(!run.transcript().contains(wrong), "{}", run.transcript());
+    assert_failed_check("rescue_token_rejected_validate", &run);
+    assert!(
+        run.stdout.contains("ok   Entra group of `helpdesk-l1`"),
+        "Graph is checked whatever Rescue says: {}",
+        run.stdout
+    );
 }
 
 #[test]

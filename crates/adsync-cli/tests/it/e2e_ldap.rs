@@ -192,6 +192,14 @@ fn an_ldap_to_rescue_run_converges_and_an_emptied_group_is_guarded() {
     assert_eq!(apply.code, 0, "{}", apply.transcript());
     let again = setup.run(&["plan", "--detailed-exitcode", "-q"]);
     assert_eq!(again.code, 0, "converged: {}", again.transcript());
+    // explain speaks of the directory the user is in.
+    let dora = setup.run(&["explain", "dora.novak@corp.example"]);
+    assert_eq!(dora.code, 0, "{}", dora.transcript());
+    assert!(
+        dora.stdout.contains("disabled in Active Directory") && !dora.stdout.contains("Entra"),
+        "{}",
+        dora.stdout
+    );
     let technicians: Vec<(String, u64, bool)> = ["ana.lima", "ben.okafor", "chen.wei"]
         .iter()
         .map(|name| (format!("{name}@corp.example"), 12, true))
@@ -257,7 +265,14 @@ fn a_refused_bind_is_a_failed_read_and_no_plan() {
     let wrong = "Wrong-ldap-9Tx3-password";
     let run = setup.run_with_password(&["plan", "--json"], wrong);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stdout.is_empty(), "no plan: {}", run.transcript());
+    // No plan: stdout holds only the JSON error document every failing `--json` command prints.
+    let document: serde_json::Value = serde_json::from_str(&run.stdout).expect("one document");
+    assert!(document.get("actions").is_none(), "no plan: {}", run.stdout);
+    assert_eq!(
+        document["error"]["message"], "failed to read the directory",
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stderr.contains("failed to read the directory"),
         "{}",
@@ -270,6 +285,52 @@ fn a_refused_bind_is_a_failed_read_and_no_plan() {
     );
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
     assert!(!run.stderr.contains(wrong) && !run.stderr.contains(SERVICE_PASSWORD));
+
+    // validate --online lists the refused bind in its checklist and still checks Rescue.
+    let validate = setup.run_with_password(&["validate", "--online"], wrong);
+    assert_eq!(validate.code, 1, "{}", validate.transcript());
+    for line in [
+        "FAIL Active Directory (LDAP): ",
+        "FAIL pairings' Active Directory groups: not checked: no bind to the directory",
+        "ok   LogMeIn Rescue: signed in to ",
+        "ok   destination of `SG-Rescue-L2`: Helpdesk/L2 (node 12)",
+        "adsync.yaml: not valid",
+    ] {
+        assert!(
+            validate.stdout.contains(line),
+            "{line}: {}",
+            validate.stdout
+        );
+    }
+    assert!(
+        validate
+            .stdout
+            .contains("rc 49 (invalidCredentials)\n       hint: check source.bind_dn"),
+        "{}",
+        validate.stdout
+    );
+    let json = setup.run_with_password(&["validate", "--online", "--json"], wrong);
+    assert_eq!(json.code, 1, "{}", json.transcript());
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).expect("one document");
+    assert_eq!(document["valid"], false);
+    assert_eq!(document["checks"][0]["check"], "configuration");
+    assert!(
+        document["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .any(|c| c["check"] == "Active Directory (LDAP)" && c["status"] == "fail"),
+        "{}",
+        json.stdout
+    );
+    for output in [
+        &validate.stdout,
+        &validate.stderr,
+        &json.stdout,
+        &json.stderr,
+    ] {
+        assert!(!output.contains(wrong) && !output.contains(SERVICE_PASSWORD));
+    }
 }
 
 /// Cleartext LDAP to a host that is not loopback is refused before anything is sent, and the

@@ -188,10 +188,127 @@ fn sigterm_during_the_read_stops_without_attempting_anything() {
     );
     assert_eq!(emulated.read("run.stdout"), "");
     assert_eq!(
-        emulated.read("run.stderr"),
-        "stopped before applying anything; the next run plans again\nstopped\n"
+        untimed(&emulated.read("run.stderr")),
+        "[TIME] adsync run: a cycle every 1h\n\
+         [TIME] cycle 1 started\n\
+         stopped before applying anything; the next run plans again\n\
+         [TIME] cycle 1 finished: incomplete in [SECONDS]s; stopping\n\
+         [TIME] stopped\n"
     );
     let record = last_run(&emulated);
     assert_eq!(record["outcome"], "incomplete", "{record}");
     assert!(!emulated.dir.join(".adsync/lock").exists());
+}
+
+/// The service's log by default: one timestamped line when a cycle starts and one when it
+/// ends, with its outcome, counts, duration and the next start; no plan on stdout without
+/// `-v`. A cycle that finds nothing to do still records its counts (zeros, not `{}`).
+#[test]
+fn each_cycle_logs_one_line_at_its_start_and_end_with_counts_and_the_next_start() {
+    let emulated = Emulated::start("demo", "e2e-run-log");
+    let mut child = emulated.spawn(&["run", "--every", "1s"], "run");
+    let two_cycles = wait_until(Duration::from_secs(20), || {
+        emulated.read("run.stderr").contains("cycle 2 finished")
+    });
+    assert!(two_cycles, "two cycles: {}", emulated.read("run.stderr"));
+    terminate(&child);
+    let status = wait_for_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", emulated.read("run.stderr"));
+
+    let log = untimed(&emulated.read("run.stderr"));
+    // The plan's warnings come once, in the first cycle, not every cycle.
+    let warnings = log.lines().filter(|l| l.starts_with("warning: ")).count();
+    assert_eq!(warnings, 2, "{log}");
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "[TIME] adsync run: a cycle every 1s",
+            "[TIME] cycle 1 started",
+            "[TIME] cycle 1 finished: success, 13 planned, 13 applied, 0 failed, 0 skipped, 0 drifted in [SECONDS]s; next at [TIME]",
+            "[TIME] cycle 2 started",
+            "[TIME] cycle 2 finished: success, 0 planned, 0 applied, 0 failed, 0 skipped, 0 drifted in [SECONDS]s; next at [TIME]",
+        ],
+        "{log}"
+    );
+    assert_eq!(
+        emulated.read("run.stdout"),
+        "",
+        "the whole plan is printed only with -v"
+    );
+    let record = last_run(&emulated);
+    assert_eq!(record["counts"]["planned"], 0, "{record}");
+    assert_eq!(record["counts"]["applied"], 0, "{record}");
+}
+
+/// With `-v` each cycle's plan is printed.
+#[test]
+fn verbose_cycles_print_their_plan() {
+    let emulated = Emulated::start("demo", "e2e-run-verbose");
+    let mut child = emulated.spawn(&["-v", "run", "--every", "1h"], "run");
+    let applied = wait_until(Duration::from_secs(20), || {
+        emulated.read("run.stderr").contains("cycle 1 finished")
+    });
+    assert!(applied, "{}", emulated.read("run.stderr"));
+    terminate(&child);
+    wait_for_exit(&mut child, Duration::from_secs(10));
+    let stdout = emulated.read("run.stdout");
+    assert!(
+        stdout.contains("+ create technician bruno.costa@contoso.com"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("applied 13, failed 0"), "{stdout}");
+}
+
+/// A `run --dry-run` cycle changes nothing, so monitoring never mistakes it for a sync: the
+/// last success stays the last real one.
+#[test]
+fn a_dry_run_cycle_never_counts_as_the_last_success() {
+    let emulated = Emulated::start("demo", "e2e-run-dry-success");
+    let run = emulated.run(&["apply", "--yes", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let synced = last_run(&emulated)["last_success"].clone();
+    assert!(synced.is_string(), "{synced}");
+    std::thread::sleep(Duration::from_millis(20));
+    let mut child = emulated.spawn(&["run", "--every", "1h", "--dry-run"], "run");
+    let cycled = wait_until(Duration::from_secs(20), || {
+        last_run(&emulated)["command"] == "run --dry-run"
+    });
+    assert!(cycled, "{}", emulated.read("run.stderr"));
+    terminate(&child);
+    wait_for_exit(&mut child, Duration::from_secs(10));
+    let record = last_run(&emulated);
+    assert_eq!(record["outcome"], "success", "{record}");
+    assert_eq!(record["dry_run"], true, "{record}");
+    assert_eq!(record["last_success"], synced, "{record}");
+    assert_ne!(record["finished"], synced, "{record}");
+}
+
+/// `text` with each line's leading RFC 3339 time as `[TIME]`, and durations (`in 0.1s`) and
+/// later times as placeholders.
+pub(crate) fn untimed(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let line = match line.get(..24) {
+                Some(time) if time.ends_with('Z') && time.as_bytes()[10] == b'T' => {
+                    format!("[TIME]{}", &line[24..])
+                }
+                _ => line.to_owned(),
+            };
+            let line = match line.split_once(" in ") {
+                Some((head, tail)) if tail.split_once("s;").is_some() => {
+                    let (_, rest) = tail.split_once("s;").unwrap_or_default();
+                    format!("{head} in [SECONDS]s;{rest}")
+                }
+                _ => line,
+            };
+            match line.split_once("next at ") {
+                Some((head, _)) => format!("{head}next at [TIME]\n"),
+                None => format!("{line}\n"),
+            }
+        })
+        .collect()
 }

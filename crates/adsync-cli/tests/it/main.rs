@@ -15,8 +15,10 @@ mod e2e_secrets;
 mod e2e_service;
 mod emulated;
 mod goto_login;
+mod operator;
 mod secrets;
 mod service;
+mod terminal;
 mod transport;
 
 use std::path::{Path, PathBuf};

@@ -65,6 +65,27 @@ pub struct Plan {
     pub pairings: Vec<PairingSummary>,
     /// Every user in scope: who wins them, who loses, and what happens.
     pub users: UserList,
+    /// Where and when the plan was made; the CLI fills it in, `plan()` leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// Where and when a plan was made (an addition within format 1.0; every field optional, absent when
+/// unknown), so that `apply plan.json` can say how old a plan is and what it was made against.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// When the plan was made, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_at: Option<String>,
+    /// The Entra tenant the directory was read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The on-premises Active Directory read over LDAP: its base DN at its URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    /// The Rescue organization (the name of its root node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
 }
 
 impl Plan {
@@ -374,6 +395,7 @@ pub fn plan_on(
                 .map(|(id, location)| (id, location.path.clone()))
                 .collect(),
         ),
+        origin: None,
     })
 }
 

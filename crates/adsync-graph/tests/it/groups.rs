@@ -105,7 +105,7 @@ async fn an_ambiguous_name_lists_the_candidates_with_their_ids() {
     assert_eq!(error.kind, AdapterErrorKind::Conflict);
     assert_eq!(
         error.message,
-        "2 entra groups are named `SG-Rescue-L2`: `SG-Rescue-L2` (g1), `SG-Rescue-L2` (g2)"
+        "2 Entra groups are named `SG-Rescue-L2`: `SG-Rescue-L2` (g1), `SG-Rescue-L2` (g2)"
     );
     assert!(
         error
@@ -148,7 +148,7 @@ async fn a_missing_name_suggests_close_names() {
     assert_eq!(error.kind, AdapterErrorKind::NotFound);
     assert_eq!(
         error.message,
-        "no entra group is named `SG-Rescue-L3`; close names: `SG-Rescue-L1` (g1), `SG-Rescue-L2` (g2), `Rescue L3` (g4)"
+        "no Entra group is named `SG-Rescue-L3`; close names: `SG-Rescue-L1` (g1), `SG-Rescue-L2` (g2), `Rescue L3` (g4)"
     );
     assert!(
         error
@@ -170,7 +170,7 @@ async fn a_missing_name_without_close_names_says_so_plainly() {
         .await
         .unwrap_err();
     assert!(matches!(&error, Error::GroupNotFound { close, .. } if close.is_empty()));
-    assert_eq!(error.to_string(), "no entra group is named `Nope`");
+    assert_eq!(error.to_string(), "no Entra group is named `Nope`");
 }
 
 #[tokio::test]
@@ -193,7 +193,7 @@ async fn a_missing_id_is_not_found() {
     .await
     .unwrap_err();
     assert_eq!(error.kind, AdapterErrorKind::NotFound);
-    assert_eq!(error.message, "no entra group has the id `0000-missing`");
+    assert_eq!(error.message, "no Entra group has the id `0000-missing`");
 }
 
 #[tokio::test]

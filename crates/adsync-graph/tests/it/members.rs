@@ -327,7 +327,7 @@ async fn a_malformed_body_fails_the_snapshot_naming_group_and_request() {
         assert_eq!(
             error.message,
             format!(
-                "could not read group `SG-Rescue-L2` ({GROUP}): the response to GET /v1.0/groups/{GROUP}/members/microsoft.graph.user is not what microsoft graph sends (http 200)"
+                "could not read group `SG-Rescue-L2` ({GROUP}): the response to GET /v1.0/groups/{GROUP}/members/microsoft.graph.user is not what Microsoft Graph sends (HTTP 200)"
             )
         );
         assert!(error.source.is_some());

@@ -156,7 +156,7 @@ async fn an_unknown_refusal_keeps_the_error_and_its_codes() {
         assert!(
             adapter
                 .message
-                .starts_with("entra id refused the token request (invalid_scope, AADSTS70011): AADSTS70011: The provided value"),
+                .starts_with("Entra ID refused the token request (invalid_scope, AADSTS70011): AADSTS70011: The provided value"),
             "{}",
             adapter.message
         );
@@ -225,5 +225,5 @@ async fn a_refused_token_during_a_read_is_not_blamed_on_a_group() {
         .await
         .unwrap_err();
     assert_eq!(error.kind, AdapterErrorKind::Auth);
-    assert_eq!(error.message, "entra id refused the client secret");
+    assert_eq!(error.message, "Entra ID refused the client secret");
 }

@@ -2,8 +2,10 @@
 //! limit of 5 entries for the service account: paging, LDAPS and StartTLS with a test CA,
 //! refused credentials and certificates, binary GUIDs, the disabled bit, renames.
 
-use adsync_core::adapter::{AdapterError, AdapterErrorKind};
-use adsync_core::config::InChain;
+use adsync_core::adapter::{
+    AdapterError, AdapterErrorKind, ReadProgress, ReadStep, Source, SourceRequest,
+};
+use adsync_core::config::{GroupRef, InChain};
 use adsync_ldap::{Error, LdapSource};
 use adsync_tests::ad_directory::{AdDirectory, AdGroup, AdUser, guid_text};
 use adsync_tests::slapd::{SERVICE_PASSWORD, SIZE_LIMIT, Slapd, TestCa};
@@ -102,6 +104,58 @@ async fn starttls_with_the_test_ca_reads_the_same() {
         .await
         .expect("a read over StartTLS");
     assert_eq!(member_ids(&snapshot, "SG-Rescue-L2").len(), 14);
+}
+
+/// What a read told its progress, in order.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<ReadStep>>);
+
+impl ReadProgress for Recorded {
+    fn report(&self, step: ReadStep) {
+        self.0.lock().expect("not poisoned").push(step);
+    }
+}
+
+/// Through the `Source` trait, the read reports after each group: groups done of those
+/// asked for, the pages of subtree searches so far, and the users listed per group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_reports_each_group_its_pages_and_users() {
+    let slapd = Slapd::start(&directory());
+    let source = LdapSource::new(ldaps(&slapd)).expect("settings");
+    let request = SourceRequest {
+        groups: ["SG-Rescue-L2", "SG-Field"]
+            .iter()
+            .map(|name| GroupRef::Name((*name).to_owned()))
+            .collect(),
+        nested_groups: true,
+    };
+    let recorded = Recorded::default();
+    let snapshot = source
+        .snapshot_reporting(&request, &recorded)
+        .await
+        .expect("a read");
+    let steps = recorded.0.into_inner().expect("not poisoned");
+    let groups: Vec<(u64, u64, u64, u64)> = steps
+        .iter()
+        .map(|step| match *step {
+            ReadStep::Groups {
+                done,
+                total,
+                pages,
+                users,
+            } => (done, total, pages, users),
+            other => panic!("a directory read reports groups only, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        groups.iter().map(|g| (g.0, g.1)).collect::<Vec<_>>(),
+        vec![(1, 2), (2, 2)]
+    );
+    let listed: u64 = snapshot.groups.iter().map(|g| g.members.len() as u64).sum();
+    assert_eq!(groups[1].3, listed);
+    assert_eq!(groups[0].3, snapshot.groups[0].members.len() as u64);
+    // Each group is found by a paged subtree search, so pages grow with the groups.
+    assert!(groups[0].2 >= 1 && groups[1].2 > groups[0].2, "{groups:?}");
 }
 
 /// The service account may get 5 entries per search; 12 groups come back through pages.

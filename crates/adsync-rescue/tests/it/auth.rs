@@ -190,7 +190,7 @@ async fn limit_reached_is_reported_and_never_retried() {
         error
             .hint
             .as_deref()
-            .is_some_and(|h| h.contains("api token"))
+            .is_some_and(|h| h.contains("API token"))
     );
     assert!(sent(&server, "getAccount").await.is_empty());
 }
@@ -234,7 +234,7 @@ async fn a_refused_api_token_is_not_renewed_and_hints_at_a_new_token() {
         .await
         .expect_err("refused");
     assert_eq!(error.kind, AdapterErrorKind::Auth);
-    assert!(error.message.contains("api token"), "{}", error.message);
+    assert!(error.message.contains("API token"), "{}", error.message);
     assert!(
         error
             .hint
