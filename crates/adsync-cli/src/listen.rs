@@ -191,6 +191,12 @@ pub(crate) fn report(
         report.actions = action_counts(plan, applied);
         report.failures = failures(plan, applied);
     }
+    if let Some(goto) = trace.goto {
+        report.plan = Some(goto.plan);
+        report.actions = goto.actions;
+        report.failures = goto.failures;
+        report.apply_duration = goto.apply_duration;
+    }
     report
 }
 

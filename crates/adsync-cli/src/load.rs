@@ -47,9 +47,16 @@ impl Loaded {
     /// The request the source gets: the pairings' groups, in order, once each.
     pub(crate) fn source_request(&self) -> SourceRequest {
         let mut groups = Vec::new();
-        for pairing in &self.config.pairings {
-            if !groups.contains(&pairing.entra_group) {
-                groups.push(pairing.entra_group.clone());
+        let goto_groups = self
+            .config
+            .goto
+            .iter()
+            .flat_map(|goto| goto.rules.iter())
+            .filter_map(|rule| rule.entra_group.as_ref());
+        let paired = self.config.pairings.iter().map(|p| &p.entra_group);
+        for group in paired.chain(goto_groups) {
+            if !groups.contains(group) {
+                groups.push(group.clone());
             }
         }
         SourceRequest {

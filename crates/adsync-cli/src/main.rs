@@ -9,6 +9,7 @@ mod clock;
 mod commands;
 mod error;
 mod exit;
+mod goto;
 mod listen;
 mod load;
 mod output;

@@ -41,6 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             email_as_ssoid: None,
             attributes: BTreeSet::from([Attribute::Name, Attribute::Email]),
         }],
+        goto: None,
     };
     config
         .validate()

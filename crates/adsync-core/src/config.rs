@@ -27,6 +27,9 @@ pub struct Config {
     /// Pairings, in priority order.
     #[serde(default)]
     pub pairings: Vec<Pairing>,
+    /// The rules of a GoTo account target (`target: { type: goto }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goto: Option<crate::goto::GotoConfig>,
 }
 
 /// `source:`.
@@ -194,6 +197,8 @@ pub enum TargetConfig {
     Rescue(RescueTargetConfig),
     /// A Rescue snapshot file, rewritten on apply.
     Snapshot(SnapshotTargetConfig),
+    /// A GoTo account through the GoTo Admin API (rules in `goto:`).
+    Goto(crate::goto::GotoTargetConfig),
 }
 
 impl TargetConfig {
@@ -202,6 +207,7 @@ impl TargetConfig {
         match self {
             TargetConfig::Rescue(rescue) => rescue.concurrency,
             TargetConfig::Snapshot(snapshot) => snapshot.concurrency,
+            TargetConfig::Goto(goto) => goto.concurrency,
         }
     }
 }
@@ -709,6 +715,7 @@ impl TryFrom<RawSource> for SourceConfig {
 enum TargetType {
     Rescue,
     Snapshot,
+    Goto,
 }
 
 #[derive(Deserialize)]
@@ -723,6 +730,52 @@ struct RawTarget {
     concurrency: Option<usize>,
     retry: Option<RetryConfig>,
     path: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<SecretRef>,
+    token_file: Option<String>,
+    account_key: Option<String>,
+    admin_url: Option<String>,
+    token_url: Option<String>,
+    suppress_email: Option<bool>,
+}
+
+impl RawTarget {
+    /// The `type: goto` keys, for [`not_with`].
+    fn goto_keys(&self) -> [(&'static str, bool); 7] {
+        [
+            ("client_id", self.client_id.is_some()),
+            ("client_secret", self.client_secret.is_some()),
+            ("token_file", self.token_file.is_some()),
+            ("account_key", self.account_key.is_some()),
+            ("admin_url", self.admin_url.is_some()),
+            ("token_url", self.token_url.is_some()),
+            ("suppress_email", self.suppress_email.is_some()),
+        ]
+    }
+
+    fn into_goto(self, concurrency: usize) -> Result<TargetConfig, String> {
+        let rescue_keys = [
+            ("region", self.region.is_some()),
+            ("base_url", self.base_url.is_some()),
+            ("auth", self.auth.is_some()),
+            ("default_password", self.default_password.is_some()),
+            ("path", self.path.is_some()),
+        ];
+        not_with("target", "goto", &rescue_keys)?;
+        Ok(TargetConfig::Goto(crate::goto::GotoTargetConfig {
+            client_id: required("target", self.client_id, "client_id", "goto")?,
+            client_secret: required("target", self.client_secret, "client_secret", "goto")?,
+            token_file: self
+                .token_file
+                .unwrap_or_else(crate::goto::default_token_file),
+            account_key: self.account_key,
+            admin_url: self.admin_url,
+            token_url: self.token_url,
+            suppress_email: self.suppress_email.unwrap_or(false),
+            concurrency,
+            retry: self.retry.unwrap_or_default(),
+        }))
+    }
 }
 
 impl TryFrom<RawTarget> for TargetConfig {
@@ -730,7 +783,14 @@ impl TryFrom<RawTarget> for TargetConfig {
 
     fn try_from(raw: RawTarget) -> Result<TargetConfig, String> {
         let concurrency = raw.concurrency.unwrap_or_else(default_concurrency);
+        let kind = match raw.kind {
+            TargetType::Goto => return raw.into_goto(concurrency),
+            TargetType::Rescue => "rescue",
+            TargetType::Snapshot => "snapshot",
+        };
+        not_with("target", kind, &raw.goto_keys())?;
         match raw.kind {
+            TargetType::Goto => Err("target.type: goto was read above".to_owned()),
             TargetType::Rescue => {
                 not_with("target", "rescue", &[("path", raw.path.is_some())])?;
                 Ok(TargetConfig::Rescue(RescueTargetConfig {
@@ -836,6 +896,7 @@ impl Config {
             |path: String, message: String| problems.push(ConfigProblem { path, message });
         self.check_settings(&mut problem);
         self.check_pairings(&mut problem);
+        crate::goto::check_config(self, &mut problem);
         if problems.is_empty() {
             Ok(())
         } else {

@@ -96,6 +96,12 @@ pub enum Problem {
         /// How many entries it holds.
         count: usize,
     },
+    /// A configuration the planner cannot act on yet (a goto rule's `where:` condition).
+    #[error("{message}")]
+    Unsupported {
+        /// What is not supported, naming the rule.
+        message: String,
+    },
 }
 
 fn close_names(close: &[String]) -> String {

@@ -76,6 +76,8 @@ pub(crate) struct Trace {
     pub(crate) plan: Option<Plan>,
     /// What executing it did, and how long it took.
     pub(crate) report: Option<(ApplyReport, Duration)>,
+    /// A GoTo cycle's plan and failures, as the page shows them.
+    pub(crate) goto: Option<crate::goto::PageTrace>,
 }
 
 /// One apply under the lock, recorded in `last-run.json` whatever its end.
@@ -105,7 +107,13 @@ pub(crate) async fn apply_traced(
         started: crate::clock::format_time(started),
         ..LastRun::default()
     };
-    let result = apply(global, options, loaded, &run_id, &mut record, trace).await;
+    let result = match crate::goto::target_config(loaded) {
+        Some(goto) => {
+            let run = (run_id.as_str(), &mut record, &mut trace.goto);
+            crate::goto::apply(global, loaded, goto, options, run).await
+        }
+        None => apply(global, options, loaded, &run_id, &mut record, trace).await,
+    };
     record.finished = crate::clock::now();
     match &result {
         Ok(ExitStatus::Success) => record.outcome = "success".into(),
@@ -418,7 +426,7 @@ fn guard_flags(plan: &Plan, args: &Options<'_>) -> String {
     clippy::print_stderr,
     reason = "the confirmation prompt belongs on stderr"
 )]
-fn confirm(actions: usize) -> Result<bool, Error> {
+pub(crate) fn confirm(actions: usize) -> Result<bool, Error> {
     eprint!("apply these {actions} changes? [y/N] ");
     let mut answer = String::new();
     std::io::stdin()

@@ -17,6 +17,9 @@ use crate::workbook;
 
 pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
+    if let Some(goto) = crate::goto::target_config(&loaded) {
+        return crate::goto::dry_run(global, args, &loaded, goto).await;
+    }
     let target = crate::wiring::target(&loaded)?;
     let (plan, rescue, links) = match &args.plan {
         // The report is the same object as what `apply plan.json` runs; Rescue is read for the

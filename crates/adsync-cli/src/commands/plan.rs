@@ -22,6 +22,9 @@ use crate::suggest;
 
 pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
+    if let Some(goto) = crate::goto::target_config(&loaded) {
+        return crate::goto::plan_command(global, args, &loaded, goto).await;
+    }
     let target = crate::wiring::target(&loaded)?;
     let plan = make_plan(global, args.json, &loaded, target.as_target()).await?;
     let listing = listing(&plan, args)?;

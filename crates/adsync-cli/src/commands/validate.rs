@@ -190,6 +190,9 @@ fn secrets(global: &Global, loaded: &Loaded, online: bool, checks: &mut Checks) 
         SourceConfig::Ldap(ldap) => references.push(("source.password", &ldap.password)),
         SourceConfig::Snapshot(_) => {}
     }
+    if let TargetConfig::Goto(goto) = &config.target {
+        references.push(("target.client_secret", &goto.client_secret));
+    }
     if let TargetConfig::Rescue(rescue) = &config.target {
         match rescue.auth.mode() {
             Some(RescueAuthMode::Token(token)) => references.push(("target.auth.api_token", token)),
@@ -366,6 +369,7 @@ async fn online_target(loaded: &Loaded, checks: &mut Checks) {
                 }
             }
         }
+        TargetConfig::Goto(config) => return online_goto(loaded, config, checks).await,
         TargetConfig::Snapshot(config) => match load::read_data(&loaded.resolve(&config.path)) {
             Ok(snapshot) => snapshot,
             Err(error) => {
@@ -377,6 +381,37 @@ async fn online_target(loaded: &Loaded, checks: &mut Checks) {
     let tree = OrgTree::new(&snapshot);
     for pairing in &loaded.config.pairings {
         destination(loaded, &tree, pairing, checks);
+    }
+}
+
+/// A GoTo account: signed in, and the whole account read.
+async fn online_goto(
+    loaded: &Loaded,
+    config: &adsync_core::goto::GotoTargetConfig,
+    checks: &mut Checks,
+) {
+    let Ok(target) = crate::goto::target(loaded, config) else {
+        checks.fail("GoTo", "not signed in: a secret cannot be read", None);
+        return;
+    };
+    match target.check_auth().await {
+        Ok(account) => checks.ok("GoTo", format!("signed in to account {account}")),
+        Err(error) => {
+            checks.failed("GoTo", error.into());
+            return;
+        }
+    }
+    match target.snapshot().await {
+        Ok(account) => checks.ok(
+            "GoTo account",
+            format!(
+                "{} users, {} licences, {} user groups",
+                account.users.len(),
+                account.licences.len(),
+                account.groups.len()
+            ),
+        ),
+        Err(error) => checks.failed("GoTo account", error),
     }
 }
 

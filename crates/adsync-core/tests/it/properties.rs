@@ -750,6 +750,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             state_dir: ".adsync".to_owned(),
         },
         pairings,
+        goto: None,
     };
 
     let mut world = World {

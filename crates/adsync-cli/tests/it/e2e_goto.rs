@@ -1,0 +1,269 @@
+//! The `adsync` binary with `target: { type: goto }` against the GoTo emulator (serving from
+//! this process while the binary runs as a child): `plan` shows priority and the licence
+//! shortage, `apply` reports "out of licences" with its users and exits 4, a changed rule set
+//! converges (apply, then plan finds nothing), a saved plan from another configuration is
+//! refused, `tree` shows the account by product and user group, and nothing is deleted.
+
+use adsync_core::secret::Secret;
+use adsync_goto::{RefreshTokenStore, TokenFile};
+use adsync_tests::goto_emulator::{CLIENT_SECRET, GotoEmulator, Route};
+use calamine::{Reader, Xlsx, open_workbook};
+
+use crate::{Run, adsync, copy_fixture};
+
+struct Goto {
+    runtime: tokio::runtime::Runtime,
+    emulator: GotoEmulator,
+    dir: std::path::PathBuf,
+}
+
+impl Goto {
+    fn start(name: &str) -> Goto {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let seed = serde_yaml::from_str(include_str!(
+            "../../../../fixtures/goto/emulator-account.yaml"
+        ))
+        .expect("the fixture parses");
+        let emulator = runtime.block_on(GotoEmulator::start(&seed));
+        let dir = copy_fixture("goto", name);
+        let config = std::fs::read_to_string(dir.join("adsync.yaml")).expect("config");
+        let config = config.replace(
+            "  concurrency: 4\n",
+            &format!(
+                "  concurrency: 4\n  admin_url: {}\n  token_url: {}\n  client_id: {}\n",
+                emulator.admin_url(),
+                emulator.token_url(),
+                adsync_tests::goto_emulator::CLIENT_ID,
+            ),
+        );
+        let config = config.replace("  client_id: 0d3c5a1e-7f42-4b8e-9c1d-2a6b8e4f0c17\n", "");
+        std::fs::write(dir.join("adsync.yaml"), config).expect("written");
+        std::fs::create_dir_all(dir.join(".adsync")).expect("state dir");
+        TokenFile::new(dir.join(".adsync/goto-token.json"))
+            .save(&Secret::new(emulator.grant_refresh_token()))
+            .expect("the token file is written");
+        Goto {
+            runtime,
+            emulator,
+            dir,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let _guard = self.runtime.enter();
+        let mut all = vec!["--config", "adsync.yaml"];
+        all.extend_from_slice(args);
+        adsync(
+            &self.dir,
+            &all,
+            &[("ADSYNC_GOTO_CLIENT_SECRET", CLIENT_SECRET)],
+        )
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let run = self.run(args);
+        let value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|error| panic!("{error}: {}", run.transcript()));
+        (run.code, value)
+    }
+}
+
+fn emails(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn plan_shows_priority_and_apply_reports_out_of_licences_with_the_users() {
+    let goto = Goto::start("goto-e2e-licences");
+    let plan = goto.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    assert!(
+        plan.stdout
+            .contains("+ add otto@contoso.com (Otto Lilienthal): G2M, OPENVOICE; Support"),
+        "{}",
+        plan.transcript()
+    );
+    assert!(
+        plan.stdout
+            .contains("left out: nina@contoso.com, pia@contoso.com"),
+        "otto's rule comes first and takes the last G2M seat: {}",
+        plan.transcript()
+    );
+    assert!(
+        plan.stderr
+            .contains("it-breakglass@contoso.com is protected"),
+        "{}",
+        plan.transcript()
+    );
+    let dry = goto.run(&["dry-run", "--out", "review.xlsx", "--detailed-exitcode"]);
+    assert_eq!(dry.code, 2, "{}", dry.transcript());
+    let mut workbook: Xlsx<_> =
+        open_workbook(goto.dir.join("review.xlsx")).expect("a readable workbook");
+    assert_eq!(
+        workbook.sheet_names(),
+        [
+            "Summary",
+            "Changes",
+            "Out of licences",
+            "Not in account",
+            "Warnings"
+        ]
+    );
+    let short = workbook
+        .worksheet_range("Out of licences")
+        .expect("the sheet");
+    let users: Vec<String> = short.rows().skip(1).map(|row| row[5].to_string()).collect();
+    assert_eq!(users, ["nina@contoso.com", "pia@contoso.com"]);
+    assert_eq!(
+        goto.emulator.count(Route::CreateUsers),
+        0,
+        "a dry run changes nothing"
+    );
+    let (code, report) = goto.json(&["apply", "--yes", "--json"]);
+    assert_eq!(code, 4, "an apply with failures is incomplete: {report:#}");
+    assert_eq!(
+        emails(&report["failures"]["out_of_licenses"]),
+        ["nina@contoso.com", "pia@contoso.com"]
+    );
+    assert_eq!(report["target"], "goto");
+    let account = goto.emulator.snapshot();
+    let ada = account.user_by_email("ada@contoso.com").expect("ada");
+    assert_eq!(
+        account
+            .products_of(ada)
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>(),
+        ["G2M", "G2W", "OPENVOICE"]
+    );
+    assert!(account.user_by_email("otto@contoso.com").is_some());
+    assert!(account.user_by_email("nina@contoso.com").is_none());
+    let audit = std::fs::read_to_string(goto.dir.join(".adsync/audit.jsonl")).expect("audit");
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"out_of_licenses\"") && l.contains("nina@")),
+        "{audit}"
+    );
+    let last: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(goto.dir.join(".adsync/last-run.json")).expect("last run"),
+    )
+    .expect("json");
+    assert_eq!(last["outcome"], "incomplete");
+    assert_eq!(goto.emulator.count(Route::DeleteUser), 0);
+    let again = goto.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        again.code,
+        2,
+        "nina and pia are still wanted: {}",
+        again.transcript()
+    );
+}
+
+#[test]
+fn a_plan_that_fits_converges_and_a_stale_saved_plan_is_refused() {
+    let goto = Goto::start("goto-e2e-converge");
+    let config = goto.dir.join("adsync.yaml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let fits = text.replacen(
+        "products: [G2M]\n      user_group: Sales",
+        "products: [OPENVOICE]\n      user_group: Sales",
+        1,
+    );
+    assert_ne!(fits, text);
+    std::fs::write(&config, &fits).expect("written");
+    let saved = goto.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(saved.code, 0, "{}", saved.transcript());
+    let (code, report) = goto.json(&["apply", "plan.json", "--json"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["counts"]["applied"], report["planned"]);
+    let converged = goto.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(converged.code, 0, "{}", converged.transcript());
+    assert!(
+        converged.stdout.contains("no changes"),
+        "{}",
+        converged.transcript()
+    );
+    // A plan saved, then the rules changed: the saved plan is refused.
+    let saved = goto.run(&["plan", "--out", "old.json"]);
+    assert_eq!(saved.code, 0, "{}", saved.transcript());
+    std::fs::write(
+        &config,
+        fits.replace("user_group: Sales", "user_group: Support"),
+    )
+    .expect("written");
+    let stale = goto.run(&["apply", "old.json"]);
+    assert_eq!(stale.code, 1, "{}", stale.transcript());
+    assert!(
+        stale.stderr.contains("different configuration"),
+        "{}",
+        stale.transcript()
+    );
+    let tree = goto.run(&["tree"]);
+    assert_eq!(tree.code, 0, "{}", tree.transcript());
+    assert!(tree.stdout.contains("By product") && tree.stdout.contains("By user group"));
+    assert!(
+        tree.stdout
+            .contains("nina@contoso.com (Nina Newcomer) [managed]"),
+        "{}",
+        tree.transcript()
+    );
+    let status = goto.run(&["status"]);
+    assert_eq!(status.code, 0, "{}", status.transcript());
+    assert_eq!(goto.emulator.count(Route::DeleteUser), 0);
+}
+
+#[test]
+fn a_suspension_beyond_the_budget_is_refused_until_allowed() {
+    let goto = Goto::start("goto-e2e-guard");
+    std::fs::write(
+        goto.dir.join(".adsync/goto-managed.json"),
+        r#"["grace@contoso.com"]"#,
+    )
+    .expect("managed");
+    let config = goto.dir.join("adsync.yaml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replace("max_disables: \"10%\"", "max_disables: 0"),
+    )
+    .expect("written");
+    let refused = goto.run(&["apply", "--yes"]);
+    assert_eq!(refused.code, 3, "{}", refused.transcript());
+    assert!(
+        refused.stderr.contains("--allow-destructive"),
+        "{}",
+        refused.transcript()
+    );
+    let grace = goto.emulator.snapshot();
+    assert!(
+        !grace
+            .user_by_email("grace@contoso.com")
+            .expect("grace")
+            .is_suspended()
+    );
+    let allowed = goto.run(&["apply", "--yes", "--allow-destructive"]);
+    assert_eq!(
+        allowed.code,
+        4,
+        "nina and pia are out of licences: {}",
+        allowed.transcript()
+    );
+    let account = goto.emulator.snapshot();
+    let grace = account
+        .user_by_email("grace@contoso.com")
+        .expect("grace is kept");
+    assert!(grace.is_suspended(), "suspended by removing every product");
+    assert_eq!(goto.emulator.count(Route::DeleteUser), 0);
+}
