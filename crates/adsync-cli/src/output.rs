@@ -86,3 +86,23 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), E
         }
     })
 }
+
+/// Asks on the terminal whether to apply `actions` changes; `true` for yes.
+#[expect(
+    clippy::print_stderr,
+    reason = "the confirmation prompt belongs on stderr"
+)]
+pub(crate) fn confirm(actions: usize) -> Result<bool, Error> {
+    eprint!("apply these {actions} changes? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|source| Error::Write {
+            path: "<stdin>".into(),
+            source,
+        })?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}

@@ -159,7 +159,7 @@ pub(crate) fn target(loaded: &Loaded) -> Result<TargetHandle, Error> {
         TargetConfig::Rescue(rescue) => Ok(TargetHandle::Remote(rescue_target(loaded, rescue)?)),
         TargetConfig::Goto(_) => Err(Error::Setup(
             "this command does not work with a goto target yet; `plan`, `apply`, `run`, \
-             `dry-run`, `tree` and `status` do"
+             `dry-run`, `tree`, `explain`, `validate` and `status` do"
                 .into(),
         )),
     }

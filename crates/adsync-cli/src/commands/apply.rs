@@ -109,8 +109,16 @@ pub(crate) async fn apply_traced(
     };
     let result = match crate::goto::target_config(loaded) {
         Some(goto) => {
+            let flags = crate::goto::Flags {
+                plan: options.plan,
+                yes: options.yes,
+                allow_destructive: options.allow_destructive,
+                json: options.json,
+                stop: options.stop,
+                print_plan: options.print_plan,
+            };
             let run = (run_id.as_str(), &mut record, &mut trace.goto);
-            crate::goto::apply(global, loaded, goto, options, run).await
+            crate::goto::apply(global, loaded, goto, &flags, run).await
         }
         None => apply(global, options, loaded, &run_id, &mut record, trace).await,
     };
@@ -245,7 +253,7 @@ fn confirm_unless_told(args: &Options<'_>, plan: &Plan) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::NeedsYes);
     }
-    if !confirm(plan.actions.len())? {
+    if !output::confirm(plan.actions.len())? {
         // As terraform does: a declined apply is not a success a script may build on.
         return Err(Error::Declined);
     }
@@ -420,25 +428,6 @@ fn guard_flags(plan: &Plan, args: &Options<'_>) -> String {
         }
     }
     flags.join(" and ")
-}
-
-#[expect(
-    clippy::print_stderr,
-    reason = "the confirmation prompt belongs on stderr"
-)]
-pub(crate) fn confirm(actions: usize) -> Result<bool, Error> {
-    eprint!("apply these {actions} changes? [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|source| Error::Write {
-            path: "<stdin>".into(),
-            source,
-        })?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
 }
 
 struct Observer {

@@ -6,7 +6,7 @@
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use adsync_core::goto::GotoTargetConfig;
 use adsync_goto::execute::{ApplyOptions, GotoReport, execute};
@@ -16,7 +16,6 @@ use adsync_goto::{GotoSnapshot, GotoTarget};
 use super::page::PageTrace;
 use super::render;
 use crate::cli::Global;
-use crate::commands::apply::Options;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::load::{self, Loaded};
@@ -24,12 +23,25 @@ use crate::output;
 use crate::state::{AUDIT_LOG, LastRun};
 use crate::style::{Paint, Tone};
 
+/// How one apply goes: `adsync apply`'s flags, or a `run` cycle's.
+pub(crate) struct Flags<'a> {
+    /// A saved plan to apply instead of planning.
+    pub(crate) plan: Option<&'a Path>,
+    pub(crate) yes: bool,
+    pub(crate) allow_destructive: bool,
+    pub(crate) json: bool,
+    /// Set when the process is asked to stop: operations not yet started are skipped.
+    pub(crate) stop: Option<&'a AtomicBool>,
+    /// Print the plan before applying it.
+    pub(crate) print_plan: bool,
+}
+
 /// One apply, under the lock `apply_traced` holds and recorded in the last-run record it writes.
 pub(crate) async fn apply(
     global: &Global,
     loaded: &Loaded,
     config: &GotoTargetConfig,
-    options: &Options<'_>,
+    options: &Flags<'_>,
     (run_id, record, page): (&str, &mut LastRun, &mut Option<PageTrace>),
 ) -> Result<ExitStatus, Error> {
     let run = Run {
@@ -46,7 +58,7 @@ struct Run<'a> {
     global: &'a Global,
     loaded: &'a Loaded,
     config: &'a GotoTargetConfig,
-    options: &'a Options<'a>,
+    options: &'a Flags<'a>,
     run_id: &'a str,
 }
 
@@ -195,14 +207,14 @@ async fn saved(
 
 /// A fresh plan is applied only once confirmed, unless `--yes`; a saved plan was reviewed when
 /// it was saved. Without a terminal to ask on, `--yes` is required.
-fn confirm_unless_told(options: &Options<'_>, plan: &GotoPlan) -> Result<(), Error> {
+fn confirm_unless_told(options: &Flags<'_>, plan: &GotoPlan) -> Result<(), Error> {
     if options.plan.is_some() || options.yes {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
         return Err(Error::NeedsYes);
     }
-    if !crate::commands::apply::confirm(plan.operations.len())? {
+    if !output::confirm(plan.operations.len())? {
         return Err(Error::Declined);
     }
     Ok(())

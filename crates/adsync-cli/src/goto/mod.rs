@@ -9,6 +9,7 @@
 //! apply still knows what it manages.
 
 mod apply;
+mod explain;
 mod page;
 mod render;
 mod tree;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adsync_core::config::TargetConfig;
-use adsync_core::goto::{GotoTargetConfig, goto_desired};
+use adsync_core::goto::{GotoDesired, GotoTargetConfig, goto_desired};
 use adsync_goto::planner::{GotoPlan, PlanInput, plan};
 use adsync_goto::{GotoSettings, GotoSnapshot, GotoTarget, Key, TokenFile};
 
@@ -31,10 +32,11 @@ use crate::load::{self, Loaded};
 use crate::output;
 use crate::style::Paint;
 
-pub(crate) use apply::apply;
+pub(crate) use apply::{Flags, apply};
+pub(crate) use explain::explain;
 pub(crate) use page::PageTrace;
 pub(crate) use tree::tree;
-pub(crate) use workbook::dry_run;
+pub(crate) use workbook::{dry_run, dry_run_cycle};
 
 /// The file in the state directory that lists the e-mails adsync manages in the account.
 const MANAGED_FILE: &str = "goto-managed.json";
@@ -134,6 +136,15 @@ pub(crate) async fn read_and_plan(
     loaded: &Loaded,
     target: &GotoTarget,
 ) -> Result<(GotoPlan, GotoSnapshot), Error> {
+    let (plan, account, _) = read_all(loaded, target).await?;
+    Ok((plan, account))
+}
+
+/// [`read_and_plan`], keeping what the directory wants.
+pub(crate) async fn read_all(
+    loaded: &Loaded,
+    target: &GotoTarget,
+) -> Result<(GotoPlan, GotoSnapshot, GotoDesired), Error> {
     let source = crate::wiring::source(loaded)?;
     let directory = source
         .snapshot(&loaded.source_request())
@@ -149,7 +160,7 @@ pub(crate) async fn read_and_plan(
         &loaded.config,
         &PlanInput { managed: &managed },
     );
-    Ok((plan, account))
+    Ok((plan, account, wanted))
 }
 
 /// `adsync plan` for a GoTo account.

@@ -10,6 +10,7 @@ use adsync_core::plan::ActionKind;
 use adsync_goto::planner::{GotoPlan, kind_name};
 use adsync_goto::{GotoSnapshot, Operation};
 
+use super::page::PageTrace;
 use super::render;
 use crate::cli::{DryRunArgs, Global};
 use crate::error::Error;
@@ -52,6 +53,27 @@ pub(crate) async fn dry_run(
     } else {
         ExitStatus::Success
     })
+}
+
+/// A `run --dry-run` cycle (under the lock the cycle holds): plans, writes the workbook to the
+/// path given, keeps the plan for the service page; how many operations the plan holds.
+pub(crate) async fn dry_run_cycle(
+    global: &Global,
+    loaded: &Loaded,
+    config: &GotoTargetConfig,
+    (path, page): (PathBuf, &mut Option<PageTrace>),
+) -> Result<usize, Error> {
+    let target = super::target(loaded, config)?;
+    let (plan, account) = super::read_and_plan(loaded, &target).await?;
+    *page = Some(PageTrace::planned(&plan, &account));
+    let generated = crate::clock::now();
+    crate::workbook::write_sheets(sheets(&plan, &account, &generated), &path)?;
+    super::print_warnings(global, &plan);
+    if global.verbose > 0 {
+        output::stdout(&render::plan(&plan, &account, Paint::stdout(global)))?;
+    }
+    output::note(global.quiet, &format!("wrote {}", path.display()));
+    Ok(plan.operations.len())
 }
 
 /// The workbook's sheets.

@@ -175,14 +175,8 @@ fn plan_shows_priority_and_apply_reports_out_of_licences_with_the_users() {
 fn a_plan_that_fits_converges_and_a_stale_saved_plan_is_refused() {
     let goto = Goto::start("goto-e2e-converge");
     let config = goto.dir.join("adsync.yaml");
-    let text = std::fs::read_to_string(&config).expect("config");
-    let fits = text.replacen(
-        "products: [G2M]\n      user_group: Sales",
-        "products: [OPENVOICE]\n      user_group: Sales",
-        1,
-    );
-    assert_ne!(fits, text);
-    std::fs::write(&config, &fits).expect("written");
+    fitting(&goto);
+    let fits = std::fs::read_to_string(&config).expect("config");
     let saved = goto.run(&["plan", "--out", "plan.json"]);
     assert_eq!(saved.code, 0, "{}", saved.transcript());
     let (code, report) = goto.json(&["apply", "plan.json", "--json"]);
@@ -265,5 +259,117 @@ fn a_suspension_beyond_the_budget_is_refused_until_allowed() {
         .user_by_email("grace@contoso.com")
         .expect("grace is kept");
     assert!(grace.is_suspended(), "suspended by removing every product");
+    assert_eq!(goto.emulator.count(Route::DeleteUser), 0);
+}
+
+/// The fixture with the last rule's product changed so that every operation fits the seats.
+fn fitting(goto: &Goto) {
+    let config = goto.dir.join("adsync.yaml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let fits = text.replacen(
+        "products: [G2M]\n      user_group: Sales",
+        "products: [OPENVOICE]\n      user_group: Sales",
+        1,
+    );
+    assert_ne!(fits, text);
+    std::fs::write(&config, fits).expect("written");
+}
+
+#[test]
+fn existing_accounts_429s_and_rotated_tokens_through_the_binary() {
+    let goto = Goto::start("goto-e2e-existing");
+    fitting(&goto);
+    goto.emulator.set_foreign_emails(&["otto@contoso.com"]);
+    goto.emulator.set_rotation(true);
+    goto.emulator.inject(
+        Some(Route::ListUsers),
+        adsync_tests::goto_emulator::Fault::throttled(Some("0")),
+        2,
+    );
+    let token_file = goto.dir.join(".adsync/goto-token.json");
+    let before = std::fs::read_to_string(&token_file).expect("token file");
+    let (code, report) = goto.json(&["apply", "--yes", "--json"]);
+    assert_eq!(code, 4, "{report:#}");
+    assert_eq!(
+        emails(&report["failures"]["existing_account"]),
+        ["otto@contoso.com"]
+    );
+    assert_eq!(report["failures"].as_object().map(|f| f.len()), Some(1));
+    let after = std::fs::read_to_string(&token_file).expect("token file");
+    assert_ne!(before, after, "the rotated refresh token was stored");
+    assert!(
+        goto.emulator.count(Route::ListUsers) >= 3,
+        "the 429s were waited out"
+    );
+    let explained = goto.run(&["explain", "otto@contoso.com"]);
+    assert_eq!(explained.code, 0, "{}", explained.transcript());
+    assert!(
+        explained.stdout.contains("rules: support, everyone")
+            && explained
+                .stdout
+                .contains("selected by the rules and not in the account"),
+        "{}",
+        explained.transcript()
+    );
+    let (code, grace) = goto.json(&["explain", "grace@contoso.com", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(grace["managed"], false);
+    assert!(
+        grace["why"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("left alone"),
+        "{grace:#}"
+    );
+    assert!(
+        !format!("{report}{}{grace}", explained.stdout).contains(CLIENT_SECRET),
+        "no secret in any output"
+    );
+}
+
+#[test]
+fn an_apply_killed_mid_way_converges_on_the_next_run() {
+    let goto = Goto::start("goto-e2e-killed");
+    fitting(&goto);
+    goto.emulator
+        .set_latency(std::time::Duration::from_millis(400));
+    let mut child = {
+        let _guard = goto.runtime.enter();
+        std::process::Command::new(env!("CARGO_BIN_EXE_adsync"))
+            .args(["--config", "adsync.yaml", "apply", "--yes", "-q"])
+            .current_dir(&goto.dir)
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .env("ADSYNC_GOTO_CLIENT_SECRET", CLIENT_SECRET)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("adsync starts")
+    };
+    let started = std::time::Instant::now();
+    while goto.emulator.count(Route::CreateUsers) + goto.emulator.count(Route::UpdateUser) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the apply never wrote"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("killed");
+    let _ = child.wait();
+    goto.emulator.set_latency(std::time::Duration::ZERO);
+    let rerun = goto.run(&["apply", "--yes"]);
+    assert_eq!(rerun.code, 0, "{}", rerun.transcript());
+    assert!(
+        rerun.stderr.contains("taking over"),
+        "the dead run's lock is taken over: {}",
+        rerun.transcript()
+    );
+    let converged = goto.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(converged.code, 0, "{}", converged.transcript());
+    let account = goto.emulator.snapshot();
+    for email in ["nina@contoso.com", "otto@contoso.com", "pia@contoso.com"] {
+        let count = account.users.iter().filter(|u| u.email == email).count();
+        assert_eq!(count, 1, "{email} is in the account once");
+    }
     assert_eq!(goto.emulator.count(Route::DeleteUser), 0);
 }
