@@ -373,3 +373,115 @@ fn an_apply_killed_mid_way_converges_on_the_next_run() {
     }
     assert_eq!(goto.emulator.count(Route::DeleteUser), 0);
 }
+
+/// `adsync run --listen` with a GoTo target: the first cycle's failures reach the page's
+/// `/api/failures` with the same categories and users as Rescue's (one banner per category).
+#[test]
+fn the_service_page_shows_goto_failures_by_category_with_users() {
+    let goto = Goto::start("goto-e2e-service");
+    goto.emulator.set_foreign_emails(&["otto@contoso.com"]);
+    let stderr_path = goto.dir.join("run.stderr");
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+    let child = {
+        let _guard = goto.runtime.enter();
+        std::process::Command::new(env!("CARGO_BIN_EXE_adsync"))
+            .args([
+                "--config",
+                "adsync.yaml",
+                "run",
+                "--every",
+                "1h",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .current_dir(&goto.dir)
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .env("ADSYNC_GOTO_CLIENT_SECRET", CLIENT_SECRET)
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("adsync starts")
+    };
+    let mut child = KillOnDrop(child);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("a client");
+    let get = |base: &str, path: &str| -> serde_json::Value {
+        goto.runtime.block_on(async {
+            let answer = client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .expect("an answer");
+            answer.json().await.expect("json")
+        })
+    };
+    let started = std::time::Instant::now();
+    let (base, failures) = loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no finished cycle: {}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let Some(base) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("serving the service page on "))
+        else {
+            continue;
+        };
+        let base = base.trim_end_matches('/').to_owned();
+        let status = get(&base, "/api/status");
+        if status["last_run"]["finished"].is_string() {
+            break (base.clone(), get(&base, "/api/failures"));
+        }
+    };
+    let users = |category: &str| -> Vec<String> {
+        let mut users: Vec<String> = failures["failures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["category"] == category)
+            .filter_map(|f| f["email"].as_str().map(str::to_owned))
+            .collect();
+        users.sort();
+        users
+    };
+    assert_eq!(
+        users("existing_account"),
+        ["otto@contoso.com"],
+        "{failures:#}"
+    );
+    assert_eq!(
+        users("out_of_licenses"),
+        ["nina@contoso.com", "pia@contoso.com"],
+        "{failures:#}"
+    );
+    let banners: Vec<&str> = failures["banners"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["category"].as_str())
+        .collect();
+    assert_eq!(banners, ["existing_account", "out_of_licenses"]);
+    let status = get(&base, "/api/status");
+    assert_eq!(status["last_run"]["outcome"], "incomplete", "{status:#}");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let _ = child.0.wait();
+}
+
+/// A child process killed when dropped, so a failing test leaves no service behind.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
