@@ -113,6 +113,7 @@ pub(crate) async fn apply_traced(
                 plan: options.plan,
                 yes: options.yes,
                 allow_destructive: options.allow_destructive,
+                allow_empty_groups: options.allow_empty_groups,
                 json: options.json,
                 stop: options.stop,
                 print_plan: options.print_plan,

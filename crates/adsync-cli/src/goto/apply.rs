@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use adsync_core::goto::GotoTargetConfig;
 use adsync_goto::execute::{ApplyOptions, GotoReport, execute};
-use adsync_goto::planner::GotoPlan;
+use adsync_goto::planner::{EMPTY_GROUP, GotoPlan};
 use adsync_goto::{GotoSnapshot, GotoTarget};
 
 use super::page::PageTrace;
@@ -29,6 +29,7 @@ pub(crate) struct Flags<'a> {
     pub(crate) plan: Option<&'a Path>,
     pub(crate) yes: bool,
     pub(crate) allow_destructive: bool,
+    pub(crate) allow_empty_groups: bool,
     pub(crate) json: bool,
     /// Set when the process is asked to stop: operations not yet started are skipped.
     pub(crate) stop: Option<&'a AtomicBool>,
@@ -125,7 +126,12 @@ impl Run<'_> {
         let Some(blocked) = &plan.blocked else {
             return Ok(false);
         };
-        if self.options.allow_destructive {
+        let allowed = if blocked.guard == EMPTY_GROUP {
+            self.options.allow_empty_groups
+        } else {
+            self.options.allow_destructive
+        };
+        if allowed {
             return Ok(false);
         }
         let paint = Paint::stderr(self.global);
@@ -133,10 +139,11 @@ impl Run<'_> {
             false,
             &format!(
                 "{} apply refused by a safety guard; nothing was applied:\n  - {}\n\n{} review \
-                 the plan; if it is right, pass --allow-destructive",
+                 the plan; if it is right, pass {}",
                 paint.paint(Tone::Remove, "error:"),
                 blocked.message,
                 paint.paint(Tone::Hint, "hint:"),
+                blocked.flag(),
             ),
         );
         if self.options.json {
@@ -145,7 +152,7 @@ impl Run<'_> {
                 "run_id": self.run_id,
                 "target": "goto",
                 "outcome": "refused",
-                "flags": "--allow-destructive",
+                "flags": blocked.flag(),
                 "blocked": blocked,
             })))?;
         }

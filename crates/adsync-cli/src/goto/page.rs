@@ -42,7 +42,7 @@ impl PageTrace {
                 blocked: plan.blocked.as_ref().map(|blocked| BlockedPlan {
                     reason: blocked.message.clone(),
                     guards: vec![blocked.guard.clone()],
-                    flags: vec!["--allow-destructive".to_owned()],
+                    flags: vec![blocked.flag().to_owned()],
                 }),
             },
             actions: Vec::new(),

@@ -485,3 +485,28 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn a_where_rule_is_a_configuration_error_naming_the_rule() {
+    let goto = Goto::start("goto-e2e-where");
+    let config = goto.dir.join("adsync.yaml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let with_where = text.replace(
+        "      entra_group: SG-GoTo-Support\n",
+        "      where: { department: Support }\n",
+    );
+    assert_ne!(with_where, text);
+    std::fs::write(&config, with_where).expect("written");
+    for command in [&["validate"][..], &["plan"][..]] {
+        let run = goto.run(command);
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(
+            run.stderr.contains(
+                "goto.rules[1]: goto rule `support`: `where:` conditions are not yet supported"
+            ),
+            "{}",
+            run.transcript()
+        );
+    }
+    assert_eq!(goto.emulator.count(Route::ListUsers), 0, "nothing was read");
+}

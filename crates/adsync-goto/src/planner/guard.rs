@@ -1,10 +1,13 @@
-//! The blast-radius budget (SPEC §6) for a GoTo plan: more suspensions than
+//! The safety guards (SPEC §6) for a GoTo plan. The blast-radius budget: more suspensions than
 //! `sync.safety.max_disables`, or more user-group moves than `sync.safety.max_moves`, of the
-//! managed users holding licences, blocks the plan until an operator allows it.
+//! managed users holding licences, blocks the plan until `--allow-destructive`. The empty-group
+//! guard: a rule whose directory group holds nobody, in a plan that suspends someone, blocks it
+//! until `--allow-empty-groups` (a group emptied by mistake must not suspend its users).
 
 use std::collections::BTreeSet;
 
 use adsync_core::config::SafetyConfig;
+use adsync_core::goto::GotoDesired;
 use serde::{Deserialize, Serialize};
 
 use super::Planned;
@@ -13,7 +16,7 @@ use crate::model::{GotoSnapshot, Operation};
 /// A guard the plan trips.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blocked {
-    /// `max_disables` or `max_moves`.
+    /// `max_disables`, `max_moves` or `empty_group`.
     pub guard: String,
     /// How many the plan holds.
     pub count: u64,
@@ -64,5 +67,48 @@ pub(super) fn blast_radius(
                      the directory, then apply with --allow-destructive if it is intended"
             ),
         })
+    })
+}
+
+impl Blocked {
+    /// The flag that overrides this guard.
+    pub fn flag(&self) -> &'static str {
+        if self.guard == EMPTY_GROUP {
+            "--allow-empty-groups"
+        } else {
+            "--allow-destructive"
+        }
+    }
+}
+
+/// The empty-group guard's name.
+pub const EMPTY_GROUP: &str = "empty_group";
+
+/// The empty-group guard: rules whose group holds nobody, when the plan suspends someone.
+pub(super) fn empty_groups(wanted: &GotoDesired, operations: &[Planned]) -> Option<Blocked> {
+    let suspensions = operations
+        .iter()
+        .filter(|planned| matches!(planned.operation, Operation::Suspend { .. }))
+        .count() as u64;
+    let empty: Vec<String> = wanted
+        .rules
+        .iter()
+        .zip(&wanted.rule_members)
+        .filter(|(_, members)| **members == 0)
+        .map(|(rule, _)| format!("`{rule}`"))
+        .collect();
+    if suspensions == 0 || empty.is_empty() {
+        return None;
+    }
+    Some(Blocked {
+        guard: EMPTY_GROUP.to_owned(),
+        count: empty.len() as u64,
+        allowed: 0,
+        message: format!(
+            "the directory group of goto rule {} holds nobody, and the plan suspends \
+             {suspensions} users — if the group was emptied on purpose, apply with \
+             --allow-empty-groups",
+            empty.join(", ")
+        ),
     })
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{GotoSnapshot, Key, Operation, normalize_email};
 use crate::preflight::{Shortage, preflight};
 
-pub use guard::Blocked;
+pub use guard::{Blocked, EMPTY_GROUP};
 
 /// The plan format's version.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -143,7 +143,8 @@ pub fn plan(
             operation,
         })
         .collect();
-    let blocked = guard::blast_radius(&operations, account, input.managed, &config.sync.safety);
+    let blocked = guard::blast_radius(&operations, account, input.managed, &config.sync.safety)
+        .or_else(|| guard::empty_groups(wanted, &operations));
     decided.warnings.extend(wanted.warnings.iter().cloned());
     decided.warnings.sort();
     decided.unresolved.sort();

@@ -292,3 +292,25 @@ fn equal_inputs_give_byte_equal_plans_that_read_back() {
     assert_eq!(back, one);
     assert!(json.contains("\"kind\": \"suspend\""), "{json}");
 }
+
+#[test]
+fn a_rule_whose_group_holds_nobody_blocks_a_plan_that_suspends() {
+    let config = config(serde_json::json!({}));
+    let mut emptied = directory(&[]);
+    for group in &mut emptied.groups {
+        if group.display_name == "Voice" {
+            group.members.clear();
+        }
+    }
+    let plan = planned(&emptied, &config, &["grace@contoso.com"]);
+    let blocked = plan.blocked.as_ref().expect("blocked");
+    assert_eq!(blocked.guard, adsync_goto::planner::EMPTY_GROUP);
+    assert_eq!(blocked.flag(), "--allow-empty-groups");
+    assert!(blocked.message.contains("`voice`"), "{}", blocked.message);
+    let nobody_suspended = planned(&emptied, &config, &[]);
+    assert!(
+        nobody_suspended.blocked.is_none(),
+        "an empty group alone suspends nobody: {:?}",
+        nobody_suspended.blocked
+    );
+}
