@@ -462,3 +462,66 @@ mod random_plans {
         }
     }
 }
+
+/// Ten thousand people against an account of six thousand users: the planner's lookups are
+/// indexed, the plan is what the rules say, and the suspension budget blocks it.
+#[test]
+fn a_large_directory_plans_against_a_large_account() {
+    let people = 10_000;
+    let mut users = Vec::new();
+    let mut members = Vec::new();
+    for i in 0..people {
+        let id = format!("u{i}");
+        users.push(
+            serde_json::json!({"id": id, "upn": format!("p{i}@contoso.com"),
+            "mail": format!("p{i}@contoso.com"), "display_name": format!("Person {i}")}),
+        );
+        members.push(id);
+    }
+    let directory: DirectorySnapshot = serde_json::from_value(serde_json::json!({
+        "users": users,
+        "groups": [{"id": "g", "display_name": "Meetings", "members": members}],
+    }))
+    .expect("a directory");
+    let mut account = seed();
+    account.licences[0].seats = 100_000;
+    let licence = account.licences[0].key.clone();
+    // Half the people already hold the licence; a thousand more users have left the directory.
+    for i in (0..people).step_by(2).chain(people..people + 1_000) {
+        account.users.push(adsync_goto::GotoUser {
+            key: adsync_goto::Key::new(format!("{}", 100_000 + i)).expect("a key"),
+            email: format!("p{i}@contoso.com"),
+            first_name: "P".to_owned(),
+            last_name: i.to_string(),
+            licences: [licence.clone()].into(),
+            role: adsync_goto::AdminRole::None,
+            group: Some(adsync_goto::Key::new("31").expect("a key")),
+            role_sets: BTreeSet::new(),
+            status: None,
+        });
+    }
+    let managed: BTreeSet<String> = account
+        .users
+        .iter()
+        .filter(|u| u.email.starts_with('p'))
+        .map(|u| u.email.clone())
+        .collect();
+    let mut config = config(serde_json::json!([
+        {"name": "meetings", "entra_group": "Meetings", "products": ["G2M"], "user_group": "Support"},
+    ]));
+    config.sync.limits.max_members_per_group = 100_000;
+    config.sync.safety =
+        serde_json::from_value(serde_json::json!({"max_disables": "10%"})).expect("safety");
+    let started = std::time::Instant::now();
+    let wanted = goto_desired(&directory, &config).expect("desired");
+    let plan = plan(&wanted, &account, &config, &PlanInput { managed: &managed });
+    let took = started.elapsed();
+    let counts = plan.counts();
+    assert_eq!(counts.get("create_user"), Some(&5_000));
+    assert_eq!(counts.get("suspend"), Some(&1_000));
+    assert!(plan.blocked.is_some(), "1,000 suspensions exceed 10%");
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "planning took {took:?}"
+    );
+}
