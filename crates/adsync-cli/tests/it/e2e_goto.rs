@@ -510,3 +510,27 @@ fn a_where_rule_is_a_configuration_error_naming_the_rule() {
     }
     assert_eq!(goto.emulator.count(Route::ListUsers), 0, "nothing was read");
 }
+
+#[test]
+fn a_revoked_refresh_token_says_to_sign_in_again_and_changes_nothing() {
+    let goto = Goto::start("goto-e2e-revoked");
+    goto.emulator.revoke_refresh_tokens();
+    let run = goto.run(&["apply", "--yes"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("adsync goto login"),
+        "the error says what to run: {}",
+        run.transcript()
+    );
+    assert_eq!(goto.emulator.count(Route::CreateUsers), 0);
+    assert_eq!(goto.emulator.count(Route::UpdateUser), 0);
+    let last: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(goto.dir.join(".adsync/last-run.json")).expect("last run"),
+    )
+    .expect("json");
+    assert_eq!(last["outcome"], "error");
+    assert!(
+        !goto.dir.join(".adsync/goto-managed.json").exists(),
+        "a failed read records nothing as managed"
+    );
+}
