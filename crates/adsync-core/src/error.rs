@@ -96,15 +96,16 @@ pub enum Problem {
         /// How many entries it holds.
         count: usize,
     },
-    /// A configuration the planner cannot act on yet (a goto rule's `where:` condition).
+    /// A goto rule that cannot be used: a `where:` condition (not yet supported), or a group
+    /// not found or ambiguous.
     #[error("{message}")]
-    Unsupported {
-        /// What is not supported, naming the rule.
+    GotoRule {
+        /// What is wrong, naming the rule.
         message: String,
     },
 }
 
-fn close_names(close: &[String]) -> String {
+pub(crate) fn close_names(close: &[String]) -> String {
     if close.is_empty() {
         String::new()
     } else {

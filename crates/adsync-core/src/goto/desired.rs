@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::config::{GotoConfig, GotoRoleRule, GotoRule, RuleSelector, rule_selector};
 use crate::config::{Config, Pairing};
 use crate::desired::{DesiredUser, desired};
-use crate::error::{PlanError, Problem};
+use crate::error::{PlanError, Problem, close_names};
 use crate::model::{DirectorySnapshot, DirectoryUser, Plane, UserKey};
 use crate::warning::Warning;
 
@@ -73,7 +73,9 @@ pub fn goto_desired(
         .iter()
         .map(rule_as_pairing)
         .collect::<Result<_, _>>()?;
-    let state = desired(directory, &as_pairings)?;
+    let state = desired(directory, &as_pairings).map_err(|error| PlanError {
+        problems: error.problems.into_iter().map(as_rule_problem).collect(),
+    })?;
     let by_id: BTreeMap<&str, &DirectoryUser> = directory
         .users
         .iter()
@@ -98,7 +100,7 @@ pub fn goto_desired(
 /// Built through serde so that pairing keys added later keep their defaults.
 fn rule_as_pairing(rule: &GotoRule) -> Result<Pairing, PlanError> {
     let RuleSelector::Group(group) = rule_selector(rule).map_err(|message| PlanError {
-        problems: vec![Problem::Unsupported { message }],
+        problems: vec![Problem::GotoRule { message }],
     })?;
     let json = serde_json::json!({
         "name": rule.name,
@@ -107,10 +109,39 @@ fn rule_as_pairing(rule: &GotoRule) -> Result<Pairing, PlanError> {
         "role": "technician",
     });
     serde_json::from_value(json).map_err(|error| PlanError {
-        problems: vec![Problem::Unsupported {
+        problems: vec![Problem::GotoRule {
             message: format!("goto rule `{}`: {error}", rule.name),
         }],
     })
+}
+
+/// A group problem worded for the rule it belongs to (core words them for pairings).
+fn as_rule_problem(problem: Problem) -> Problem {
+    match problem {
+        Problem::GroupNotFound {
+            pairing,
+            group,
+            close,
+        } => Problem::GotoRule {
+            message: format!(
+                "goto rule `{pairing}`: no directory group named `{group}`{}",
+                close_names(&close)
+            ),
+        },
+        Problem::GroupAmbiguous {
+            pairing,
+            group,
+            candidates,
+        } => Problem::GotoRule {
+            message: format!(
+                "goto rule `{pairing}`: {} directory groups are named `{group}`: {}; name the \
+                 group by id (`entra_group: {{ id: <id> }}`)",
+                candidates.len(),
+                candidates.join(", ")
+            ),
+        },
+        other => other,
+    }
 }
 
 /// What the matching rules ask of one person.
@@ -246,6 +277,23 @@ mod tests {
                 .any(|k| k.as_str() == "twice@contoso.com")
         );
         assert_eq!(wanted.rules, ["support", "meetings", "webinars"]);
+    }
+
+    #[test]
+    fn a_group_not_found_is_worded_for_the_rule() {
+        let (directory, mut config) = world();
+        if let Some(goto) = config.goto.as_mut() {
+            goto.rules[2].entra_group = Some(crate::config::GroupRef::Name("Webinar".to_owned()));
+        }
+        let error = goto_desired(&directory, &config).unwrap_err();
+        assert_eq!(
+            error.problems,
+            [Problem::GotoRule {
+                message: "goto rule `webinars`: no directory group named `Webinar`; close \
+                          names: Webinars"
+                    .to_owned()
+            }]
+        );
     }
 
     #[test]
