@@ -189,6 +189,13 @@ fn a_plan_that_fits_converges_and_a_stale_saved_plan_is_refused() {
         "{}",
         converged.transcript()
     );
+    let mut welcomed = goto.emulator.welcome_emails();
+    welcomed.sort();
+    assert_eq!(
+        welcomed,
+        ["nina@contoso.com", "otto@contoso.com", "pia@contoso.com"],
+        "GoTo's welcome e-mail goes out unless suppress_email is set"
+    );
     // A plan saved, then the rules changed: the saved plan is refused.
     let saved = goto.run(&["plan", "--out", "old.json"]);
     assert_eq!(saved.code, 0, "{}", saved.transcript());
@@ -279,6 +286,13 @@ fn fitting(goto: &Goto) {
 fn existing_accounts_429s_and_rotated_tokens_through_the_binary() {
     let goto = Goto::start("goto-e2e-existing");
     fitting(&goto);
+    let config = goto.dir.join("adsync.yaml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replace("suppress_email: false", "suppress_email: true"),
+    )
+    .expect("written");
     goto.emulator.set_foreign_emails(&["otto@contoso.com"]);
     goto.emulator.set_rotation(true);
     goto.emulator.inject(
@@ -300,6 +314,11 @@ fn existing_accounts_429s_and_rotated_tokens_through_the_binary() {
     assert!(
         goto.emulator.count(Route::ListUsers) >= 3,
         "the 429s were waited out"
+    );
+    assert!(
+        goto.emulator.welcome_emails().is_empty(),
+        "suppress_email: true sends no welcome e-mail: {:?}",
+        goto.emulator.welcome_emails()
     );
     let explained = goto.run(&["explain", "otto@contoso.com"]);
     assert_eq!(explained.code, 0, "{}", explained.transcript());
