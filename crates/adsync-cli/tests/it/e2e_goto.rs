@@ -220,6 +220,29 @@ fn a_plan_that_fits_converges_and_a_stale_saved_plan_is_refused() {
         "{}",
         tree.transcript()
     );
+    let voice = goto.run(&["tree", "openvoice"]);
+    assert_eq!(voice.code, 0, "{}", voice.transcript());
+    assert!(
+        voice.stdout.contains("  OPENVOICE") && !voice.stdout.contains("  G2W"),
+        "{}",
+        voice.transcript()
+    );
+    let (code, tree) = goto.json(&["tree", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        emails(&tree["products"]["G2W"]),
+        ["ada@contoso.com"],
+        "{tree:#}"
+    );
+    let unknown = goto.run(&["tree", "Nowhere"]);
+    assert_eq!(unknown.code, 1, "{}", unknown.transcript());
+    assert!(
+        unknown
+            .stderr
+            .contains("user groups: Support, Sales, Tier 2"),
+        "{}",
+        unknown.transcript()
+    );
     let status = goto.run(&["status"]);
     assert_eq!(status.code, 0, "{}", status.transcript());
     assert_eq!(goto.emulator.count(Route::DeleteUser), 0);
