@@ -65,6 +65,9 @@ pub(crate) enum Error {
         started: String,
         command: String,
     },
+    /// Another run holds the lock and has not written its record yet.
+    #[error("another adsync run holds the lock `{}` (it is starting and has not written its record yet)", .path.display())]
+    LockStarting { path: PathBuf },
     /// A saved plan was made from another configuration.
     #[error("the saved plan `{}` was made from a different configuration (its digest is {plan}, this configuration's is {config})", .path.display())]
     StalePlan {
@@ -95,7 +98,7 @@ impl Error {
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Error::Secret { hint, .. } | Error::Usage { hint, .. } => Some(hint.clone()),
-            Error::Locked { .. } => Some(
+            Error::Locked { .. } | Error::LockStarting { .. } => Some(
                 "wait for the other run to finish; a lock left by a crashed run is taken over automatically".into(),
             ),
             Error::StalePlan { .. } => Some("make a new plan with `adsync plan --out plan.json`".into()),

@@ -60,7 +60,8 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
     text
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename. The file is
+/// its owner's only (0600 on Unix), whatever the mode of a file it replaces.
 pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path
         .parent()
@@ -72,8 +73,12 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), E
         .unwrap_or_default();
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        std::fs::create_dir_all(dir)?;
-        let mut file = std::fs::File::create(&temp)?;
+        private_dir_builder().create(dir)?;
+        let mut file = private_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
@@ -85,4 +90,62 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), E
             source,
         }
     })
+}
+
+/// Options that create a file readable and writable by its owner only (0600 on Unix).
+pub(crate) fn private_options() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Creates `dir` (and its parents) if needed; a directory adsync creates is its owner's only
+/// (0700 on Unix).
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> Result<(), Error> {
+    private_dir_builder()
+        .create(dir)
+        .map_err(|source| Error::Write {
+            path: dir.to_owned(),
+            source,
+        })
+}
+
+fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+}
+
+/// Takes group and other access away from the state directory (0700 on Unix): it holds the
+/// audit log and links, which name people. A directory an older adsync created 0755 is
+/// tightened the first time a run takes the lock in it.
+pub(crate) fn make_private(dir: &std::path::Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = std::fs::metadata(dir).map_err(|source| Error::Write {
+            path: dir.to_owned(),
+            source,
+        })?;
+        if metadata.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(
+                |source| Error::Write {
+                    path: dir.to_owned(),
+                    source,
+                },
+            )?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }

@@ -15,6 +15,7 @@ mod e2e_secrets;
 mod e2e_service;
 mod emulated;
 mod goto_login;
+mod lock_race;
 mod operator;
 mod secrets;
 mod service;
