@@ -272,7 +272,8 @@ fn failures(plan: &Plan, report: &adsync_core::execute::ApplyReport) -> Vec<Acti
             kind: action.kind().as_str().to_owned(),
             action: crate::render::action_line(action),
             code: result.code.clone(),
-            message: result.message.clone().unwrap_or_default(),
+            message: crate::output::redact(result.message.as_deref().unwrap_or_default())
+                .into_owned(),
         })
         .collect()
 }
@@ -283,6 +284,7 @@ fn run_error(error: &Error) -> RunError {
         _ => ErrorKind::RunFailed,
     };
     let rendered = crate::error::render(error, crate::style::Paint::PLAIN);
+    let rendered = crate::output::redact(&rendered);
     let message = match rendered.split_once("\nhint: ") {
         Some((message, _)) => message,
         None => &rendered,
@@ -294,7 +296,9 @@ fn run_error(error: &Error) -> RunError {
             .strip_prefix("error: ")
             .unwrap_or(message.trim_end())
             .to_owned(),
-        hint: error.hint(),
+        hint: error
+            .hint()
+            .map(|hint| crate::output::redact(&hint).into_owned()),
     }
 }
 

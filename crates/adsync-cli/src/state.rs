@@ -71,7 +71,9 @@ impl Lock {
             if !same_file(&file, &path) {
                 continue;
             }
-            return Lock::write_record(path, file, command, quiet);
+            let lock = Lock::write_record(path, file, command, quiet)?;
+            set_aside_corrupt(state_dir)?;
+            return Ok(lock);
         }
         Err(Error::Setup(format!(
             "cannot take the lock `{}`: it kept changing hands",
@@ -119,13 +121,47 @@ impl Lock {
     }
 }
 
-/// The error for a lock another run holds, naming it when its record is written.
+/// Sets a corrupt `links.json` aside (renamed beside itself, never deleted) and stops the run
+/// with an error saying so; the next run starts without links and writes new ones. Only a run
+/// holding the lock does this: a file being replaced by the holder is never moved.
+fn set_aside_corrupt(state_dir: &Path) -> Result<(), Error> {
+    let path = state_dir.join(crate::load::LINKS);
+    let Err(problem) = crate::load::read_state::<Links>(&path) else {
+        return Ok(());
+    };
+    let aside = state_dir.join(format!(
+        "{}.corrupt-{}",
+        crate::load::LINKS,
+        crate::clock::compact(std::time::SystemTime::now())
+    ));
+    std::fs::rename(&path, &aside).map_err(|source| Error::Write {
+        path: aside.clone(),
+        source,
+    })?;
+    Err(Error::StateFile {
+        path,
+        problem,
+        set_aside: Some(aside),
+    })
+}
+
+/// The error for a lock another run holds, naming it when its record is written. A holder
+/// that is just starting writes its record within moments: it is given 200 ms to.
 fn held(path: &Path) -> Error {
-    let record = std::fs::File::open(path).ok().and_then(|file| {
+    let read = || {
+        let file = std::fs::File::open(path).ok()?;
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::Read::take(file, 64 * 1024), &mut text).ok()?;
         serde_json::from_str::<LockRecord>(&text).ok()
-    });
+    };
+    let mut record = read();
+    for _ in 0..20 {
+        if record.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        record = read();
+    }
     match record {
         Some(holder) => Error::Locked {
             path: path.to_owned(),
@@ -210,7 +246,7 @@ pub(crate) const AUDIT_LOG: &str = "audit.jsonl";
 
 /// Appends `line` and a newline with one `write` call, flushed.
 fn append_line(path: &Path, line: &str) -> Result<(), Error> {
-    let mut text = line.to_owned();
+    let mut text = output::redact(line).into_owned();
     text.push('\n');
     output::private_options()
         .create(true)
@@ -283,7 +319,7 @@ impl Audit {
             "code": result.code,
             "message": result.message,
         });
-        let mut text = line.to_string();
+        let mut text = output::redact(&line.to_string()).into_owned();
         text.push('\n');
         self.file
             .write_all(text.as_bytes())

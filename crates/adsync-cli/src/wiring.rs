@@ -42,7 +42,8 @@ pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphS
         retry.request_timeout_s.map(Duration::from_secs),
     );
     let source = GraphSource::new(settings)
-        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))?;
+        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))?
+        .with_read_budget(Duration::from_secs(loaded.config.sync.read_budget_s));
     Ok(match &loaded.observer {
         Some(observer) => source.with_request_observer(observer.clone()),
         None => source,
