@@ -14,7 +14,9 @@
 //! Listings ask for exactly the user fields of a `DirectoryUser` (`$select`) in pages of 999
 //! (`$top`), send `ConsistencyLevel: eventual` with `$count=true` (an OData cast is an advanced
 //! query) on every page, and follow each `@odata.nextLink` exactly as given. Users are
-//! de-duplicated by id.
+//! de-duplicated by id. Every read is bounded: a nextLink seen before in the same listing, more
+//! pages than the first page's `@odata.count` allows, a listing ending short of that count, and
+//! a read past its wall-clock budget ([`GraphSource::with_read_budget`]) are failed reads.
 //!
 //! Reading a snapshot therefore costs, for the groups `g` of a request:
 //! `sum_g (1 + max(1, ceil(users_g / 999)) + [nested] max(1, ceil(direct_groups_g / 999)))`

@@ -131,3 +131,48 @@ fn a_corrupt_links_file_is_set_aside_and_the_next_run_rebuilds_it() {
             .expect("valid links");
     assert!(links.is_object(), "{links}");
 }
+
+/// Plans, workbooks and state files are their owner's only; the state directory too.
+#[cfg(unix)]
+#[test]
+fn files_adsync_writes_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = copy_fixture("scenarios/create-technician", "hostile-file-modes");
+    let mode = |relative: &str| {
+        std::fs::metadata(dir.join(relative))
+            .unwrap_or_else(|error| panic!("{relative}: {error}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    // A plan file left world-readable by an older version is replaced, not reused.
+    std::fs::write(dir.join("plan.json"), "{}").expect("written");
+    std::fs::set_permissions(
+        dir.join("plan.json"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    for args in [
+        &["plan", "--config", "config.yaml", "--out", "plan.json"][..],
+        &["dry-run", "--config", "config.yaml", "--out", "report.xlsx"],
+        &["apply", "--config", "config.yaml", "--yes"],
+    ] {
+        let run = adsync(&dir, args, &[]);
+        assert!(
+            run.code == 0 || run.code == 2,
+            "{args:?}: {}",
+            run.transcript()
+        );
+    }
+    assert_eq!(mode(".adsync"), 0o700);
+    for file in [
+        "plan.json",
+        "report.xlsx",
+        ".adsync/links.json",
+        ".adsync/last-run.json",
+        ".adsync/runs.jsonl",
+        ".adsync/audit.jsonl",
+    ] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+}
