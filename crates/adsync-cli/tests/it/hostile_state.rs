@@ -176,3 +176,39 @@ fn files_adsync_writes_are_private() {
         assert_eq!(mode(file), 0o600, "{file}");
     }
 }
+
+/// A directory read slower than `sync.read_budget_s` fails when the budget is spent, whatever
+/// the retry policy would still allow, and nothing is written.
+#[test]
+fn a_read_past_the_configured_budget_fails_in_time() {
+    use adsync_tests::graph_emulator::{Fault, RequestKind};
+    let emulated = Emulated::start("demo", "hostile-read-budget");
+    emulated.edit_config("sync:\n", "sync:\n  read_budget_s: 1\n");
+    // Every member page answers after 3 s; each attempt times out at 2 s and is retried.
+    emulated.graph.inject(
+        Some(RequestKind::TransitiveMemberUsers),
+        Fault::Slow(Duration::from_secs(3)),
+        usize::MAX,
+    );
+    let started = Instant::now();
+    let run = emulated.run(&["apply", "--yes"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("longer than its budget of 1s (sync.read_budget_s)"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(
+        emulated
+            .rescue
+            .count(adsync_rescue::api::method::CREATE_USER),
+        0,
+        "a failed read writes nothing"
+    );
+}
