@@ -114,3 +114,28 @@ fn graph_quoting_the_bearer_token_issued_during_the_run_is_masked() {
     );
     assert_clean(&emulated, "bearer echo", true);
 }
+
+/// `setUser_v2` answering with the default password as its first token (issue 26): the apply
+/// reports the failed action, and neither its output nor `audit.jsonl` holds the password.
+#[test]
+fn a_write_answer_quoting_the_default_password_is_masked_in_output_and_audit() {
+    use crate::emulated::DEFAULT_PASSWORD;
+    let emulated = Emulated::start("demo", "echo-default-password");
+    emulated.rescue.inject(
+        Some(adsync_rescue::api::method::SET_USER),
+        adsync_tests::rescue_emulator::Fault::Body(format!("{DEFAULT_PASSWORD}\n")),
+        usize::MAX,
+    );
+    let run = emulated.run(&["apply", "--yes", "-vv"]);
+    assert_ne!(run.code, 0, "{}", run.transcript());
+    let audit = emulated.read(".adsync/audit.jsonl");
+    assert!(!audit.is_empty(), "the failed actions are audited");
+    for (what, text) in [
+        ("stdout", run.stdout.as_str()),
+        ("stderr", run.stderr.as_str()),
+        ("audit.jsonl", audit.as_str()),
+        ("last-run.json", &emulated.read(".adsync/last-run.json")),
+    ] {
+        assert!(!text.contains(DEFAULT_PASSWORD), "{what}:\n{text}");
+    }
+}
