@@ -169,28 +169,3 @@ fn private_dir_builder() -> std::fs::DirBuilder {
     }
     builder
 }
-
-/// Takes group and other access away from the state directory (0700 on Unix): it holds the
-/// audit log and links, which name people. A directory an older adsync created 0755 is
-/// tightened the first time a run takes the lock in it.
-pub(crate) fn make_private(dir: &std::path::Path) -> Result<(), Error> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let metadata = std::fs::metadata(dir).map_err(|source| Error::Write {
-            path: dir.to_owned(),
-            source,
-        })?;
-        if metadata.permissions().mode() & 0o077 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(
-                |source| Error::Write {
-                    path: dir.to_owned(),
-                    source,
-                },
-            )?;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}

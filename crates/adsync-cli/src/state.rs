@@ -41,7 +41,7 @@ impl Lock {
     /// taken over with a warning.
     pub(crate) fn acquire(state_dir: &Path, command: &str, quiet: bool) -> Result<Lock, Error> {
         output::create_private_dir(state_dir)?;
-        output::make_private(state_dir)?;
+        tighten(state_dir, quiet)?;
         let path = state_dir.join("lock");
         let write_error = |source| Error::Write {
             path: path.clone(),
@@ -119,6 +119,70 @@ impl Lock {
             })?;
         Ok(Lock { path, file })
     }
+}
+
+/// Takes group and other access away from the state directory (0700 on Unix): it holds the
+/// audit log and links, which name people. A directory an older adsync created 0755 is
+/// tightened when a run takes the lock; a directory that also holds other things (the
+/// configuration's own folder, say) is left as it is, with a warning.
+fn tighten(dir: &Path, quiet: bool) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let write_error = |source| Error::Write {
+            path: dir.to_owned(),
+            source,
+        };
+        let mode = std::fs::metadata(dir)
+            .map_err(write_error)?
+            .permissions()
+            .mode();
+        if mode & 0o077 == 0 {
+            return Ok(());
+        }
+        if holds_state_only(dir) {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(write_error)?;
+        } else {
+            output::note(
+                quiet,
+                &format!(
+                    "warning: the state directory `{}` can be read by others (mode {:o}) and \
+                     holds more than adsync's files, so adsync leaves its mode alone; give \
+                     adsync a directory of its own (`sync.state_dir`)",
+                    dir.display(),
+                    mode & 0o777
+                ),
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, quiet);
+    Ok(())
+}
+
+/// Whether `dir` holds nothing but files adsync writes there (JSON, JSON Lines, the lock,
+/// temporary and set-aside files): at most a few hundred of them.
+#[cfg(unix)]
+fn holds_state_only(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut count = 0;
+    for entry in entries {
+        count += 1;
+        let Ok(entry) = entry else { return false };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name == "lock"
+            || [".json", ".jsonl", ".tmp"]
+                .iter()
+                .any(|end| name.ends_with(end))
+            || name.contains(".corrupt-");
+        if count > 512 || !ours || !entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Sets a corrupt `links.json` aside (renamed beside itself, never deleted) and stops the run
@@ -510,6 +574,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         drop(first);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_shared_directory_named_as_state_directory_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = dir("shared");
+        std::fs::write(dir.join("adsync.yaml"), "source: {}").expect("written");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        drop(Lock::acquire(&dir, "apply", true).expect("free"));
+        let mode = std::fs::metadata(&dir)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o755, "a folder holding other things is left alone");
     }
 
     #[cfg(unix)]
