@@ -122,19 +122,31 @@ mod tests {
         check_yaml_depth(&format!("a: {}{}", "[".repeat(64), "]".repeat(64))).expect("64 is fine");
     }
 
+    #[cfg(unix)]
     #[test]
     fn an_endless_file_is_read_up_to_its_limit_only() {
-        #[cfg(unix)]
-        {
-            let refused = read_text(Path::new("/dev/zero"), SECRET_LIMIT).expect_err("endless");
-            assert!(
-                matches!(refused, ReadError::TooLarge(SECRET_LIMIT)),
-                "{refused:?}"
-            );
-            assert_eq!(
-                refused.to_string(),
-                "it is larger than 64 KiB (the limit for this kind of file)"
-            );
-        }
+        let refused = read_text(Path::new("/dev/zero"), SECRET_LIMIT).expect_err("endless");
+        assert!(
+            matches!(refused, ReadError::TooLarge(SECRET_LIMIT)),
+            "{refused:?}"
+        );
+        assert_eq!(
+            refused.to_string(),
+            "it is larger than 64 KiB (the limit for this kind of file)"
+        );
+    }
+
+    #[test]
+    fn a_file_at_its_limit_is_read_and_one_byte_more_is_not() {
+        let path = std::env::temp_dir().join(format!("adsync-bounded-{}", std::process::id()));
+        std::fs::write(&path, "x".repeat(1024)).expect("written");
+        assert_eq!(read_text(&path, 1024).expect("at the limit").len(), 1024);
+        assert!(matches!(
+            read_text(&path, 1023),
+            Err(ReadError::TooLarge(1023))
+        ));
+        std::fs::write(&path, [0xff, 0xfe]).expect("written");
+        assert!(matches!(read_text(&path, 1024), Err(ReadError::NotText)));
+        let _ = std::fs::remove_file(&path);
     }
 }
