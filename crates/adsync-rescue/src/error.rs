@@ -133,6 +133,17 @@ pub enum Error {
         /// What is missing.
         what: &'static str,
     },
+    /// An identity value holds line breaks or other control characters (see `text.rs`).
+    #[error(
+        "the {field} of {who} holds line breaks or other control characters; adsync does not \
+         send it to Rescue, whose answers are text lines, and does not change an identity"
+    )]
+    UnsafeText {
+        /// The user or group, control characters escaped.
+        who: String,
+        /// The field.
+        field: &'static str,
+    },
     /// New users cannot be given a password.
     #[error("no default password is configured for new users without an SSO ID")]
     MissingDefaultPassword,
@@ -251,9 +262,9 @@ impl Error {
             }
             Error::CredentialsRefused | Error::AuthRejected { .. } => AdapterErrorKind::Auth,
             Error::NoMobileLicence { .. } => AdapterErrorKind::Quota,
-            Error::IncompleteAction { .. } | Error::MissingDefaultPassword => {
-                AdapterErrorKind::Rejected
-            }
+            Error::IncompleteAction { .. }
+            | Error::MissingDefaultPassword
+            | Error::UnsafeText { .. } => AdapterErrorKind::Rejected,
             Error::Unverified { .. } => AdapterErrorKind::Transport,
             Error::Orphaned { source, .. } => source.kind(),
         }
@@ -296,6 +307,9 @@ impl Error {
             Error::InsecureBaseUrl { .. } => Some("use an https:// base URL"),
             Error::MissingDefaultPassword => {
                 Some("set target.default_password, or give new users an SSO ID")
+            }
+            Error::UnsafeText { .. } => {
+                Some("correct the value in the directory (or in Rescue), then run adsync again")
             }
             Error::NoMobileLicence { .. } => {
                 Some("free a mobile licence in Rescue or buy more, then run adsync apply again")

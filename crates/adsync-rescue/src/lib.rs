@@ -33,6 +33,7 @@ pub mod api;
 mod client;
 mod error;
 mod ops;
+mod text;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
@@ -140,7 +141,12 @@ impl RescueTarget {
     /// A target for `settings`. Fails on a base URL that is not https (or loopback http).
     pub fn new(settings: RescueSettings) -> Result<RescueTarget, Error> {
         Ok(RescueTarget {
-            client: client::Client::new(&settings.base_url, &settings.auth, settings.retry)?,
+            client: client::Client::new(
+                &settings.base_url,
+                &settings.auth,
+                settings.retry,
+                settings.default_password.iter().cloned().collect(),
+            )?,
             default_password: settings.default_password,
             concurrency: settings.concurrency.max(1),
             claimed: Mutex::new(HashSet::new()),

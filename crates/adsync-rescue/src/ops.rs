@@ -1,13 +1,14 @@
 //! What each read and each action costs in API calls, and how an ambiguous write is checked
 //! before it is sent again.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use adsync_core::adapter::{Applied, DetailRequest, ReadProgress, ReadStep};
 use adsync_core::config::Attribute;
-use adsync_core::model::{NodeId, NodeType, RescueNode, RescueSnapshot, Status};
+use adsync_core::model::{GroupPath, NodeId, NodeType, RescueNode, RescueSnapshot, Status};
 use adsync_core::plan::{Action, ActionKind};
 use adsync_core::secret::Secret;
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use crate::RescueTarget;
 use crate::api::{method, param, value};
 use crate::client::{Client, Params, Verify};
 use crate::error::Error;
+use crate::text::{self, Field};
 use crate::wire::{self, UserDetails};
 
 /// Every field `setUser_v2` replaces.
@@ -96,20 +98,40 @@ async fn get_user(client: &Client, node: NodeId) -> Result<UserDetails, Error> {
         return Err(Error::UnexpectedNode {
             method: method::GET_USER,
             asked: node,
-            answer: format!("a node of type {}", details.node_type.as_str()),
+            // An unknown type is not quoted: the answer's text is not adsync's to repeat.
+            answer: match details.node_type {
+                NodeType::Other(_) => "a node of an unknown type".to_owned(),
+                ref known => format!("a node of type {}", known.as_str()),
+            },
         });
     }
     Ok(details)
 }
 
-/// `setUser_v2` with every field (and a password for new users).
+/// `fields` as they may be sent to Rescue (`text.rs`): free text cleaned, identity refused.
+fn safe_fields(fields: &UserFields, who: &str) -> Result<UserFields, Error> {
+    let safe = |value: &str, field| text::safe(value, field, who).map(Cow::into_owned);
+    Ok(UserFields {
+        name: safe(&fields.name, Field::Name)?,
+        nick: safe(&fields.nick, Field::Nick)?,
+        email: safe(&fields.email, Field::Email)?,
+        ssoid: safe(&fields.ssoid, Field::Ssoid)?,
+        description: safe(&fields.description, Field::Description)?,
+        ..fields.clone()
+    })
+}
+
+/// `setUser_v2` with every field (and a password for new users); `who` names the user in
+/// warnings and errors.
 async fn set_user(
     client: &Client,
     node: NodeId,
     fields: &UserFields,
     password: Option<&Secret>,
     mobile_before: bool,
+    who: &str,
 ) -> Result<(), Error> {
+    let fields = &safe_fields(fields, who)?;
     let mut params = Params::new()
         .with(param::NODE, node.to_string())
         .with(param::NAME, fields.name.as_str())
@@ -255,6 +277,13 @@ fn incomplete(kind: ActionKind, what: &'static str) -> Error {
         action: kind.as_str(),
         what,
     }
+}
+
+/// The user an action is about, for messages.
+fn who(action: &Action, node: NodeId) -> String {
+    action
+        .user()
+        .map_or_else(|| format!("node {node}"), |user| user.email.to_string())
 }
 
 fn node_of(action: &Action) -> Result<NodeId, Error> {
@@ -422,7 +451,8 @@ impl RescueTarget {
         let mut after = before.clone();
         change(&mut after);
         if after != before {
-            set_user(&self.client, node, &after, None, before.mobile).await?;
+            let who = who(action, node);
+            set_user(&self.client, node, &after, None, before.mobile, &who).await?;
         }
         Ok(Applied::default())
     }
@@ -436,18 +466,23 @@ impl RescueTarget {
         if password.is_none() && user.ssoid.trim().is_empty() {
             return Err(Error::MissingDefaultPassword);
         }
+        let who = text::printable(&user.email);
+        // Checked before the node is made: an e-mail that cannot be sent makes no node.
+        let fields = safe_fields(
+            &UserFields {
+                name: user.name.clone(),
+                nick: user.nick.clone(),
+                email: user.email.clone(),
+                ssoid: user.ssoid.clone(),
+                description: user.description.clone(),
+                status: Status::Enabled,
+                mobile: user.mobile,
+                rpat: false,
+            },
+            &who,
+        )?;
         let node = self.create_node(method::CREATE_USER, parent, false).await?;
-        let fields = UserFields {
-            name: user.name.clone(),
-            nick: user.nick.clone(),
-            email: user.email.clone(),
-            ssoid: user.ssoid.clone(),
-            description: user.description.clone(),
-            status: Status::Enabled,
-            mobile: user.mobile,
-            rpat: false,
-        };
-        match set_user(&self.client, node, &fields, password, false).await {
+        match set_user(&self.client, node, &fields, password, false, &who).await {
             Ok(()) => Ok(node),
             Err(error) => Err(self.roll_back(node, error).await),
         }
@@ -460,6 +495,8 @@ impl RescueTarget {
             .filter(|name| !name.is_empty())
             .ok_or_else(|| incomplete(action.kind(), "group name"))?;
         let parent = destination(action, parent)?;
+        let shown = action.to().map(GroupPath::as_str).unwrap_or_default();
+        let name = text::safe(&name, Field::GroupName, &format!("group {shown}"))?.into_owned();
         let node = self.create_node(method::CREATE_GROUP, parent, true).await?;
         let params = Params::new()
             .with(param::NODE, node.to_string())

@@ -5,6 +5,7 @@ mod ambiguity;
 mod auth;
 mod codes;
 mod hostile;
+mod injection;
 mod methods;
 mod retry;
 mod secrets;
