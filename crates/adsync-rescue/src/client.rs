@@ -409,7 +409,10 @@ impl Client {
             let (failure, wait_hint, ambiguous) =
                 match self.send(method, params, authcode.as_ref()).await {
                     Outcome::Answer(Code::Ok, data) => {
-                        return parse(&data).map_err(|source| Error::Malformed { method, source });
+                        return match parse(&data) {
+                            Ok(result) => Ok(result),
+                            Err(source) => self.check_malformed(method, source, verify).await,
+                        };
                     }
                     Outcome::Answer(
                         code @ (Code::NotLoggedIn | Code::InvalidSecretAuthCode),
@@ -480,6 +483,32 @@ impl Client {
                     },
                 });
             }
+        }
+    }
+
+    /// An `OK` whose data cannot be read: for a write, what it did is unknown (a `createUser`
+    /// answered `OK` and garbage made a node all the same), so it is checked by reading, and a
+    /// node it made is found rather than left behind; it is not sent again.
+    async fn check_malformed<T: Send>(
+        &self,
+        method: &'static str,
+        source: WireError,
+        verify: Option<&dyn Verify<T>>,
+    ) -> Result<T, Error> {
+        let malformed = Error::Malformed { method, source };
+        let Some(verify) = verify else {
+            return Err(malformed);
+        };
+        match verify.applied(self).await {
+            Ok(Some(result)) => {
+                tracing::info!(method, "a write answered with unreadable data was applied");
+                Ok(result)
+            }
+            Ok(None) => Err(malformed),
+            Err(source) => Err(Error::Unverified {
+                method,
+                source: Box::new(source),
+            }),
         }
     }
 

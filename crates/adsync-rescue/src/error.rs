@@ -166,6 +166,23 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A new node could not be filled, and was kept rather than deleted.
+    #[error("could not fill new node {node}; it was kept, not deleted: {why}")]
+    Kept {
+        /// The node kept.
+        node: NodeId,
+        /// Why it was not deleted.
+        why: &'static str,
+        /// Why it could not be filled.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A node to roll back holds a name or an e-mail: adsync deletes only empty nodes.
+    #[error("node {node} holds a name or an e-mail; adsync deletes only a node it proves empty")]
+    NotEmpty {
+        /// The node.
+        node: NodeId,
+    },
     /// A new node could not be filled, nor deleted afterwards.
     #[error("could not fill new node {node}, nor delete it afterwards")]
     Orphaned {
@@ -266,7 +283,8 @@ impl Error {
             | Error::MissingDefaultPassword
             | Error::UnsafeText { .. } => AdapterErrorKind::Rejected,
             Error::Unverified { .. } => AdapterErrorKind::Transport,
-            Error::Orphaned { source, .. } => source.kind(),
+            Error::Orphaned { source, .. } | Error::Kept { source, .. } => source.kind(),
+            Error::NotEmpty { .. } => AdapterErrorKind::Rejected,
         }
     }
 
@@ -280,7 +298,8 @@ impl Error {
             Error::AuthLimitReached => Some(crate::api::code::LIMIT_REACHED),
             Error::Exhausted { last: inner, .. }
             | Error::Unverified { source: inner, .. }
-            | Error::Orphaned { source: inner, .. } => inner.code(),
+            | Error::Orphaned { source: inner, .. }
+            | Error::Kept { source: inner, .. } => inner.code(),
             _ => None,
         }
     }
@@ -325,9 +344,9 @@ impl Error {
                 "the API method may not exist under this name or base URL; check target.base_url \
                  and the method table in adsync-rescue's api.rs",
             ),
-            Error::Exhausted { last: inner, .. } | Error::Orphaned { source: inner, .. } => {
-                inner.hint()
-            }
+            Error::Exhausted { last: inner, .. }
+            | Error::Orphaned { source: inner, .. }
+            | Error::Kept { source: inner, .. } => inner.hint(),
             _ => None,
         }
     }
@@ -339,7 +358,8 @@ impl Error {
             Error::Malformed { source, .. } => Some(Box::new(source)),
             Error::Exhausted { last: inner, .. }
             | Error::Unverified { source: inner, .. }
-            | Error::Orphaned { source: inner, .. } => Some(inner),
+            | Error::Orphaned { source: inner, .. }
+            | Error::Kept { source: inner, .. } => Some(inner),
             _ => None,
         }
     }

@@ -11,8 +11,8 @@
 //! is unknown is checked by reading before it is sent again, so a retry never creates a second
 //! user. Every spelling the public documentation leaves unconfirmed is in [`api`].
 //!
-//! What it deliberately does not do: delete anything except the empty node a failed create just
-//! made; touch links, channels or group permissions; read or write files or the environment
+//! What it deliberately does not do: delete anything except an empty node it made itself and
+//! proves empty by reading it again (`rollback.rs`); touch links, channels or group permissions; read or write files or the environment
 //! (the CLI resolves secrets and hands them in); log or print a secret.
 //!
 //! Choices made where the documentation is silent:
@@ -33,6 +33,8 @@ pub mod api;
 mod client;
 mod error;
 mod ops;
+mod orphan;
+mod rollback;
 mod text;
 pub mod wire;
 
@@ -51,6 +53,7 @@ use async_trait::async_trait;
 
 pub use client::RetryPolicy;
 pub use error::{AuthMode, Error};
+pub use orphan::Orphan;
 pub use wire::{Account, Code};
 
 /// How adsync signs in to Rescue.
@@ -125,6 +128,10 @@ pub struct RescueTarget {
     /// what a create interrupted between `createUser`/`createGroup` and the `setUser`/`setGroup`
     /// that fills the node leaves behind. A create under such a parent adopts one.
     orphans: Mutex<HashMap<(NodeId, bool), usize>>,
+    /// Every node id of the last tree read: a create answer naming one of them is a lie.
+    known: Mutex<HashSet<NodeId>>,
+    /// Empty nodes kept and creates left unchecked, for the next run (`rollback.rs`).
+    ledger: Mutex<std::collections::BTreeSet<Orphan>>,
 }
 
 impl fmt::Debug for RescueTarget {
@@ -151,6 +158,8 @@ impl RescueTarget {
             concurrency: settings.concurrency.max(1),
             claimed: Mutex::new(HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashSet::new()),
+            ledger: Mutex::new(std::collections::BTreeSet::new()),
         })
     }
 
@@ -200,7 +209,10 @@ impl Target for RescueTarget {
     }
 
     async fn rollback_created(&self, node: NodeId) -> Result<(), AdapterError> {
-        Ok(self.delete_node(node).await?)
+        match self.remove_if_empty(node).await? {
+            rollback::Found::Empty | rollback::Found::Gone => Ok(()),
+            rollback::Found::Filled => Err(Error::NotEmpty { node }.into()),
+        }
     }
 
     fn concurrency(&self) -> usize {

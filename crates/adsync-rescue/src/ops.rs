@@ -18,6 +18,7 @@ use crate::RescueTarget;
 use crate::api::{method, param, value};
 use crate::client::{Client, Params, Verify};
 use crate::error::Error;
+use crate::orphan::Orphan;
 use crate::text::{self, Field};
 use crate::wire::{self, UserDetails};
 
@@ -60,17 +61,17 @@ fn status_value(status: Status) -> &'static str {
     }
 }
 
-fn unit(_: &str) -> Result<(), wire::WireError> {
+pub(crate) fn unit(_: &str) -> Result<(), wire::WireError> {
     Ok(())
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The data is a set of ids; a panic elsewhere cannot leave it half-updated.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The whole tree.
-async fn read_tree(client: &Client) -> Result<Vec<RescueNode>, Error> {
+pub(crate) async fn read_tree(client: &Client) -> Result<Vec<RescueNode>, Error> {
     client
         .call(
             method::GET_HIERARCHY,
@@ -186,7 +187,7 @@ type Created = (NodeId, bool);
 /// Whether `node` is an empty group (`Some(true)`) or an empty user (`Some(false)`): a node
 /// `createGroup`/`createUser` made and no `setGroup`/`setUser` filled. Rescue requires a name
 /// (and a user an e-mail), so nothing else looks like this.
-fn empty_kind(node: &RescueNode) -> Option<bool> {
+pub(crate) fn empty_kind(node: &RescueNode) -> Option<bool> {
     let empty =
         node.name.trim().is_empty() && node.email.as_deref().unwrap_or("").trim().is_empty();
     if !empty {
@@ -243,8 +244,8 @@ impl Verify<()> for ParentIs {
 }
 
 /// The node is gone.
-struct Deleted {
-    node: NodeId,
+pub(crate) struct Deleted {
+    pub(crate) node: NodeId,
 }
 
 #[async_trait]
@@ -319,6 +320,7 @@ impl RescueTarget {
             }
         }
         *lock(&self.orphans) = orphans;
+        *lock(&self.known) = snapshot.nodes.iter().map(|node| node.id).collect();
         if !details.any() {
             return Ok(snapshot);
         }
@@ -484,7 +486,7 @@ impl RescueTarget {
         let node = self.create_node(method::CREATE_USER, parent, false).await?;
         match set_user(&self.client, node, &fields, password, false, &who).await {
             Ok(()) => Ok(node),
-            Err(error) => Err(self.roll_back(node, error).await),
+            Err(error) => Err(self.roll_back(node, parent, false, error).await),
         }
     }
 
@@ -510,7 +512,7 @@ impl RescueTarget {
             .await
         {
             Ok(()) => Ok(node),
-            Err(error) => Err(self.roll_back(node, error).await),
+            Err(error) => Err(self.roll_back(node, parent, true, error).await),
         }
     }
 
@@ -548,10 +550,30 @@ impl RescueTarget {
         let params = Params::new().with(param::PARENT, parent.to_string());
         let parse = |data: &str| wire::parse_created(data).map(|id| (id, false));
         for _ in 0..3 {
+            let unchecked = Orphan {
+                parent,
+                node: None,
+                group,
+            };
             let (id, adopted) = self
                 .client
                 .call(method, &params, &parse, Some(&verify))
-                .await?;
+                .await
+                .inspect_err(|error| {
+                    if matches!(error, Error::Unverified { .. }) {
+                        self.record(unchecked);
+                    }
+                })?;
+            if !adopted && lock(&self.known).contains(&id) {
+                // Never take an existing node for the new one; the node the call made, if it
+                // made one, is found by the next run's clean-up.
+                self.record(unchecked);
+                return Err(Error::UnexpectedNode {
+                    method,
+                    asked: parent,
+                    answer: format!("node {id}, which existed before the call"),
+                });
+            }
             if adopted || lock(&self.claimed).insert(id) {
                 return Ok(id);
             }
@@ -566,28 +588,6 @@ impl RescueTarget {
             asked: parent,
             answer: "nodes other creates of this run had already taken".to_owned(),
         })
-    }
-
-    pub(crate) async fn delete_node(&self, node: NodeId) -> Result<(), Error> {
-        let params = Params::new().with(param::DELETE_NODE, node.to_string());
-        self.client
-            .call(method::DELETE_NODE, &params, &unit, Some(&Deleted { node }))
-            .await
-    }
-
-    /// Deletes the empty node a failed create left, and gives back the failure.
-    async fn roll_back(&self, node: NodeId, error: Error) -> Error {
-        match self.delete_node(node).await {
-            Ok(()) => error,
-            Err(rollback) => {
-                tracing::warn!(%node, error = %rollback, "could not delete an empty node after a failed create");
-                Error::Orphaned {
-                    node,
-                    source: Box::new(error),
-                    rollback: Box::new(rollback),
-                }
-            }
-        }
     }
 }
 

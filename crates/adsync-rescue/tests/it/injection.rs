@@ -27,26 +27,11 @@ fn kim_with(change: impl FnOnce(&mut adsync_core::plan::NewUser)) -> Action {
 
 async fn creating_server() -> wiremock::MockServer {
     let server = wiremock::MockServer::start().await;
-    api("getHierarchy_v2")
-        .respond_with(answer(hierarchy(&org())))
-        .mount(&server)
-        .await;
-    api("createUser")
-        .respond_with(answer("OK 555"))
-        .mount(&server)
-        .await;
-    api("setUser_v2")
-        .respond_with(answer("OK"))
-        .mount(&server)
-        .await;
-    api("setGroup")
-        .respond_with(answer("OK"))
-        .mount(&server)
-        .await;
-    api("createGroup")
-        .respond_with(answer("OK 556"))
-        .mount(&server)
-        .await;
+    mount_answer(&server, "getHierarchy_v2", hierarchy(&org())).await;
+    mount_answer(&server, "createUser", "OK 555").await;
+    mount_answer(&server, "setUser_v2", "OK").await;
+    mount_answer(&server, "setGroup", "OK").await;
+    mount_answer(&server, "createGroup", "OK 556").await;
     server
 }
 
@@ -102,10 +87,7 @@ async fn an_identity_with_control_characters_is_refused_before_any_write() {
 #[tokio::test]
 async fn updates_and_group_names_are_cleaned_too() {
     let server = creating_server().await;
-    api("getUser_v3")
-        .respond_with(answer(user_answer(&jane())))
-        .mount(&server)
-        .await;
+    mount_answer(&server, "getUser_v3", user_answer(&jane())).await;
     let target = target(&server);
     // The update is checked by reading back: the emulated read answers Jane unchanged, so the
     // write is sent and its form is what matters here.
@@ -149,10 +131,7 @@ async fn a_hierarchy_broken_by_a_line_break_is_a_failed_read() {
     split[7].name = "Jane\nDoe".to_owned();
     for tree in [forged, split] {
         let server = wiremock::MockServer::start().await;
-        api("getHierarchy_v2")
-            .respond_with(answer(hierarchy(&tree)))
-            .mount(&server)
-            .await;
+        mount_answer(&server, "getHierarchy_v2", hierarchy(&tree)).await;
         let error = target(&server)
             .snapshot(&DetailRequest::default())
             .await

@@ -8,5 +8,6 @@ mod hostile;
 mod injection;
 mod methods;
 mod retry;
+mod rollback;
 mod secrets;
 mod support;

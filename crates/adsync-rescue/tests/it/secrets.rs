@@ -339,31 +339,16 @@ fn org_with_empty_555() -> String {
 
 /// A create under L2 whose `setUser_v2` answers `set_user` (and is rolled back).
 async fn mount_failing_create(server: &MockServer, set_user: impl Into<String>) {
-    api("getHierarchy_v2")
-        .respond_with(answer(org_with_empty_555()))
-        .mount(server)
-        .await;
-    api("createUser")
-        .respond_with(answer("OK 555"))
-        .mount(server)
-        .await;
-    api("setUser_v2")
-        .respond_with(answer(set_user))
-        .mount(server)
-        .await;
-    api("deleteNode")
-        .respond_with(answer("OK"))
-        .mount(server)
-        .await;
+    mount_answer(server, "getHierarchy_v2", org_with_empty_555()).await;
+    mount_answer(server, "createUser", "OK 555").await;
+    mount_answer(server, "setUser_v2", set_user).await;
+    mount_answer(server, "deleteNode", "OK").await;
 }
 
 #[tokio::test]
 async fn a_bare_authcode_answered_by_request_auth_code_is_not_quoted() {
     let server = MockServer::start().await;
-    api("requestAuthCode")
-        .respond_with(answer(Q3_AUTHCODE))
-        .mount(&server)
-        .await;
+    mount_answer(&server, "requestAuthCode", Q3_AUTHCODE).await;
     let error = password_target(&server)
         .snapshot(&DetailRequest::default())
         .await
@@ -411,10 +396,7 @@ async fn code_shaped_secrets_sent_back_are_not_quoted() {
     const SHAPED_PASSWORD: &str = "ZEBRA_7734_PASS";
     const SHAPED_AUTHCODE: &str = "AUTHCODE9X7Y6Z55";
     let server = MockServer::start().await;
-    api("getHierarchy_v2")
-        .respond_with(answer(format!("{SHAPED_TOKEN}\n")))
-        .mount(&server)
-        .await;
+    mount_answer(&server, "getHierarchy_v2", format!("{SHAPED_TOKEN}\n")).await;
     let shaped = |server: &MockServer, auth: RescueCredentials| {
         RescueTarget::new(RescueSettings {
             auth,
@@ -440,14 +422,13 @@ async fn code_shaped_secrets_sent_back_are_not_quoted() {
 
     // An authcode issued during the run, sent back by a later call.
     let server = MockServer::start().await;
-    api("requestAuthCode")
-        .respond_with(answer(format!("OK AUTHCODE: {SHAPED_AUTHCODE}")))
-        .mount(&server)
-        .await;
-    api("getHierarchy_v2")
-        .respond_with(answer(SHAPED_AUTHCODE))
-        .mount(&server)
-        .await;
+    mount_answer(
+        &server,
+        "requestAuthCode",
+        format!("OK AUTHCODE: {SHAPED_AUTHCODE}"),
+    )
+    .await;
+    mount_answer(&server, "getHierarchy_v2", SHAPED_AUTHCODE).await;
     let password = RescueCredentials::Password {
         email: ADMIN_EMAIL.to_owned(),
         password: Secret::new(ADMIN_PASSWORD),
