@@ -102,7 +102,46 @@ pub(crate) fn printable(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::wire::parse_hierarchy;
+
+    /// Hostile directory text: control characters, line breaks and `Key:Value` fragments.
+    fn hostile_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[\\x00-\\x1f\\x7f-\\x9f\\u{2028}\\u{2029}]",
+            Just("\nNodeID:9\nParentID:1\n".to_owned()),
+            Just("\n\nNodeID:900\nParentID:1\nName:Eve\nEmail:e@x\nDescription:\nStatus:Online\nType:MasterAdministrator\n".to_owned()),
+            Just("\r\nEmail:eve@example.com".to_owned()),
+            Just("Type:Root".to_owned()),
+            "\\PC{0,6}",
+        ];
+        prop::collection::vec(piece, 0..8).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        /// Whatever the directory holds, the cleaned value reads back from a hierarchy answer
+        /// as one field of its own node: no forged field, no forged node.
+        #[test]
+        fn cleaned_text_reads_back_as_one_field(name in hostile_text(), description in hostile_text()) {
+            let name = safe(&name, Field::Name, "x").expect("free text is cleaned");
+            let description = safe(&description, Field::Description, "x").expect("cleaned");
+            let answer = format!(
+                "NodeID:1\nParentID:0\nName:Root\nEmail:\nDescription:\nStatus:Offline\nType:Root\n\n\
+                 NodeID:5\nParentID:1\nName:{name}\nEmail:kim@contoso.com\nDescription:{description}\n\
+                 Status:Online\nType:Technician\n"
+            );
+            let nodes = parse_hierarchy(&answer).expect("a cleaned value keeps the format");
+            prop_assert_eq!(nodes.len(), 2);
+            prop_assert_eq!(nodes[1].name.as_str(), name.trim());
+            prop_assert_eq!(nodes[1].email.as_deref(), Some("kim@contoso.com"));
+            prop_assert_eq!(nodes[1].description.as_deref(), Some(description.trim()));
+            prop_assert_eq!(nodes[1].node_type.as_str(), "Technician");
+        }
+    }
 
     #[test]
     fn free_text_loses_controls_and_line_breaks_become_spaces() {
