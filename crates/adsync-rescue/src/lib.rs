@@ -12,8 +12,10 @@
 //! user. Every spelling the public documentation leaves unconfirmed is in [`api`].
 //!
 //! What it deliberately does not do: delete anything except an empty node it made itself and
-//! proves empty by reading it again (`rollback.rs`); touch links, channels or group permissions; read or write files or the environment
-//! (the CLI resolves secrets and hands them in); log or print a secret.
+//! proves empty by reading it again (`rollback.rs`); touch links, channels or group permissions;
+//! read the environment or files other than the orphans file the CLI names ([`load_orphans`],
+//! [`save_orphans`]; the CLI resolves secrets and hands them in); log, print or quote a secret
+//! (an unknown return code that may be one is not shown).
 //!
 //! Choices made where the documentation is silent:
 //!
@@ -53,7 +55,7 @@ use async_trait::async_trait;
 
 pub use client::RetryPolicy;
 pub use error::{AuthMode, Error};
-pub use orphan::Orphan;
+pub use orphan::{ORPHANS_FILE, Orphan, OrphanFileError, load_orphans, save_orphans};
 pub use wire::{Account, Code};
 
 /// How adsync signs in to Rescue.

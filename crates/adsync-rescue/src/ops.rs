@@ -452,8 +452,13 @@ impl RescueTarget {
         let before = UserFields::from(&get_user(&self.client, node).await?);
         let mut after = before.clone();
         change(&mut after);
+        if after == before {
+            return Ok(Applied::default());
+        }
+        let who = who(action, node);
+        // A change that cleaning undoes (a line break where Rescue holds a space) writes nothing.
+        let after = safe_fields(&after, &who)?;
         if after != before {
-            let who = who(action, node);
             set_user(&self.client, node, &after, None, before.mobile, &who).await?;
         }
         Ok(Applied::default())

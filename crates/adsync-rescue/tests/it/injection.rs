@@ -144,3 +144,19 @@ async fn a_hierarchy_broken_by_a_line_break_is_a_failed_read() {
         assert!(full_text(&error).contains("breaks the format"), "{error}");
     }
 }
+
+/// Rescue holds `Jane Doe`; the directory says `Jane\nDoe`. Cleaned, that is what Rescue holds:
+/// nothing is written.
+#[tokio::test]
+async fn an_update_that_cleaning_undoes_writes_nothing() {
+    let server = creating_server().await;
+    mount_answer(&server, "getUser_v3", user_answer(&jane())).await;
+    target(&server)
+        .apply(
+            &update(100, &[(Attribute::Name, "Jane Doe", "Jane\nDoe")]),
+            None,
+        )
+        .await
+        .expect("nothing to do");
+    assert!(sent(&server, "setUser_v2").await.is_empty());
+}
