@@ -266,18 +266,30 @@ struct Builder {
 }
 
 impl Builder {
+    /// Which record is being built, for messages: its number, and its id when read (ids are
+    /// no secret, and name the node an administrator must correct).
+    fn which(&self, start: &str) -> String {
+        let number = self.done.len() + 1;
+        match self.current.get(start) {
+            Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("record {number} (`{start}` {id})")
+            }
+            _ => format!("record {number}"),
+        }
+    }
+
     /// Adds the field `k`; a `start` key begins a new record.
     fn add(&mut self, k: &'static str, value: &str, start: &str) -> Result<(), WireError> {
-        let number = self.done.len() + 1;
+        let record = self.which(start);
         if k.eq_ignore_ascii_case(start) {
             self.end();
         } else if self.current.is_empty() {
             return Err(wire_error(format!(
-                "record {number} does not start with `{start}`; the answer breaks the format"
+                "{record} does not start with `{start}`; the answer breaks the format"
             )));
         } else if self.current.contains_key(k) {
             return Err(wire_error(format!(
-                "record {number} holds `{k}` twice; the answer breaks the format (a value with \
+                "{record} holds `{k}` twice; the answer breaks the format (a value with \
                  a line break?)"
             )));
         }
@@ -306,9 +318,10 @@ fn line_records(text: &str, keys: &[&'static str], start: &str) -> Result<Vec<Re
         }
         let Some((raw_key, value)) = line.split_once(':') else {
             return Err(wire_error(format!(
-                "line {} of the answer is not a `Key:Value` field; the answer breaks the format \
-                 (a value with a line break?)",
-                index + 1
+                "line {} of the answer, in {}, is not a `Key:Value` field; the answer breaks the \
+                 format (a value with a line break?)",
+                index + 1,
+                records.which(start)
             )));
         };
         // Unknown keys are ignored: the API may add fields.

@@ -392,3 +392,11 @@ fn unknown_codes_that_do_not_look_like_codes_are_not_kept() {
     );
     assert_eq!(Code::Error.screened(["ERROR"]), Code::Error);
 }
+
+#[test]
+fn a_broken_record_is_named_by_its_node_id() {
+    let split = TREE_LF.replace("Name:Jane Doe", "Name:Jane\nDoe");
+    let err = parse_hierarchy(ok_data(&split)).expect_err("broken");
+    assert!(err.0.contains("record 4 (`NodeID` 100)"), "{err}");
+    assert!(!err.0.contains("Doe"), "the value is not quoted: {err}");
+}
