@@ -11,9 +11,11 @@
 //! is unknown is checked by reading before it is sent again, so a retry never creates a second
 //! user. Every spelling the public documentation leaves unconfirmed is in [`api`].
 //!
-//! What it deliberately does not do: delete anything except the empty node a failed create just
-//! made; touch links, channels or group permissions; read or write files or the environment
-//! (the CLI resolves secrets and hands them in); log or print a secret.
+//! What it deliberately does not do: delete anything except an empty node it made itself and
+//! proves empty by reading it again (`rollback.rs`); touch links, channels or group permissions;
+//! read the environment or files other than the orphans file the CLI names ([`load_orphans`],
+//! [`save_orphans`]; the CLI resolves secrets and hands them in); log, print or quote a secret
+//! (an unknown return code that may be one is not shown).
 //!
 //! Choices made where the documentation is silent:
 //!
@@ -33,6 +35,9 @@ pub mod api;
 mod client;
 mod error;
 mod ops;
+mod orphan;
+mod rollback;
+mod text;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
@@ -50,6 +55,7 @@ use async_trait::async_trait;
 
 pub use client::RetryPolicy;
 pub use error::{AuthMode, Error};
+pub use orphan::{ORPHANS_FILE, Orphan, OrphanFileError, load_orphans, save_orphans};
 pub use wire::{Account, Code};
 
 /// How adsync signs in to Rescue.
@@ -124,6 +130,10 @@ pub struct RescueTarget {
     /// what a create interrupted between `createUser`/`createGroup` and the `setUser`/`setGroup`
     /// that fills the node leaves behind. A create under such a parent adopts one.
     orphans: Mutex<HashMap<(NodeId, bool), usize>>,
+    /// Every node id of the last tree read: a create answer naming one of them is a lie.
+    known: Mutex<HashSet<NodeId>>,
+    /// Empty nodes kept and creates left unchecked, for the next run (`rollback.rs`).
+    ledger: Mutex<std::collections::BTreeSet<Orphan>>,
 }
 
 impl fmt::Debug for RescueTarget {
@@ -140,11 +150,18 @@ impl RescueTarget {
     /// A target for `settings`. Fails on a base URL that is not https (or loopback http).
     pub fn new(settings: RescueSettings) -> Result<RescueTarget, Error> {
         Ok(RescueTarget {
-            client: client::Client::new(&settings.base_url, &settings.auth, settings.retry)?,
+            client: client::Client::new(
+                &settings.base_url,
+                &settings.auth,
+                settings.retry,
+                settings.default_password.iter().cloned().collect(),
+            )?,
             default_password: settings.default_password,
             concurrency: settings.concurrency.max(1),
             claimed: Mutex::new(HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashSet::new()),
+            ledger: Mutex::new(std::collections::BTreeSet::new()),
         })
     }
 
@@ -194,7 +211,10 @@ impl Target for RescueTarget {
     }
 
     async fn rollback_created(&self, node: NodeId) -> Result<(), AdapterError> {
-        Ok(self.delete_node(node).await?)
+        match self.remove_if_empty(node).await? {
+            rollback::Found::Empty | rollback::Found::Gone => Ok(()),
+            rollback::Found::Filled => Err(Error::NotEmpty { node }.into()),
+        }
     }
 
     fn concurrency(&self) -> usize {
