@@ -45,7 +45,7 @@ use std::fmt;
 use std::sync::Mutex;
 
 use adsync_core::adapter::{
-    AdapterError, Applied, DetailRequest, NoProgress, ReadProgress, Target,
+    AdapterError, AdapterErrorKind, Applied, DetailRequest, NoProgress, ReadProgress, Target,
 };
 use adsync_core::config::{Region, RescueTargetConfig};
 use adsync_core::model::{NodeId, RescueSnapshot};
@@ -134,6 +134,8 @@ pub struct RescueTarget {
     known: Mutex<HashSet<NodeId>>,
     /// Empty nodes kept and creates left unchecked, for the next run (`rollback.rs`).
     ledger: Mutex<std::collections::BTreeSet<Orphan>>,
+    /// Where the ledger is kept between runs, when the caller keeps it in a file.
+    orphan_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for RescueTarget {
@@ -162,7 +164,20 @@ impl RescueTarget {
             orphans: Mutex::new(HashMap::new()),
             known: Mutex::new(HashSet::new()),
             ledger: Mutex::new(std::collections::BTreeSet::new()),
+            orphan_file: None,
         })
+    }
+
+    /// Keeps the ledger of empty nodes in `path` (the CLI's state directory): what an earlier
+    /// run recorded there is given to this target now, and [`Target::finish`] tidies it and
+    /// writes back what is left.
+    pub fn with_orphan_file(
+        self,
+        path: std::path::PathBuf,
+    ) -> Result<RescueTarget, OrphanFileError> {
+        let mut target = self.with_orphans(load_orphans(&path)?);
+        target.orphan_file = Some(path);
+        Ok(target)
     }
 
     /// Tells `observer` about every HTTP exchange with Rescue.
@@ -208,6 +223,19 @@ impl Target for RescueTarget {
         parent: Option<NodeId>,
     ) -> Result<Applied, AdapterError> {
         Ok(self.apply_action(action, parent).await?)
+    }
+
+    /// Removes the recorded empty nodes a fresh read proves empty, and keeps the rest of the
+    /// ledger in the orphan file (without one, the caller keeps [`RescueTarget::orphans`]).
+    async fn finish(&self) -> Result<(), AdapterError> {
+        let Some(path) = &self.orphan_file else {
+            return Ok(());
+        };
+        for node in self.clean_up_orphans().await {
+            tracing::info!(%node, "deleted an empty node an earlier run created and could not fill");
+        }
+        save_orphans(path, &self.orphans())
+            .map_err(|error| AdapterError::new(AdapterErrorKind::Unknown, error.to_string()))
     }
 
     async fn rollback_created(&self, node: NodeId) -> Result<(), AdapterError> {
