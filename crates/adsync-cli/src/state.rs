@@ -177,7 +177,7 @@ fn holds_state_only(dir: &Path) -> bool {
             || [".json", ".jsonl", ".tmp"]
                 .iter()
                 .any(|end| name.ends_with(end))
-            || name.contains(".corrupt-");
+            || name.contains(".corrupt");
         if count > 512 || !ours || !entry.file_type().is_ok_and(|kind| kind.is_file()) {
             return false;
         }
