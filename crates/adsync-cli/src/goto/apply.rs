@@ -3,7 +3,6 @@
 //! saved plan and check its configuration), refuse a plan a guard blocks, confirm, record the
 //! managed e-mails, execute, and append every operation to the audit log.
 
-use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -251,7 +250,7 @@ fn audit(
         path: path.clone(),
         source,
     };
-    let mut file = OpenOptions::new()
+    let mut file = output::private_options()
         .create(true)
         .append(true)
         .open(&path)

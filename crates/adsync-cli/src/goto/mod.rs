@@ -119,11 +119,7 @@ pub(crate) fn add_managed(loaded: &Loaded, more: &BTreeSet<String>) -> Result<()
     if managed.len() == before && managed_path(loaded).exists() {
         return Ok(());
     }
-    let dir = loaded.state_dir();
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
-        path: dir.clone(),
-        source,
-    })?;
+    output::create_private_dir(&loaded.state_dir())?;
     output::write_atomic(&managed_path(loaded), output::json(&managed).as_bytes())
 }
 
@@ -146,9 +142,11 @@ pub(crate) async fn read_all(
     target: &GotoTarget,
 ) -> Result<(GotoPlan, GotoSnapshot, GotoDesired), Error> {
     let source = crate::wiring::source(loaded)?;
-    let directory = source
-        .snapshot(&loaded.source_request())
+    // Bounded by `sync.read_budget_s`, as every directory read is.
+    let budget = Duration::from_secs(loaded.config.sync.read_budget_s);
+    let directory = tokio::time::timeout(budget, source.snapshot(&loaded.source_request()))
         .await
+        .unwrap_or_else(|_| Err(over_budget(budget)))
         .map_err(Error::SourceRead)?;
     let wanted = goto_desired(&directory, &loaded.config).map_err(Error::Plan)?;
     drop(directory);
@@ -161,6 +159,17 @@ pub(crate) async fn read_all(
         &PlanInput { managed: &managed },
     );
     Ok((plan, account, wanted))
+}
+
+/// The failed read of a directory that took longer than `budget`: nothing is planned from it.
+fn over_budget(budget: Duration) -> adsync_core::adapter::AdapterError {
+    adsync_core::adapter::AdapterError::new(
+        adsync_core::adapter::AdapterErrorKind::Transport,
+        format!(
+            "reading the directory took longer than its budget of {}s (sync.read_budget_s)",
+            budget.as_secs()
+        ),
+    )
 }
 
 /// `adsync plan` for a GoTo account.
