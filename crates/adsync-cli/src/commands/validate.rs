@@ -154,7 +154,10 @@ fn render(loaded: &Loaded, checks: &Checks, paint: Paint) -> String {
 fn configuration(loaded: &Loaded, checks: &mut Checks) {
     let config = &loaded.config;
     let kind = crate::render::group_kind(&config.source);
+    let goto_rules = config.goto.as_ref().map_or(0, |goto| goto.rules.len());
     match config.pairings.len() {
+        // A goto target has rules instead (loading refused one without any).
+        0 if goto_rules > 0 => checks.ok("configuration", format!("{goto_rules} goto rules")),
         0 => checks.warn(
             "configuration",
             "no pairings: adsync would read both sides and change nothing",
@@ -252,9 +255,9 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
                 "Microsoft Graph",
                 format!("signed in to tenant {}", config.tenant),
             );
-            for pairing in &loaded.config.pairings {
-                let check = format!("Entra group of `{}`", pairing.label());
-                match graph.resolve_group(&pairing.entra_group).await {
+            for (label, group) in paired_groups(&loaded.config) {
+                let check = format!("Entra group of `{label}`");
+                match graph.resolve_group(group).await {
                     Ok(group) => checks.ok(check, format!("{} ({})", group.display_name, group.id)),
                     Err(error) => checks.failed(check, error.into()),
                 }
@@ -270,19 +273,35 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
                     return;
                 }
             };
-            for pairing in &loaded.config.pairings {
-                let check = format!("Entra group of `{}`", pairing.label());
-                match adsync_core::desired::group_members(
-                    &directory,
-                    &pairing.entra_group,
-                    config.nested_groups,
-                ) {
+            for (label, group) in paired_groups(&loaded.config) {
+                let check = format!("Entra group of `{label}`");
+                match adsync_core::desired::group_members(&directory, group, config.nested_groups) {
                     Ok((id, users)) => checks.ok(check, format!("{id}, {} members", users.len())),
                     Err(problem) => checks.fail(check, problem.to_string(), None),
                 }
             }
         }
     }
+}
+
+/// Every group the configuration pairs, with what to call it: the pairings' labels, and the
+/// goto rules' as `goto rule NAME`.
+fn paired_groups(
+    config: &adsync_core::config::Config,
+) -> Vec<(String, &adsync_core::config::GroupRef)> {
+    let pairings = config
+        .pairings
+        .iter()
+        .map(|pairing| (pairing.label(), &pairing.entra_group));
+    let rules = config
+        .goto
+        .iter()
+        .flat_map(|goto| goto.rules.iter())
+        .filter_map(|rule| {
+            let group = rule.entra_group.as_ref()?;
+            Some((format!("goto rule {}", rule.name), group))
+        });
+    pairings.chain(rules).collect()
 }
 
 /// Binds to the directory and finds every pairing's group.
@@ -322,9 +341,9 @@ async fn online_ldap(loaded: &Loaded, config: &LdapSourceConfig, checks: &mut Ch
             }
         ),
     );
-    for pairing in &loaded.config.pairings {
-        let check = format!("Active Directory group of `{}`", pairing.label());
-        match ldap.resolve_group(&pairing.entra_group).await {
+    for (label, group) in paired_groups(&loaded.config) {
+        let check = format!("Active Directory group of `{label}`");
+        match ldap.resolve_group(group).await {
             Ok(group) => checks.ok(
                 check,
                 format!("{} ({}, {})", group.name, group.dn, group.id),

@@ -576,3 +576,33 @@ fn a_revoked_refresh_token_says_to_sign_in_again_and_changes_nothing() {
         "a failed read records nothing as managed"
     );
 }
+
+#[test]
+fn validate_online_signs_in_reads_the_account_and_finds_every_rule_group() {
+    let goto = Goto::start("goto-e2e-validate");
+    let run = goto.run(&["validate", "--online"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for expected in [
+        "configuration: 3 goto rules",
+        "signed in to account 8830995",
+        "3 users",
+        "goto rule support",
+        "goto rule webinar hosts",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected}: {}",
+            run.transcript()
+        );
+    }
+    let config = goto.dir.join("adsync.yaml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text.replace("SG-GoTo-Webinar", "SG-GoTo-Webinars")).expect("written");
+    let run = goto.run(&["validate", "--online"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("goto rule webinar hosts"),
+        "{}",
+        run.transcript()
+    );
+}
