@@ -14,6 +14,7 @@ mod load;
 mod output;
 mod progress;
 mod render;
+mod saved;
 mod sheet;
 mod state;
 mod style;

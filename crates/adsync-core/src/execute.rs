@@ -394,5 +394,31 @@ fn drift(action: &Action, tree: &OrgTree<'_>, snapshot: &RescueSnapshot) -> Opti
     {
         return Some(format!("the mobile add-on of node {id} changed"));
     }
+    identity_drift(condition, node)
+}
+
+/// Whether the node is still the one the plan saw: the same e-mail (as a key) and name. A node
+/// whose e-mail and name were given to another person is that person's now.
+fn identity_drift(
+    condition: &crate::plan::Precondition,
+    node: &crate::model::RescueNode,
+) -> Option<String> {
+    let id = node.id;
+    if let Some(email) = &condition.email
+        && UserKey::new(email) != node.key()
+    {
+        return Some(format!(
+            "node {id} is now `{}`, not `{email}`: it belongs to someone else",
+            node.email.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(name) = &condition.name
+        && *name != node.name
+    {
+        return Some(format!(
+            "node {id} is now named `{}`, not `{name}`",
+            node.name
+        ));
+    }
     None
 }

@@ -16,6 +16,7 @@ mod e2e_service;
 mod emulated;
 mod goto_login;
 mod operator;
+mod saved_plans;
 mod secrets;
 mod service;
 mod terminal;
