@@ -100,6 +100,7 @@ pub fn verify(
             problems.push(format!("action `{}`: {problem}", action.id()));
         }
     }
+    problems.extend(world.user_problems(plan));
     if !problems.is_empty() {
         return Err(Refusal { problems });
     }
@@ -240,6 +241,33 @@ impl<'a> World<'a> {
             &facts,
             |id| self.tree.children(id),
         )
+    }
+
+    /// The user list's matches become links after an apply (`execute::links_after`): each one
+    /// must name a node that is its user's, by e-mail or by an existing link, or a forged entry
+    /// would make a stranger's node managed by the next run.
+    fn user_problems(&self, plan: &Plan) -> Vec<String> {
+        let mut problems = Vec::new();
+        for user in &plan.users {
+            let (Some(_), Some(object_id), Some(id)) = (user.role, &user.object_id, user.node_id)
+            else {
+                continue;
+            };
+            let Some(node) = self.tree.get(id) else {
+                continue;
+            };
+            let plane = node.node_type.user_role().map(Role::plane);
+            let linked = self.links.links.plane(user.plane).get(object_id.as_ref()) == Some(&id);
+            let owned = plane == Some(user.plane) && node.key().as_ref() == Some(&user.email);
+            if !(owned || linked) {
+                problems.push(format!(
+                    "user `{}` ({}): node {id} is neither theirs by e-mail nor linked to them",
+                    user.email,
+                    user.plane.as_str()
+                ));
+            }
+        }
+        problems
     }
 
     fn held_back(&self, node: &RescueNode) -> bool {
@@ -726,6 +754,26 @@ mod tests {
             &current,
             id,
             "neither `uma.reddy@contoso.com` by e-mail nor linked",
+        );
+    }
+
+    #[test]
+    fn a_forged_match_in_the_user_list_is_refused() {
+        let (config, current, mut plan) = demo();
+        // Hana is matched to her node 205; a forged entry would link her to Ext Helper's 400.
+        let mut users: Vec<super::super::UserEntry> = plan.users.iter().collect();
+        let hana = users
+            .iter_mut()
+            .find(|user| user.email.as_str() == "hana.sato@contoso.com")
+            .expect("Hana is in the demo");
+        hana.node_id = Some(NodeId(400));
+        plan.users = users.into();
+        let refusal = verify(&plan, &config, &current).expect_err("refused");
+        assert!(
+            refusal
+                .to_string()
+                .contains("user `hana.sato@contoso.com` (technician): node 400 is neither"),
+            "{refusal}"
         );
     }
 
