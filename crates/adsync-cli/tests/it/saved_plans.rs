@@ -312,3 +312,41 @@ fn a_signed_plan_is_applied_with_its_key_and_refused_without_it() {
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(!run.stderr.contains("correct horse") && !run.stdout.contains("correct horse"));
 }
+
+/// Issue 26, "a partial record is not a leaver", through the Graph and Rescue emulators: members
+/// still in the paired group whose Graph record comes back with `mail` null, `""`, blank or
+/// absent keep their Rescue users (the linked one, and the one whose e-mail is the member's
+/// userPrincipalName); the plan warns; a member who really left is still disabled.
+#[test]
+fn members_without_mail_keep_their_nodes_through_the_emulators() {
+    let emulated = crate::emulated::Emulated::start(
+        "scenarios/member-without-mail-kept",
+        "e2e-member-without-mail",
+    );
+    let run = emulated.run(&["apply", "--yes", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for (email, status) in [
+        ("omar.haddad@contoso.com", "Enabled"),
+        ("lena.fischer@contoso.com", "Enabled"),
+        ("jane.doe@contoso.com", "Enabled"),
+        ("sam.gone@contoso.com", "Disabled"),
+    ] {
+        let nodes = emulated.users_with_email(email);
+        assert_eq!(nodes.len(), 1, "{email}");
+        let now = if nodes[0].is_enabled() {
+            "Enabled"
+        } else {
+            "Disabled"
+        };
+        assert_eq!(now, status, "{email}\n{}", run.transcript());
+    }
+    assert!(
+        run.stderr
+            .contains("(node 101) is kept as it is, not disabled")
+            && run
+                .stderr
+                .contains("(node 102) is kept as it is, not disabled"),
+        "{}",
+        run.transcript()
+    );
+}
