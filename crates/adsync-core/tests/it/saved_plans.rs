@@ -4,7 +4,8 @@
 //!
 //! Cases per property: proptest's default of 256; `PROPTEST_CASES` overrides it.
 
-use adsync_core::plan::{Plan, verify};
+use adsync_core::model::{NodeId, RescueSnapshot};
+use adsync_core::plan::{Action, Plan, verify};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -167,5 +168,94 @@ proptest! {
         // no edit.
         prop_assume!(read != sealed);
         prop_assert!(read.check_seal(key).is_err(), "edit {:?} was not detected", edit);
+    }
+}
+
+/// A forgery whose digest was recomputed (anyone can hash a file): what it breaks is one of
+/// the invariants `verify` holds, so it is refused all the same.
+#[derive(Clone, Copy, Debug)]
+enum Forgery {
+    /// A create or move sent to another container than its role's.
+    OtherContainer,
+    /// A node action aimed at the account holder.
+    AccountHolder,
+    /// A node action aimed at a node of the other plane.
+    OtherPlane,
+}
+
+fn forge(action: &mut Action, forgery: Forgery, rescue: &RescueSnapshot) -> bool {
+    use adsync_core::model::Container;
+    match forgery {
+        Forgery::OtherContainer => {
+            let place = match action {
+                Action::CreateUser(create) => &mut create.to,
+                Action::MoveUser(move_user) => &mut move_user.to,
+                _ => return false,
+            };
+            place.container = match place.container {
+                Container::Technicians => Container::MasterAdministrators,
+                _ => Container::Technicians,
+            };
+            true
+        }
+        Forgery::AccountHolder | Forgery::OtherPlane => {
+            let Some(plane) = action.role().map(|role| role.plane()) else {
+                return false;
+            };
+            let target = rescue.nodes.iter().find(|node| match forgery {
+                Forgery::AccountHolder => node.account_holder,
+                _ => node
+                    .node_type
+                    .user_role()
+                    .is_some_and(|role| role.plane() != plane),
+            });
+            let (Some(target), Some(slot)) = (target, node_slot(action)) else {
+                return false;
+            };
+            *slot = target.id;
+            true
+        }
+    }
+}
+
+fn node_slot(action: &mut Action) -> Option<&mut NodeId> {
+    match action {
+        Action::MoveUser(a) => Some(&mut a.node_id),
+        Action::UpdateUser(a) => Some(&mut a.node_id),
+        Action::EnableUser(a) => Some(&mut a.node_id),
+        Action::SetMobileLicense(a) => Some(&mut a.node_id),
+        Action::DisableUser(a) => Some(&mut a.node_id),
+        Action::CreateGroup(_) | Action::CreateUser(_) => None,
+    }
+}
+
+proptest! {
+    #[test]
+    fn forged_actions_with_a_recomputed_digest_are_refused(
+        world in world(REAL),
+        at in any::<prop::sample::Index>(),
+        forgery in prop_oneof![
+            Just(Forgery::OtherContainer),
+            Just(Forgery::AccountHolder),
+            Just(Forgery::OtherPlane),
+        ],
+    ) {
+        let Ok(mut plan) = check(&world) else {
+            return Err(TestCaseError::reject("no plan"));
+        };
+        prop_assume!(!plan.actions.is_empty());
+        // The first action from `at` on that this forgery applies to.
+        let count = plan.actions.len();
+        let start = at.index(count);
+        let forged = (0..count)
+            .map(|offset| (start + offset) % count)
+            .find(|&at| forge(&mut plan.actions[at], forgery, &world.current.rescue));
+        let Some(at) = forged else {
+            return Err(TestCaseError::reject("nothing to forge"));
+        };
+        plan.seal(None);
+        prop_assert_eq!(plan.check_seal(None), Ok(()));
+        let refusal = verify(&plan, &world.config, &world.current);
+        prop_assert!(refusal.is_err(), "{:?} of {} was not refused", forgery, plan.actions[at].id());
     }
 }
