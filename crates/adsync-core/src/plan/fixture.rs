@@ -11,6 +11,17 @@ pub(super) fn demo() -> (Config, CurrentState, Plan) {
     demo_with(include_str!("../../../../fixtures/demo/rescue.yaml"))
 }
 
+/// The demo's directory and Rescue planned with `config`.
+pub(super) fn demo_planned_with(config: &Config) -> (CurrentState, Plan) {
+    let (_, current, _) = demo();
+    let directory: DirectorySnapshot =
+        serde_yaml::from_str(include_str!("../../../../fixtures/demo/directory.yaml"))
+            .expect("directory");
+    let desired = desired(&directory, config).expect("desired");
+    let plan = plan(&desired, &current, &Policy::from_config(config)).expect("plan");
+    (current, plan)
+}
+
 /// [`demo`] against another Rescue snapshot.
 pub(super) fn demo_with(rescue: &str) -> (Config, CurrentState, Plan) {
     let config: Config =

@@ -414,7 +414,29 @@ impl<'a> World<'a> {
                 create.path.as_str()
             ));
         }
-        Ok(())
+        self.check_group_parent(create)
+    }
+
+    /// A group's parent node, when the plan names one that exists, is the group at the parent
+    /// path (or the container itself) in the same container.
+    fn check_group_parent(&self, create: &CreateGroup) -> Result<(), String> {
+        let Some(parent) = create.parent.filter(|node| self.tree.get(*node).is_some()) else {
+            return Ok(());
+        };
+        let wanted = create.path.parent().unwrap_or_default();
+        let fits = self
+            .tree
+            .group(parent)
+            .is_some_and(|l| l.container == create.container && l.path.folded() == wanted.folded());
+        if fits {
+            Ok(())
+        } else {
+            Err(format!(
+                "its parent node {parent} is not `{}` in {}",
+                wanted.as_str(),
+                create.container.display_name()
+            ))
+        }
     }
 
     fn check_create(&self, create: &CreateUser) -> Result<(), String> {
@@ -754,6 +776,38 @@ mod tests {
             &current,
             id,
             "neither `uma.reddy@contoso.com` by e-mail nor linked",
+        );
+    }
+
+    #[test]
+    fn a_group_create_is_checked_against_the_pairings_and_its_parent() {
+        let (mut config, _, _) = demo();
+        config.sync.create_missing_groups = true;
+        config.pairings[3].rescue_group =
+            Some(DestinationRef::Path(GroupPath::parse("Helpdesk/L3")));
+        let (current, mut plan) = super::super::fixture::demo_planned_with(&config);
+        assert_eq!(verify(&plan, &config, &current), Ok(plan.blocked.clone()));
+        let id = "create_group:technicians:Helpdesk/L3";
+        let Some(Action::CreateGroup(create)) = plan.actions.iter_mut().find(|a| a.id() == id)
+        else {
+            panic!("the plan creates Helpdesk/L3")
+        };
+        // Under Master Administrators instead of Helpdesk.
+        create.parent = Some(NodeId(2));
+        refused(
+            &plan,
+            &config,
+            &current,
+            id,
+            "its parent node 2 is not `Helpdesk` in Technicians",
+        );
+        config.sync.create_missing_groups = false;
+        refused(
+            &plan,
+            &config,
+            &current,
+            id,
+            "sync.create_missing_groups is off",
         );
     }
 
