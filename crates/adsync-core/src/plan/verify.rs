@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::config::{Attribute, Config, DestinationRef};
-use crate::hash::FastSet;
+use crate::hash::{FastMap, FastSet};
 use crate::model::{Container, GroupPath, NodeId, Plane, RescueNode, Role, Status, UserKey};
 use crate::tree::OrgTree;
 
@@ -124,7 +124,7 @@ fn plan_problems(plan: &Plan, config: &Config, world: &World<'_>) -> Vec<String>
     for (at, (summary, dest)) in plan.pairings.iter().zip(&world.destinations).enumerate() {
         let same = summary.role == dest.role
             && summary.container == dest.container
-            && summary.destination.folded() == dest.path.folded()
+            && summary.destination.folded() == dest.folded
             && summary.mobile_license == dest.mobile
             && summary.attributes.iter().copied().collect::<BTreeSet<_>>() == *dest.attributes;
         if !same {
@@ -142,7 +142,8 @@ fn plan_problems(plan: &Plan, config: &Config, world: &World<'_>) -> Vec<String>
 struct Dest<'c> {
     role: Role,
     container: Container,
-    path: GroupPath,
+    /// The destination's path, folded for comparison.
+    folded: String,
     node: Option<NodeId>,
     mobile: bool,
     attributes: &'c BTreeSet<Attribute>,
@@ -156,6 +157,12 @@ struct World<'a> {
     destinations: Vec<Dest<'a>>,
     /// The destinations that exist, per plane (`Plane as usize`).
     managed: [FastSet<NodeId>; 2],
+    /// The nodes the links name, per plane.
+    linked: [FastSet<NodeId>; 2],
+    /// The destinations by role, container and folded path.
+    by_place: FastMap<(Role, Container, String), Vec<usize>>,
+    /// The distinct synced-attribute sets and add-on settings of each role's pairings.
+    by_role: BTreeMap<Role, (BTreeSet<&'a BTreeSet<Attribute>>, [bool; 2])>,
     links: &'a CurrentState,
 }
 
@@ -186,7 +193,7 @@ impl<'a> World<'a> {
                 Dest {
                     role: pairing.role,
                     container,
-                    path,
+                    folded: path.folded(),
                     node,
                     mobile: pairing.mobile_license,
                     attributes: &pairing.attributes,
@@ -194,16 +201,27 @@ impl<'a> World<'a> {
             })
             .collect();
         let mut managed: [FastSet<NodeId>; 2] = Default::default();
-        for dest in &destinations {
+        let mut by_place: FastMap<_, Vec<usize>> = FastMap::default();
+        let mut by_role: BTreeMap<Role, (BTreeSet<_>, [bool; 2])> = BTreeMap::new();
+        for (at, dest) in destinations.iter().enumerate() {
             if let Some(node) = dest.node {
                 managed[dest.role.plane() as usize].insert(node);
             }
+            let place = (dest.role, dest.container, dest.folded.clone());
+            by_place.entry(place).or_default().push(at);
+            let (attributes, mobile) = by_role.entry(dest.role).or_default();
+            attributes.insert(dest.attributes);
+            mobile[usize::from(dest.mobile)] = true;
         }
+        let linked = Plane::ALL.map(|plane| current.links.plane(plane).values().copied().collect());
         World {
             policy: Policy::from_config(config),
             tree,
             destinations,
             managed,
+            linked,
+            by_place,
+            by_role,
             links: current,
         }
     }
@@ -281,12 +299,7 @@ impl<'a> World<'a> {
     fn is_managed(&self, node: &RescueNode, plane: Plane) -> bool {
         node.parent
             .is_some_and(|parent| self.managed[plane as usize].contains(&parent))
-            || self
-                .links
-                .links
-                .plane(plane)
-                .values()
-                .any(|linked| *linked == node.id)
+            || self.linked[plane as usize].contains(&node.id)
     }
 
     /// The pairings of `role` whose destination is `to`.
@@ -295,15 +308,17 @@ impl<'a> World<'a> {
         role: Role,
         to: &'s Place,
     ) -> impl Iterator<Item = &'s Dest<'a>> + 's {
-        self.destinations.iter().filter(move |dest| {
-            dest.role == role
-                && dest.container == to.container
-                && dest.path.folded() == to.path.folded()
+        let at = self
+            .by_place
+            .get(&(role, to.container, to.path.folded()))
+            .map_or(&[][..], Vec::as_slice);
+        at.iter()
+            .map(|&at| &self.destinations[at])
+            .filter(move |dest| {
                 // A destination node the plan names must be the group's now, or gone (drift).
-                && to.node.is_none_or(|node| {
-                    dest.node == Some(node) || self.tree.get(node).is_none()
-                })
-        })
+                to.node
+                    .is_none_or(|node| dest.node == Some(node) || self.tree.get(node).is_none())
+            })
     }
 
     fn check(&self, action: &Action) -> Result<(), String> {
@@ -406,7 +421,7 @@ impl<'a> World<'a> {
         let below = format!("{folded}/");
         let needed = self.destinations.iter().any(|dest| {
             dest.container == create.container
-                && (dest.path.folded() == folded || dest.path.folded().starts_with(&below))
+                && (dest.folded == folded || dest.folded.starts_with(&below))
         });
         if !needed {
             return Err(format!(
@@ -480,9 +495,9 @@ impl<'a> World<'a> {
         }
         let changed: BTreeSet<Attribute> = update.changes.keys().copied().collect();
         let allowed = self
-            .destinations
-            .iter()
-            .any(|dest| dest.role == update.user.role && changed.is_subset(dest.attributes));
+            .by_role
+            .get(&update.user.role)
+            .is_some_and(|(sets, _)| sets.iter().any(|set| changed.is_subset(set)));
         if !allowed {
             return Err("it changes attributes no pairing of its role syncs".to_owned());
         }
@@ -520,9 +535,9 @@ impl<'a> World<'a> {
             return Err("sync.full_group_sync is off: no add-on changes".to_owned());
         }
         let allowed = self
-            .destinations
-            .iter()
-            .any(|dest| dest.role == set.user.role && dest.mobile == set.mobile);
+            .by_role
+            .get(&set.user.role)
+            .is_some_and(|(_, mobile)| mobile[usize::from(set.mobile)]);
         if !allowed {
             return Err(format!(
                 "no pairing of role {} {} the mobile add-on",
