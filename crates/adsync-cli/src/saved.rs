@@ -8,8 +8,10 @@
 //! invariants against a fresh read of Rescue ([`adsync_core::plan::verify`]). Any failure
 //! refuses the whole file before anything runs.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use adsync_core::execute::check_preconditions;
 use adsync_core::plan::{Blocked, CurrentState, Plan, SealError, check_format, verify};
 use adsync_core::secret::Secret;
 
@@ -57,15 +59,19 @@ pub(crate) fn open(loaded: &Loaded, path: &Path) -> Result<Plan, Error> {
     Ok(plan)
 }
 
-/// Checks every action of `plan` against the configuration and what Rescue holds now; the
-/// guards it trips now, recomputed (never the file's `blocked`).
+/// Checks every action of `plan` against the configuration and what Rescue holds now: the
+/// actions that drifted since (they will not run) with why, and the guards the plan trips now,
+/// recomputed (never the file's `blocked`).
 pub(crate) fn check(
     loaded: &Loaded,
     path: &Path,
     plan: &Plan,
     current: &CurrentState,
-) -> Result<Option<Blocked>, Error> {
-    verify(plan, &loaded.config, current).map_err(|refusal| refused(path, refusal.problems))
+) -> Result<(BTreeMap<String, String>, Option<Blocked>), Error> {
+    let drifted = check_preconditions(plan, &current.rescue);
+    let blocked = verify(plan, &loaded.config, current, &drifted)
+        .map_err(|refusal| refused(path, refusal.problems))?;
+    Ok((drifted, blocked))
 }
 
 fn seal_problem(error: &SealError) -> String {

@@ -287,7 +287,17 @@ fn prerequisite(
 /// matched to a node, and every user node the apply created. A failed or skipped create records
 /// nothing, so the next plan matches that user by e-mail again.
 pub fn links_after(mut links: Links, plan: &Plan, report: &ApplyReport) -> Links {
+    // A user whose action drifted may have lost its node to someone else since the plan.
+    let drifted: BTreeSet<&str> = report
+        .results
+        .iter()
+        .filter(|result| result.outcome == Outcome::Drifted)
+        .map(|result| result.id.as_str())
+        .collect();
     for user in &plan.users {
+        if user.actions.iter().any(|id| drifted.contains(id.as_str())) {
+            continue;
+        }
         if let (Some(_), Some(object_id), Some(node)) = (user.role, &user.object_id, user.node_id) {
             links
                 .plane_mut(user.plane)

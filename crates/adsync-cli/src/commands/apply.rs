@@ -8,9 +8,7 @@ use std::time::{Duration, SystemTime};
 use adsync_core::adapter::{AdapterError, AdapterErrorKind, Applied, DetailRequest, Target};
 use adsync_core::model::{NodeId, RescueSnapshot};
 
-use adsync_core::execute::{
-    ActionResult, ApplyObserver, ApplyReport, Outcome, check_preconditions, execute,
-};
+use adsync_core::execute::{ActionResult, ApplyObserver, ApplyReport, Outcome, execute};
 use adsync_core::plan::{Action, CurrentState, Plan};
 use adsync_core::scope::detail_request_for_plan;
 use adsync_web::view::ReadFacts;
@@ -394,8 +392,8 @@ async fn saved_plan(
         rescue: snapshot,
         links: load::read_links(loaded)?,
     };
-    plan.blocked = crate::saved::check(loaded, path, &plan, &current)?;
-    let drifted = check_preconditions(&plan, &current.rescue);
+    let (drifted, blocked) = crate::saved::check(loaded, path, &plan, &current)?;
+    plan.blocked = blocked;
     Ok((plan, drifted))
 }
 

@@ -34,7 +34,7 @@ pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus
                 rescue,
                 links: load::read_links(&loaded)?,
             };
-            plan.blocked = crate::saved::check(&loaded, path, &plan, &current)?;
+            plan.blocked = crate::saved::check(&loaded, path, &plan, &current)?.1;
             (plan, current.rescue, current.links)
         }
         None => {

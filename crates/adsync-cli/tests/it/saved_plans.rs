@@ -227,6 +227,54 @@ fn blocked_null_over_a_blocked_plan_is_recomputed_and_refused() {
     assert_eq!(before, after, "nothing was disabled");
 }
 
+/// Issue 26: between `plan --out` and `apply`, the node the plan disables and the node it moves
+/// were given to another person (e-mail and name): both actions are skipped as drifted (exit 4),
+/// the plan is not refused, and the new owners' users are left as they are.
+#[test]
+fn nodes_reassigned_since_the_plan_drift_instead_of_being_disabled_or_moved() {
+    let dir = saved("saved-reassigned", &[]);
+    let rescue = std::fs::read_to_string(dir.join("rescue.yaml")).expect("rescue");
+    let edited = rescue
+        .replace("name: Oscar Lindqvist\n", "name: New Hire\n")
+        .replace(
+            "\"oscar.lindqvist@contoso.com\"",
+            "\"new.hire@contoso.com\"",
+        )
+        .replace("name: Hana Sato\n", "name: Other Person\n")
+        .replace("\"hana.sato@contoso.com\"", "\"other.person@contoso.com\"");
+    assert_ne!(edited, rescue);
+    std::fs::write(dir.join("rescue.yaml"), &edited).expect("written");
+    let run = apply(&dir, &[]);
+    assert_eq!(run.code, 4, "{}", run.transcript());
+    for (id, node) in [
+        ("disable_user:technician:oscar.lindqvist@contoso.com", 310),
+        ("move_user:technician:hana.sato@contoso.com", 205),
+    ] {
+        assert!(run.stdout.contains(id), "{id}\n{}", run.transcript());
+        assert!(
+            run.stdout.contains(&format!("node {node} is now `")),
+            "{}",
+            run.transcript()
+        );
+    }
+    let after = std::fs::read_to_string(dir.join("rescue.yaml")).expect("rescue");
+    let snapshot: adsync_core::model::RescueSnapshot = serde_yaml::from_str(&after).expect("yaml");
+    let node = |id: u64| {
+        snapshot
+            .nodes
+            .iter()
+            .find(|node| node.id.0 == id)
+            .expect("node")
+            .clone()
+    };
+    assert!(node(310).is_enabled(), "the new hire is not disabled");
+    assert_eq!(
+        node(205).parent.map(|p| p.0),
+        Some(13),
+        "the other person is not moved"
+    );
+}
+
 #[test]
 fn unknown_format_versions_are_refused() {
     for version in ["99.0", "banana"] {

@@ -22,7 +22,7 @@ use crate::tree::OrgTree;
 use super::destination::container_id;
 use super::{
     Action, ActionKind, Blocked, CreateGroup, CreateUser, CurrentState, DisableUser, MoveUser,
-    Place, Plan, Policy, SetMobileLicense, Summary, UpdateUser, UserRef, guard,
+    Place, Plan, Policy, SetMobileLicense, Summary, UpdateUser, guard,
 };
 
 /// Why a saved plan is refused: every problem found, each naming the action or field at fault.
@@ -81,14 +81,20 @@ fn refusal(problem: String) -> Refusal {
 
 /// Checks `plan` against `config` and what Rescue holds now (`current`: a fresh read and the
 /// recorded links). Returns the guards the plan trips now, recomputed, or every violation.
+///
+/// `drifted` holds the actions whose precondition no longer holds
+/// ([`crate::execute::check_preconditions`] against the same read): they will not run, so what
+/// their node has become since (another person's, moved, disabled by hand) is drift to report,
+/// not a violation; every check that does not depend on the node still applies to them.
 pub fn verify(
     plan: &Plan,
     config: &Config,
     current: &CurrentState,
+    drifted: &BTreeMap<String, String>,
 ) -> Result<Option<Blocked>, Refusal> {
     check_format(plan)?;
     let tree = OrgTree::new(&current.rescue);
-    let world = World::new(config, current, &tree);
+    let world = World::new(config, current, &tree, drifted);
     let mut problems = plan_problems(plan, config, &world);
     let mut seen = BTreeSet::new();
     for action in &plan.actions {
@@ -149,6 +155,15 @@ struct Dest<'c> {
     attributes: &'c BTreeSet<Attribute>,
 }
 
+/// A node as the checks see it ([`World::node`]).
+struct Seen<'a> {
+    node: &'a RescueNode,
+    /// Its e-mail as a key.
+    key: Option<UserKey>,
+    /// Its parent.
+    parent: Option<NodeId>,
+}
+
 /// What the checks need: the policy, the tree now, the destinations, the managed groups and
 /// the links.
 struct World<'a> {
@@ -164,10 +179,17 @@ struct World<'a> {
     /// The distinct synced-attribute sets and add-on settings of each role's pairings.
     by_role: BTreeMap<Role, (BTreeSet<&'a BTreeSet<Attribute>>, [bool; 2])>,
     links: &'a CurrentState,
+    /// The actions that will not run, with why.
+    drifted: &'a BTreeMap<String, String>,
 }
 
 impl<'a> World<'a> {
-    fn new(config: &'a Config, current: &'a CurrentState, tree: &'a OrgTree<'a>) -> World<'a> {
+    fn new(
+        config: &'a Config,
+        current: &'a CurrentState,
+        tree: &'a OrgTree<'a>,
+        drifted: &'a BTreeMap<String, String>,
+    ) -> World<'a> {
         let destinations: Vec<Dest<'a>> = config
             .pairings
             .iter()
@@ -223,6 +245,7 @@ impl<'a> World<'a> {
             by_place,
             by_role,
             links: current,
+            drifted,
         }
     }
 
@@ -237,7 +260,7 @@ impl<'a> World<'a> {
             .filter(|node| {
                 node.node_type
                     .user_role()
-                    .is_some_and(|role| self.is_managed(node, role.plane()))
+                    .is_some_and(|role| self.is_managed(node.id, node.parent, role.plane()))
             })
             .count() as u64;
         let facts: Vec<guard::Paired<'_>> = plan
@@ -274,6 +297,14 @@ impl<'a> World<'a> {
             let Some(node) = self.tree.get(id) else {
                 continue;
             };
+            if user
+                .actions
+                .iter()
+                .any(|action| self.drifted.contains_key(action))
+            {
+                // Its node changed since the plan: the actions drift; see `links_after`.
+                continue;
+            }
             let plane = node.node_type.user_role().map(Role::plane);
             let linked = self.links.links.plane(user.plane).get(object_id.as_ref()) == Some(&id);
             let owned = plane == Some(user.plane) && node.key().as_ref() == Some(&user.email);
@@ -296,10 +327,9 @@ impl<'a> World<'a> {
     }
 
     /// SPEC §5: in an existing destination of its plane, or linked.
-    fn is_managed(&self, node: &RescueNode, plane: Plane) -> bool {
-        node.parent
-            .is_some_and(|parent| self.managed[plane as usize].contains(&parent))
-            || self.linked[plane as usize].contains(&node.id)
+    fn is_managed(&self, id: NodeId, parent: Option<NodeId>, plane: Plane) -> bool {
+        parent.is_some_and(|parent| self.managed[plane as usize].contains(&parent))
+            || self.linked[plane as usize].contains(&id)
     }
 
     /// The pairings of `role` whose destination is `to`.
@@ -319,6 +349,26 @@ impl<'a> World<'a> {
                 to.node
                     .is_none_or(|node| dest.node == Some(node) || self.tree.get(node).is_none())
             })
+    }
+
+    /// The node `action` acts on, as the checks see it: its e-mail and parent as they are now;
+    /// or, when the action drifted (it will not run, and the node may be someone else's since),
+    /// as its precondition says they were. `None` when the node is gone (drift too).
+    fn node(&self, action: &Action) -> Option<Seen<'a>> {
+        let node = self.tree.get(action.node_id()?)?;
+        if !self.drifted.contains_key(action.id()) {
+            return Some(Seen {
+                node,
+                key: node.key(),
+                parent: node.parent,
+            });
+        }
+        let condition = action.precondition();
+        Some(Seen {
+            node,
+            key: condition.email.as_deref().and_then(UserKey::new),
+            parent: condition.parent.or(node.parent),
+        })
     }
 
     fn check(&self, action: &Action) -> Result<(), String> {
@@ -348,15 +398,16 @@ impl<'a> World<'a> {
                 return Err("its precondition does not name the node's e-mail and name".to_owned());
             }
         }
-        if let Some(node) = action.node_id().and_then(|id| self.tree.get(id)) {
-            self.check_node(node, plane)?;
+        if let Some(node) = self.node(action) {
+            self.check_node(&node, plane)?;
         }
         self.check_kind(action)
     }
 
     /// The node a user action names, as it is now: a user of the action's plane, neither the
     /// account holder nor protected.
-    fn check_node(&self, node: &RescueNode, plane: Plane) -> Result<(), String> {
+    fn check_node(&self, seen: &Seen<'_>, plane: Plane) -> Result<(), String> {
+        let node = seen.node;
         let role = node
             .node_type
             .user_role()
@@ -372,7 +423,11 @@ impl<'a> World<'a> {
         if node.account_holder {
             return Err(format!("node {} is the account holder", node.id));
         }
-        if let Some(key) = node.key().filter(|k| self.policy.protected.contains(k)) {
+        if let Some(key) = seen
+            .key
+            .as_ref()
+            .filter(|k| self.policy.protected.contains(*k))
+        {
             return Err(format!(
                 "node {} is `{key}`, which is protected (sync.protected)",
                 node.id
@@ -389,11 +444,11 @@ impl<'a> World<'a> {
             Action::MoveUser(_) | Action::UpdateUser(_) if !full => {
                 Err("sync.full_group_sync is off: no moves or updates".to_owned())
             }
-            Action::MoveUser(move_user) => self.check_move(move_user),
-            Action::UpdateUser(update) => self.check_update(update),
+            Action::MoveUser(move_user) => self.check_move(action, move_user),
+            Action::UpdateUser(update) => self.check_update(action, update),
             Action::EnableUser(enable) => {
                 expect_status(&enable.precondition.status, Status::Disabled)?;
-                self.check_owner(&enable.user, enable.node_id)
+                self.check_owner(action)
             }
             Action::SetMobileLicense(set) => self.check_mobile(action, set),
             Action::DisableUser(disable) => self.check_disable(action, disable),
@@ -475,7 +530,7 @@ impl<'a> World<'a> {
         Ok(())
     }
 
-    fn check_move(&self, move_user: &MoveUser) -> Result<(), String> {
+    fn check_move(&self, action: &Action, move_user: &MoveUser) -> Result<(), String> {
         let role = move_user.user.role;
         if self.destinations_at(role, &move_user.to).next().is_none() {
             return Err(no_destination(role, &move_user.to));
@@ -486,10 +541,10 @@ impl<'a> World<'a> {
         {
             return Err("`from_role` is not another role of the same plane".to_owned());
         }
-        self.check_owner(&move_user.user, move_user.node_id)
+        self.check_owner(action)
     }
 
-    fn check_update(&self, update: &UpdateUser) -> Result<(), String> {
+    fn check_update(&self, action: &Action, update: &UpdateUser) -> Result<(), String> {
         if update.changes.is_empty() {
             return Err("an update that changes nothing".to_owned());
         }
@@ -514,7 +569,7 @@ impl<'a> World<'a> {
         if update.precondition.values != expected {
             return Err("its precondition does not hold the values it changes".to_owned());
         }
-        self.check_owner(&update.user, update.node_id)
+        self.check_owner(action)
     }
 
     fn check_mobile(&self, action: &Action, set: &SetMobileLicense) -> Result<(), String> {
@@ -545,7 +600,7 @@ impl<'a> World<'a> {
                 if set.mobile { "grants" } else { "withholds" }
             ));
         }
-        self.check_owner(&set.user, set.node_id)
+        self.check_owner(action)
     }
 
     fn check_disable(&self, action: &Action, disable: &DisableUser) -> Result<(), String> {
@@ -554,15 +609,19 @@ impl<'a> World<'a> {
     }
 
     /// A desired user's action: the node is the user's, by e-mail or by its link.
-    fn check_owner(&self, user: &UserRef, id: NodeId) -> Result<(), String> {
-        let Some(node) = self.tree.get(id) else {
-            // Gone since: the precondition check reports it as drift.
+    fn check_owner(&self, action: &Action) -> Result<(), String> {
+        let Some(user) = action.user() else {
+            return Err("an action without a user".to_owned());
+        };
+        let Some(node) = self.node(action) else {
+            // Gone since: it drifts and will not run.
             return Ok(());
         };
+        let id = node.node.id;
         let linked = user.object_id.as_ref().is_some_and(|object_id| {
             self.links.links.plane(user.role.plane()).get(object_id) == Some(&id)
         });
-        if node.key().as_ref() == Some(&user.email) || linked {
+        if node.key.as_ref() == Some(&user.email) || linked {
             return Ok(());
         }
         Err(format!(
@@ -573,16 +632,18 @@ impl<'a> World<'a> {
 
     /// A disable or release: the node is managed and is the user's by e-mail.
     fn check_leaving(&self, action: &Action) -> Result<(), String> {
-        let (Some(user), Some(id)) = (action.user(), action.node_id()) else {
-            return Err("an action without a node".to_owned());
+        let Some(user) = action.user() else {
+            return Err("an action without a user".to_owned());
         };
-        let Some(node) = self.tree.get(id) else {
+        let Some(node) = self.node(action) else {
+            // Gone since: it drifts and will not run.
             return Ok(());
         };
-        if node.key().as_ref() != Some(&user.email) {
+        let id = node.node.id;
+        if node.key.as_ref() != Some(&user.email) {
             return Err(format!("node {id} is not `{}`", user.email));
         }
-        if !self.is_managed(node, user.role.plane()) {
+        if !self.is_managed(id, node.parent, user.role.plane()) {
             return Err(format!(
                 "node {id} is not managed: it is in no destination group of its plane and not linked"
             ));
@@ -616,10 +677,10 @@ mod tests {
     use super::super::fixture::demo;
     use super::*;
     use crate::config::Budget;
-    use crate::plan::{DisableUser, Location, Precondition};
+    use crate::plan::{DisableUser, Location, Precondition, UserRef};
 
     fn refused(plan: &Plan, config: &Config, current: &CurrentState, id: &str, why: &str) {
-        let refusal = verify(plan, config, current).expect_err("refused");
+        let refusal = verify(plan, config, current, &BTreeMap::new()).expect_err("refused");
         let text = refusal.to_string();
         assert!(
             text.contains(&format!("action `{id}`")) && text.contains(why),
@@ -663,7 +724,10 @@ mod tests {
     #[test]
     fn a_fresh_plan_passes_and_keeps_its_guards() {
         let (config, current, plan) = demo();
-        assert_eq!(verify(&plan, &config, &current), Ok(plan.blocked.clone()));
+        assert_eq!(
+            verify(&plan, &config, &current, &BTreeMap::new()),
+            Ok(plan.blocked.clone())
+        );
     }
 
     #[test]
@@ -755,7 +819,7 @@ mod tests {
         assert!(plan.blocked.is_none());
         config.sync.safety.max_disables = Budget::Count(1);
         plan.blocked = None;
-        let blocked = verify(&plan, &config, &current)
+        let blocked = verify(&plan, &config, &current, &BTreeMap::new())
             .expect("valid")
             .expect("blocked");
         assert!(
@@ -770,7 +834,7 @@ mod tests {
         let (config, current, mut plan) = demo();
         for version in ["99.0", "banana", "1", "1.x", "", "2.0", "1.1", "-1.0"] {
             plan.format_version = version.to_owned();
-            let refusal = verify(&plan, &config, &current).expect_err(version);
+            let refusal = verify(&plan, &config, &current, &BTreeMap::new()).expect_err(version);
             assert!(refusal.to_string().contains("format_version"), "{refusal}");
         }
     }
@@ -801,7 +865,10 @@ mod tests {
         config.pairings[3].rescue_group =
             Some(DestinationRef::Path(GroupPath::parse("Helpdesk/L3")));
         let (current, mut plan) = super::super::fixture::demo_planned_with(&config);
-        assert_eq!(verify(&plan, &config, &current), Ok(plan.blocked.clone()));
+        assert_eq!(
+            verify(&plan, &config, &current, &BTreeMap::new()),
+            Ok(plan.blocked.clone())
+        );
         let id = "create_group:technicians:Helpdesk/L3";
         let Some(Action::CreateGroup(create)) = plan.actions.iter_mut().find(|a| a.id() == id)
         else {
@@ -826,6 +893,31 @@ mod tests {
         );
     }
 
+    /// Between `plan --out` and `apply`, Oscar's node was given to a new hire: the disable
+    /// drifts (it will not run) rather than refusing the plan; a plan that only claimed that
+    /// node is Oscar's, without drifting, is a forgery and refused.
+    #[test]
+    fn a_node_reassigned_since_the_plan_drifts_rather_than_refuses() {
+        let (config, mut current, plan) = demo();
+        let id = "disable_user:technician:oscar.lindqvist@contoso.com";
+        for node in &mut current.rescue.nodes {
+            if node.id == NodeId(310) {
+                node.email = Some("new.hire@contoso.com".into());
+                node.name = "New Hire".into();
+            }
+        }
+        let drifted = crate::execute::check_preconditions(&plan, &current.rescue);
+        assert!(drifted.contains_key(id), "{drifted:?}");
+        assert!(verify(&plan, &config, &current, &drifted).is_ok());
+        refused(
+            &plan,
+            &config,
+            &current,
+            id,
+            "node 310 is not `oscar.lindqvist@contoso.com`",
+        );
+    }
+
     #[test]
     fn a_forged_match_in_the_user_list_is_refused() {
         let (config, current, mut plan) = demo();
@@ -837,7 +929,7 @@ mod tests {
             .expect("Hana is in the demo");
         hana.node_id = Some(NodeId(400));
         plan.users = users.into();
-        let refusal = verify(&plan, &config, &current).expect_err("refused");
+        let refusal = verify(&plan, &config, &current, &BTreeMap::new()).expect_err("refused");
         assert!(
             refusal
                 .to_string()

@@ -356,6 +356,37 @@ fn a_node_reassigned_to_another_person_drifts() {
     }
 }
 
+/// A user whose action drifted (its node may be someone else's now) gets no link recorded.
+#[test]
+fn a_drifted_user_gets_no_link() {
+    let (config, directory, rescue) = scenario("move-back-from-another-group");
+    let plan = make_plan(&config, &directory, &rescue);
+    let id = "move_user:technician:jane.doe@contoso.com";
+    let drifted = BTreeMap::from([(id.to_owned(), "node 100 belongs to someone else".to_owned())]);
+    let target = Flaky {
+        inner: MemoryTarget::new(rescue.clone(), 1),
+        refuse: BTreeMap::new(),
+        ran: Mutex::default(),
+    };
+    let report =
+        futures::executor::block_on(execute(&plan, &target, &drifted, &mut Recorder::default()));
+    assert_eq!(report.count(Outcome::Drifted), 1);
+    let links = links_after(Links::default(), &plan, &report);
+    assert!(links.technician.is_empty(), "{links:?}");
+    let applied = futures::executor::block_on(execute(
+        &plan,
+        &Flaky {
+            inner: MemoryTarget::new(rescue, 1),
+            refuse: BTreeMap::new(),
+            ran: Mutex::default(),
+        },
+        &BTreeMap::new(),
+        &mut Recorder::default(),
+    ));
+    let links = links_after(Links::default(), &plan, &applied);
+    assert_eq!(links.technician.values().next(), Some(&NodeId(100)));
+}
+
 /// Issue 26: a user disabled by hand after the plan was made does not get the mobile add-on the
 /// plan granted.
 #[test]

@@ -138,7 +138,7 @@ proptest! {
         let read: Plan = serde_json::from_str(&serde_json::to_string(&sealed).expect("json"))
             .expect("reads back");
         prop_assert_eq!(read.check_seal(Some(KEY)), Ok(()));
-        prop_assert_eq!(verify(&read, &world.config, &world.current), Ok(plan.blocked.clone()));
+        prop_assert_eq!(verify(&read, &world.config, &world.current, &Default::default()), Ok(plan.blocked.clone()));
     }
 
     /// Any single edit of an action that changes what the file says is refused: by the parser,
@@ -255,7 +255,7 @@ proptest! {
         };
         plan.seal(None);
         prop_assert_eq!(plan.check_seal(None), Ok(()));
-        let refusal = verify(&plan, &world.config, &world.current);
+        let refusal = verify(&plan, &world.config, &world.current, &Default::default());
         prop_assert!(refusal.is_err(), "{:?} of {} was not refused", forgery, plan.actions[at].id());
     }
 }

@@ -86,7 +86,12 @@ fn scenarios() {
                         path.display()
                     );
                     assert_eq!(
-                        verify(&read, &scenario.config, &scenario.current),
+                        verify(
+                            &read,
+                            &scenario.config,
+                            &scenario.current,
+                            &Default::default()
+                        ),
                         Ok(plan.blocked.clone()),
                         "{}",
                         path.display()
