@@ -82,6 +82,12 @@ pub(crate) enum Error {
         plan: String,
         config: String,
     },
+    /// A saved plan failed its checks (format, seal, invariants); nothing was applied.
+    #[error("the saved plan `{}` is refused; nothing was applied:{}", .path.display(), list(.problems))]
+    PlanRefused {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
     /// `apply` without a terminal and without `--yes`.
     #[error("refusing to apply without confirmation: stdin is not a terminal")]
     NeedsYes,
@@ -130,6 +136,9 @@ impl Error {
                 path.display()
             )),
             Error::StalePlan { .. } => Some("make a new plan with `adsync plan --out plan.json`".into()),
+            Error::PlanRefused { .. } => Some(
+                "re-run `adsync plan --out plan.json`, review it, and apply that file unedited".into(),
+            ),
             Error::NeedsYes => Some("pass --yes, or apply a reviewed saved plan: `adsync apply plan.json`".into()),
             Error::ConfigRead { .. } => Some(
                 "pass --config FILE or set ADSYNC_CONFIG; `adsync init` writes a starter adsync.yaml"

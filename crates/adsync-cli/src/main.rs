@@ -16,6 +16,7 @@ mod load;
 mod output;
 mod progress;
 mod render;
+mod saved;
 mod sheet;
 mod state;
 mod style;

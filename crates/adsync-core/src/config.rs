@@ -334,6 +334,10 @@ pub struct SyncConfig {
     /// State directory (relative to the config file).
     #[serde(default = "default_state_dir")]
     pub state_dir: String,
+    /// The secret that signs saved plans (an HMAC written by `plan --out`, required by
+    /// `apply plan.json`); without it a saved plan carries a digest only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_signing_key: Option<SecretRef>,
 }
 
 impl Default for SyncConfig {
@@ -348,6 +352,7 @@ impl Default for SyncConfig {
             limits: Limits::default(),
             safety: SafetyConfig::default(),
             state_dir: default_state_dir(),
+            plan_signing_key: None,
         }
     }
 }

@@ -8,10 +8,8 @@ use std::time::{Duration, SystemTime};
 use adsync_core::adapter::{AdapterError, AdapterErrorKind, Applied, DetailRequest, Target};
 use adsync_core::model::{NodeId, RescueSnapshot};
 
-use adsync_core::execute::{
-    ActionResult, ApplyObserver, ApplyReport, Outcome, check_preconditions, execute,
-};
-use adsync_core::plan::{Action, Plan};
+use adsync_core::execute::{ActionResult, ApplyObserver, ApplyReport, Outcome, execute};
+use adsync_core::plan::{Action, CurrentState, Plan};
 use adsync_core::scope::detail_request_for_plan;
 use adsync_web::view::ReadFacts;
 
@@ -379,9 +377,10 @@ fn stopped_before_applying(global: &Global) -> ExitStatus {
     ExitStatus::Incomplete
 }
 
-/// Loads a saved plan, refuses it when made from another configuration, warns when it is old
-/// or was made against another organization, and checks every precondition against a fresh
-/// read.
+/// Loads a saved plan and re-checks it (`crate::saved`): refuses it when its format, seal or
+/// configuration is not this one's or any action breaks the invariants against a fresh read;
+/// warns when it is old or was made against another organization; recomputes its guards; and
+/// checks every precondition against the fresh read.
 async fn saved_plan(
     global: &Global,
     loaded: &Loaded,
@@ -389,15 +388,7 @@ async fn saved_plan(
     target: &TargetHandle,
     max_age: Option<std::time::Duration>,
 ) -> Result<(Plan, std::collections::BTreeMap<String, String>), Error> {
-    let plan: Plan = load::read_data(path)?;
-    let digest = loaded.config.digest();
-    if plan.config_digest != digest {
-        return Err(Error::StalePlan {
-            path: path.to_owned(),
-            plan: plan.config_digest,
-            config: digest,
-        });
-    }
+    let mut plan = crate::saved::open(loaded, path)?;
     let origin = plan.origin.clone().unwrap_or_default();
     if let (Some(made), Some(max_age)) = (origin.made_at.as_deref(), max_age)
         && let Some(age) = crate::clock::age(made)
@@ -427,7 +418,12 @@ async fn saved_plan(
             &format!("the plan was made against the Rescue organization `{then}`; this is `{now}`"),
         );
     }
-    let drifted = check_preconditions(&plan, &snapshot);
+    let current = CurrentState {
+        rescue: snapshot,
+        links: load::read_links(loaded)?,
+    };
+    let (drifted, blocked) = crate::saved::check(loaded, path, &plan, &current)?;
+    plan.blocked = blocked;
     Ok((plan, drifted))
 }
 

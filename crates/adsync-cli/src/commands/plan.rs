@@ -29,7 +29,9 @@ pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, 
     let plan = make_plan(global, args.json, &loaded, target.as_target()).await?;
     let listing = listing(&plan, args)?;
     if let Some(out) = &args.out {
-        output::write_atomic(out, output::json(&plan).as_bytes())?;
+        // Sealed: `apply` refuses the file if anything in it changes after this.
+        let sealed = crate::saved::sealed(&loaded, &plan)?;
+        output::write_atomic(out, output::json(&sealed).as_bytes())?;
     }
     print_warnings(global, &plan);
     if args.json {

@@ -212,6 +212,9 @@ fn secrets(global: &Global, loaded: &Loaded, online: bool, checks: &mut Checks) 
             references.push(("target.default_password", default_password));
         }
     }
+    if let Some(key) = &config.sync.plan_signing_key {
+        references.push(("sync.plan_signing_key", key));
+    }
     for (key, reference) in references {
         match load::secret(loaded, reference, key) {
             Ok(_) => checks.ok(key, reference.describe()),

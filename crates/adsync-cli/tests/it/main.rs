@@ -20,6 +20,7 @@ mod goto_login;
 mod hostile_state;
 mod lock_race;
 mod operator;
+mod saved_plans;
 mod secrets;
 mod service;
 mod terminal;

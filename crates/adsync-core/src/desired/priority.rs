@@ -2,7 +2,7 @@
 //! within a plane a user goes to the first pairing that holds them, and every later one that
 //! holds them too loses.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::identity::Standing;
 use crate::model::Plane;
@@ -38,6 +38,9 @@ pub(super) struct Membership<'d> {
     pub(super) choices: Vec<[Choice; 2]>,
     /// Paired users without a key or with a shared one, each once, in the order met.
     pub(super) skipped: Vec<u32>,
+    /// Paired users without a key, with the planes whose pairings hold them
+    /// (`Plane as usize`).
+    pub(super) keyless: BTreeMap<u32, [bool; 2]>,
     /// Member ids the directory does not hold.
     pub(super) unknown: BTreeSet<&'d str>,
 }
@@ -54,6 +57,7 @@ pub(super) fn walk<'d>(
         member_counts: vec![0; pairings.len()],
         choices: vec![Default::default(); standing.len()],
         skipped: Vec::new(),
+        keyless: BTreeMap::new(),
         unknown: BTreeSet::new(),
     };
     // The last pairing that held each user: a user listed twice (or through two nested
@@ -79,6 +83,10 @@ pub(super) fn walk<'d>(
                         prefer(&mut found.choices[user][paired.plane as usize], pairing);
                     }
                     Standing::NoKey | Standing::SharedKey => {
+                        if standing[user] == Standing::NoKey {
+                            found.keyless.entry(user as u32).or_default()[paired.plane as usize] =
+                                true;
+                        }
                         if !std::mem::replace(&mut skipped[user], true) {
                             found.skipped.push(user as u32);
                         }

@@ -4,4 +4,5 @@ mod architecture;
 mod execute;
 mod oracle;
 mod properties;
+mod saved_plans;
 mod scenarios;

@@ -749,6 +749,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             limits: Limits::default(),
             safety,
             state_dir: ".adsync".to_owned(),
+            plan_signing_key: None,
         },
         pairings,
         goto: None,
