@@ -267,6 +267,10 @@ impl Client {
         })
     }
 
+    pub(crate) fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
     pub(crate) fn graph_base(&self) -> &Url {
         &self.endpoints.graph_base
     }
@@ -488,13 +492,14 @@ impl Client {
     }
 
     /// Every page of a collection, from `first`, following each `@odata.nextLink` exactly as
-    /// given (with the same headers). Calls `each` with every page's items.
+    /// given (with the same headers). Calls `each` with every page's items. Returns the last
+    /// page's `@odata.deltaLink`, which only a delta round carries.
     pub(crate) async fn pages<T: DeserializeOwned>(
         &self,
         first: Url,
         eventual: bool,
         mut each: impl FnMut(&str, Vec<T>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<String>, Error> {
         let mut url = first;
         for page in 1..=MAX_PAGES {
             let request = describe(&Method::GET, &url);
@@ -511,7 +516,7 @@ impl Client {
             };
             each(&label, body.value)?;
             let Some(next) = body.next_link else {
-                return Ok(());
+                return Ok(body.delta_link);
             };
             url = self.next_link(&label, &url, &next)?;
         }
@@ -521,8 +526,8 @@ impl Client {
         })
     }
 
-    /// Checks a nextLink before the bearer token is sent to it.
-    fn next_link(&self, request: &str, current: &Url, next: &str) -> Result<Url, Error> {
+    /// Checks a nextLink (or a saved deltaLink) before the bearer token is sent to it.
+    pub(crate) fn next_link(&self, request: &str, current: &Url, next: &str) -> Result<Url, Error> {
         let bad = |reason: String| Error::BadNextLink {
             request: request.to_owned(),
             reason,
