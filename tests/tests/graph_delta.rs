@@ -172,7 +172,7 @@ async fn a_read_with_no_change_costs_one_request_per_delta_round() {
 }
 
 #[tokio::test]
-async fn many_paired_groups_are_filtered_fifty_at_a_time() {
+async fn many_paired_groups_are_filtered_fifty_at_a_time_and_tracked_by_one_link() {
     let seed = directory(&DirectoryShape {
         groups: 120,
         users: 600,
@@ -193,9 +193,50 @@ async fn many_paired_groups_are_filtered_fifty_at_a_time() {
     };
     let emulator = GraphEmulator::start(seed).await;
     let source = GraphSource::new(emulator.settings(4)).expect("settings");
+    emulator.reset_counts();
     let first = read(&source, &request, DeltaStart::Full(FullReason::Requested)).await;
     assert_eq!(first.snapshot, emulator.expected_snapshot(&request));
-    assert_eq!(first.state.expect("state").group_links.len(), 3);
+    let filtered = emulator
+        .served()
+        .iter()
+        .filter(|served| served.kind == RequestKind::GroupsDelta)
+        .filter(|served| served.request.contains("filter="))
+        .count();
+    assert!(filtered >= 3, "120 groups take three filters: {filtered}");
+    assert_eq!(first.state.expect("state").group_links.len(), 1);
+
+    // Nothing changed: two requests, whatever the number of groups.
+    emulator.reset_counts();
+    let again = source
+        .read_delta(
+            &request,
+            DeltaStart::Full(FullReason::Requested),
+            &NoProgress,
+        )
+        .await
+        .expect("read");
+    let state = again.state;
+    emulator.reset_counts();
+    let steady = read(&source, &request, saved(&state)).await;
+    assert_eq!(steady.snapshot, again.snapshot);
+    assert_eq!(emulator.total_requests(), 2, "{:?}", emulator.counts());
+}
+
+#[tokio::test]
+async fn changes_to_groups_adsync_does_not_track_are_passed_over() {
+    let seed = directory(&shape());
+    let request = request(&seed, true);
+    let mut emulator = GraphEmulator::start(seed.clone()).await;
+    let source = GraphSource::new(emulator.settings(4)).expect("settings");
+    let first = read(&source, &request, DeltaStart::Full(FullReason::Requested)).await;
+    let mut changed = seed.clone();
+    // Group 2 is neither paired nor nested in a paired group.
+    changed.groups[2].display_name.push_str(" (renamed)");
+    changed.groups[2].members.clear();
+    emulator.replace(changed);
+    let second = read(&source, &request, saved(&first.state)).await;
+    assert_eq!(second.how, DeltaHow::Incremental(Default::default()));
+    assert_eq!(second.snapshot, first.snapshot);
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod clock;
 mod commands;
 mod error;
 mod exit;
+mod incremental;
 mod listen;
 mod load;
 mod output;

@@ -11,10 +11,12 @@ use adsync_core::config::{
 };
 use adsync_core::memory::{MemoryTarget, SnapshotSource};
 use adsync_core::model::{DirectorySnapshot, RescueSnapshot};
+use adsync_core::secret::Secret;
 use adsync_graph::{GraphSettings, GraphSource};
 use adsync_ldap::{LdapSettings, LdapSource};
 use adsync_rescue::{RescueCredentials, RescueSettings, RescueTarget};
 
+use crate::cli::Global;
 use crate::error::Error;
 use crate::load::{self, Loaded};
 
@@ -47,6 +49,49 @@ pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphS
         Some(observer) => source.with_request_observer(observer.clone()),
         None => source,
     })
+}
+
+/// A Graph source kept between the cycles of `adsync run`, so one token serves the cycles of
+/// its lifetime. A changed `source` section or client secret builds a new one; so does a cycle
+/// that failed ([`GraphKeeper::forget`]).
+#[derive(Debug, Default)]
+pub(crate) struct GraphKeeper {
+    kept: std::sync::Mutex<Option<(GraphSourceConfig, Secret, std::sync::Arc<GraphSource>)>>,
+}
+
+impl GraphKeeper {
+    /// The kept source when `config` and its secret are unchanged, a new one otherwise.
+    pub(crate) fn source(
+        &self,
+        loaded: &Loaded,
+        config: &GraphSourceConfig,
+    ) -> Result<std::sync::Arc<GraphSource>, Error> {
+        let secret = load::secret(loaded, &config.client_secret, "source.client_secret")?;
+        let mut kept = self.lock();
+        if let Some((kept_config, kept_secret, source)) = kept.as_ref()
+            && kept_config == config
+            && *kept_secret == secret
+        {
+            return Ok(source.clone());
+        }
+        let source = std::sync::Arc::new(graph(loaded, config)?);
+        *kept = Some((config.clone(), secret, source.clone()));
+        Ok(source)
+    }
+
+    /// Drops the kept source: the next cycle signs in again.
+    pub(crate) fn forget(&self) {
+        *self.lock() = None;
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<(GraphSourceConfig, Secret, std::sync::Arc<GraphSource>)>>
+    {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 pub(crate) fn graph_source(
@@ -157,6 +202,19 @@ pub(crate) fn target(loaded: &Loaded) -> Result<TargetHandle, Error> {
             })
         }
         TargetConfig::Rescue(rescue) => Ok(TargetHandle::Remote(rescue_target(loaded, rescue)?)),
+    }
+}
+
+/// The target a plan reads: [`target`], with Rescue reading details through the detail cache
+/// (`crate::incremental`).
+pub(crate) fn planning_target(global: &Global, loaded: &Loaded) -> Result<TargetHandle, Error> {
+    match &loaded.config.target {
+        TargetConfig::Rescue(config) => {
+            let store = crate::incremental::detail_store(global, loaded)?;
+            let target = rescue(loaded, config)?.with_detail_cache(store);
+            Ok(TargetHandle::Remote(Box::new(target)))
+        }
+        TargetConfig::Snapshot(_) => target(loaded),
     }
 }
 

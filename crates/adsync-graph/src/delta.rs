@@ -1,18 +1,21 @@
 //! Incremental reads: Graph delta queries applied to a saved directory state.
 //!
-//! A full read (the first, a forced one, or a fallback) resolves the paired groups, then runs
-//! the initial round of `GET /groups/delta` filtered to them (at most 50 ids per filter, Graph's
-//! limit), then to the groups nested in them until none is new, with `$select=displayName,members`
-//! (direct members, users and groups), and the initial round of `GET /users/delta` with the user
-//! fields adsync reads. Each round ends on an `@odata.deltaLink`; the links, the direct
-//! memberships and the users make a [`DeltaState`] that the caller saves once the whole run's
-//! read has succeeded.
+//! A full read (the first, a forced one, or a fallback) resolves the paired groups, takes a
+//! tenant-wide `GET /groups/delta?$deltatoken=latest` link ("sync from now": no data, one
+//! request), then runs the initial round of `GET /groups/delta` filtered to the paired groups
+//! (at most 50 ids per filter, Graph's limit), then to the groups nested in them until none is
+//! new, with `$select=displayName,members` (direct members, users and groups), and the initial
+//! round of `GET /users/delta` with the user fields adsync reads. The groups link, the users
+//! round's `@odata.deltaLink`, the direct memberships and the users make a [`DeltaState`] that
+//! the caller saves once the whole run's read has succeeded.
 //!
-//! An incremental read follows the saved links: groups whose members were added or removed
-//! (`members@delta`, `@removed`), renamed groups, and users created, changed or removed. The
-//! changes are applied to a copy of the saved state, and the snapshot is built from the result
-//! exactly as a full read builds it. A group nested for the first time gets its own initial
-//! round. What cannot be applied safely starts a full read instead: an expired or reset token
+//! An incremental read follows the two saved links: groups whose members were added or removed
+//! (`members@delta`, `@removed`), renamed groups, and users created, changed or removed; changes
+//! to groups adsync does not track are passed over. The changes are applied to a copy of the
+//! saved state, and the snapshot is built from the result exactly as a full read builds it. A
+//! group nested for the first time gets its own filtered initial round. A run that finds
+//! nothing new therefore costs two requests whatever the number of pairings (the filtered links
+//! would cost one per 50 groups). What cannot be applied safely starts a full read instead: an expired or reset token
 //! (`410 Gone`, `syncStateNotFound`, `resyncRequired`), a saved state from another tenant, format
 //! or pairing set, a tracked group removed, a group paired by name renamed. If Graph refuses the
 //! delta endpoint itself (400, 404, 501), the snapshot comes from the ordinary read and no state
@@ -20,7 +23,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use adsync_core::adapter::{ReadProgress, SourceRequest};
+use std::sync::atomic::Ordering;
+
+use adsync_core::adapter::{ReadProgress, ReadStep, SourceRequest};
 use adsync_core::config::GroupRef;
 use adsync_core::model::{DirectoryGroup, DirectorySnapshot, DirectoryUser};
 use futures::future::{try_join, try_join_all};
@@ -60,7 +65,7 @@ pub struct DeltaState {
     pub groups: BTreeMap<String, TrackedGroup>,
     /// Every user of the tenant by id.
     pub users: BTreeMap<String, DirectoryUser>,
-    /// One deltaLink per `/groups/delta` filter.
+    /// The `/groups/delta` deltaLinks to follow (one, tenant-wide).
     pub group_links: Vec<String>,
     /// The `/users/delta` deltaLink.
     pub users_link: String,
@@ -187,6 +192,26 @@ impl GraphSource {
         progress: &dyn ReadProgress,
     ) -> Result<DeltaRead, Error> {
         let scope = self.delta_scope(request);
+        let read = self
+            .read_delta_from(request, start, scope, progress)
+            .await?;
+        let total = request.groups.len() as u64;
+        progress.report(ReadStep::Groups {
+            done: total,
+            total,
+            pages: self.delta_pages.swap(0, Ordering::Relaxed),
+            users: read.snapshot.users.len() as u64,
+        });
+        Ok(read)
+    }
+
+    async fn read_delta_from(
+        &self,
+        request: &SourceRequest,
+        start: DeltaStart,
+        scope: String,
+        progress: &dyn ReadProgress,
+    ) -> Result<DeltaRead, Error> {
         let reason = match start {
             DeltaStart::Full(reason) => reason,
             DeltaStart::Saved(state) => match self.saved_fits(&state, &scope) {
@@ -259,6 +284,14 @@ impl GraphSource {
             group_links: Vec::new(),
             users_link: String::new(),
         };
+        // The link that tracks the groups from now on is taken first, so that what changes
+        // during the reads below comes again in the next round (applying it twice is harmless).
+        let latest = self.url(
+            &["groups", "delta"],
+            &[("$select", GROUP_DELTA_SELECT), ("$deltatoken", "latest")],
+        );
+        let (_, groups_link) = self.groups_round(latest).await?;
+        state.group_links = vec![groups_link];
         let url = self.url(&["users", "delta"], &[("$select", users_select())]);
         let (_, (users, link)) = try_join(
             self.track_groups(&mut state, ids, request.nested_groups),
@@ -319,11 +352,11 @@ impl GraphSource {
                 state.groups.entry(id.clone()).or_default();
             }
             added += pending.len();
-            for (entries, link) in rounds {
+            // Their links are not kept: the tenant-wide link follows every group.
+            for (entries, _) in rounds {
                 for entry in entries {
                     apply_group(state, entry, &mut DeltaChanges::default());
                 }
-                state.group_links.push(link);
             }
             pending = if nested { untracked(state) } else { Vec::new() };
         }
@@ -382,6 +415,7 @@ impl GraphSource {
         let link = self
             .client
             .pages(url, false, |_, page: Vec<wire::DeltaGroup>| {
+                self.delta_pages.fetch_add(1, Ordering::Relaxed);
                 entries.extend(page);
                 Ok(())
             })
@@ -396,6 +430,7 @@ impl GraphSource {
         let link = self
             .client
             .pages(url, false, |_, page: Vec<wire::DeltaUser>| {
+                self.delta_pages.fetch_add(1, Ordering::Relaxed);
                 users.extend(page);
                 Ok(())
             })

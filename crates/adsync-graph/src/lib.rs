@@ -134,6 +134,8 @@ pub struct GroupMembers {
 #[derive(Debug)]
 pub struct GraphSource {
     client: Client,
+    /// Pages of delta rounds read so far by the current read (for its progress report).
+    delta_pages: AtomicU64,
 }
 
 impl GraphSource {
@@ -144,6 +146,7 @@ impl GraphSource {
     pub fn new(settings: GraphSettings) -> Result<GraphSource, Error> {
         Ok(GraphSource {
             client: Client::new(settings)?,
+            delta_pages: AtomicU64::new(0),
         })
     }
 

@@ -214,6 +214,11 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 impl Client {
+    /// The API base (`https://secure.logmeinrescue.com`).
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     pub(crate) fn new(
         base_url: &str,
         credentials: &crate::RescueCredentials,

@@ -30,6 +30,7 @@
 //! - Actions whose node already holds the wanted values write nothing.
 
 pub mod api;
+pub mod cache;
 mod client;
 mod error;
 mod ops;
@@ -124,6 +125,8 @@ pub struct RescueTarget {
     /// what a create interrupted between `createUser`/`createGroup` and the `setUser`/`setGroup`
     /// that fills the node leaves behind. A create under such a parent adopts one.
     orphans: Mutex<HashMap<(NodeId, bool), usize>>,
+    /// The detail cache reads use, when the caller keeps one.
+    cache: Option<std::sync::Arc<cache::CacheStore>>,
 }
 
 impl fmt::Debug for RescueTarget {
@@ -145,6 +148,7 @@ impl RescueTarget {
             concurrency: settings.concurrency.max(1),
             claimed: Mutex::new(HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
+            cache: None,
         })
     }
 
@@ -155,6 +159,14 @@ impl RescueTarget {
         observer: std::sync::Arc<dyn adsync_core::adapter::RequestObserver>,
     ) -> RescueTarget {
         self.client.observer = Some(observer);
+        self
+    }
+
+    /// Reads details through `store`'s cache (see [`cache`]); the read leaves the new cache
+    /// and what it read in the store.
+    #[must_use]
+    pub fn with_detail_cache(mut self, store: std::sync::Arc<cache::CacheStore>) -> RescueTarget {
+        self.cache = Some(store);
         self
     }
 

@@ -15,7 +15,8 @@
 //! appears on several pages. Page sizes are the emulator's choice (Graph documents none):
 //! [`USERS_PAGE`] users, [`GROUPS_PAGE`] group entries.
 //!
-//! Refused, as Graph refuses them: `$top`, `$expand`, `$orderby`, a `$filter` other than
+//! `$deltatoken=latest` on an initial request answers a deltaLink and no data ("sync from
+//! now"). Refused, as Graph refuses them: `$top`, `$expand`, `$orderby`, a `$filter` other than
 //! `id eq '..'` joined by `or`, more than 50 ids, an unknown `$select` property, and tokens
 //! the emulator never issued.
 
@@ -173,6 +174,21 @@ impl DeltaLog {
             return Ok(parsed);
         }
         let now = self.generations.len().saturating_sub(1);
+        if query
+            .get("$deltatoken")
+            .is_some_and(|token| token == "latest")
+        {
+            // "Sync from now": a deltaLink and no data (graph-api.md §6.1).
+            let mut options = query.clone();
+            options.remove("$deltatoken");
+            let round = self.start(collection, &options)?;
+            let span = Span {
+                round,
+                from: Some(now),
+                to: now,
+            };
+            return Ok((span, 0));
+        }
         if let Some(token) = query.get("$deltatoken") {
             let (round, from) = parse_delta(token).ok_or_else(bad_token)?;
             self.check(collection, round).ok_or_else(bad_token)?;

@@ -42,7 +42,7 @@ struct Unmanaged<'a> {
 
 pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
-    let target = crate::wiring::target(&loaded)?;
+    let target = crate::wiring::planning_target(global, &loaded)?;
     let planned = super::plan::read_and_plan(
         global,
         args.json,

@@ -748,6 +748,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             limits: Limits::default(),
             safety,
             state_dir: ".adsync".to_owned(),
+            ..SyncConfig::default()
         },
         pairings,
     };
