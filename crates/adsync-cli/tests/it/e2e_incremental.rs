@@ -221,3 +221,48 @@ fn run_cycles_after_the_first_make_two_graph_requests() {
         "{counts:?}"
     );
 }
+
+/// A run killed after its delta read, before it saved anything (here: while Rescue's tree is
+/// being read), leaves the previous state as it was; the next run continues from it and sees
+/// the changes the killed run had read.
+#[test]
+fn a_run_killed_after_the_delta_read_leaves_the_previous_state_usable() {
+    let mut emulated = Emulated::start(FIXTURE, "incremental-killed");
+    let first = emulated.run(&["plan", "--json"]);
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let before = std::fs::read(emulated.dir.join(STATE)).expect("state");
+
+    change_directory(&mut emulated);
+    emulated.rescue.inject(
+        Some(adsync_rescue::api::method::GET_HIERARCHY),
+        adsync_tests::rescue_emulator::Fault::Timeout(std::time::Duration::from_secs(30)),
+        1,
+    );
+    emulated.rescue.reset_counts();
+    let mut child = emulated.spawn(&["plan", "--json"], "killed");
+    let reading_rescue = crate::emulated::wait_until(std::time::Duration::from_secs(20), || {
+        emulated
+            .rescue
+            .count(adsync_rescue::api::method::GET_HIERARCHY)
+            > 0
+    });
+    assert!(reading_rescue, "{}", emulated.read("killed.stderr"));
+    child.kill().expect("killed");
+    let _ = child.wait();
+    assert_eq!(
+        std::fs::read(emulated.dir.join(STATE)).expect("state"),
+        before,
+        "the killed run saved nothing"
+    );
+
+    let resumed = emulated.run(&["plan", "--json"]);
+    assert_eq!(resumed.code, 0, "{}", resumed.transcript());
+    assert!(
+        !resumed.stderr.contains("in full"),
+        "{}",
+        resumed.transcript()
+    );
+    let full = emulated.run(&["plan", "--json", "--full"]);
+    assert_eq!(plan_of(&resumed), plan_of(&full));
+    assert_ne!(plan_of(&resumed), plan_of(&first), "the changes are seen");
+}
