@@ -249,10 +249,12 @@ fn record(how: &DeltaHow, now: &str) -> DirectoryRead {
     }
 }
 
-/// The one line on stderr for a full read nobody asked for.
+/// The one line on stderr for a full read that neither `--full` nor the schedule asked for.
 fn notice(how: &DeltaHow) -> Option<String> {
     match how {
-        DeltaHow::Incremental(_) | DeltaHow::Full(FullReason::Requested) => None,
+        // Asked for, or on schedule: recorded, not announced.
+        DeltaHow::Incremental(_)
+        | DeltaHow::Full(FullReason::Requested | FullReason::Scheduled) => None,
         DeltaHow::Full(reason) => Some(format!(
             "reading the directory in full: {}",
             crate::render::full_read_reason(reason)

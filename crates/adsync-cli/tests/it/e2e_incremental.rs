@@ -266,3 +266,38 @@ fn a_run_killed_after_the_delta_read_leaves_the_previous_state_usable() {
     assert_eq!(plan_of(&resumed), plan_of(&full));
     assert_ne!(plan_of(&resumed), plan_of(&first), "the changes are seen");
 }
+
+/// `sync.full_read_every`: once it has passed since the last full read, the next read is full,
+/// quietly, and the schedule starts again; `--full` resets it too.
+#[test]
+fn a_full_read_follows_the_schedule_quietly() {
+    let emulated = Emulated::start(FIXTURE, "incremental-schedule");
+    let first = emulated.run(&["plan", "-q"]);
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let mut saved: serde_json::Value = serde_json::from_str(&emulated.read(STATE)).expect("state");
+    saved["full_read_at"] = "2020-01-01T00:00:00.000Z".into();
+    std::fs::write(emulated.dir.join(STATE), saved.to_string()).expect("state written");
+    emulated.graph.reset_counts();
+    let due = emulated.run(&["plan"]);
+    assert_eq!(due.code, 0, "{}", due.transcript());
+    assert!(!due.stderr.contains("in full"), "{}", due.transcript());
+    let saved: serde_json::Value = serde_json::from_str(&emulated.read(STATE)).expect("state");
+    assert_eq!(saved["last_read"]["kind"], "full", "{saved}");
+    assert!(
+        saved["last_read"]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("full_read_every")),
+        "{saved}"
+    );
+    assert_ne!(saved["full_read_at"], "2020-01-01T00:00:00.000Z");
+    assert!(
+        emulated.graph.count(RequestKind::GroupById)
+            + emulated.graph.count(RequestKind::GroupByName)
+            > 0,
+        "a full read resolves the groups again"
+    );
+    let next = emulated.run(&["plan", "-q"]);
+    assert_eq!(next.code, 0, "{}", next.transcript());
+    let saved: serde_json::Value = serde_json::from_str(&emulated.read(STATE)).expect("state");
+    assert_eq!(saved["last_read"]["kind"], "incremental", "{saved}");
+}
