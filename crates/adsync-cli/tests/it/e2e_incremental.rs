@@ -212,8 +212,8 @@ fn run_cycles_after_the_first_make_two_graph_requests() {
     let counts = emulated.graph.counts();
     assert_eq!(counts.get(&RequestKind::Token), None, "{counts:?}");
     let total: usize = counts.values().sum();
-    // Cycles 3 and 4 (and perhaps part of cycle 5): two delta requests each.
-    assert!((4..=6).contains(&total), "{counts:?}");
+    // Cycles 3 and 4 (a slow machine may count part of cycle 3 or 5): two delta requests each.
+    assert!((3..=6).contains(&total), "{counts:?}");
     assert!(
         counts
             .keys()
