@@ -373,3 +373,65 @@ async fn a_run_that_died_before_saving_continues_from_the_previous_state() {
     assert_eq!(resumed.snapshot, emulator.expected_snapshot(&request));
     assert!(!touched.is_empty());
 }
+
+/// A delta round goes through the same bounded paging as every listing: a nextLink back to a
+/// page the round already read is a failed read, never a shorter success nor a full read.
+#[tokio::test]
+async fn a_paging_loop_in_a_delta_round_is_a_failed_read() {
+    let seed = directory(&shape());
+    let request = request(&seed, true);
+    let emulator = GraphEmulator::start(seed).await;
+    let source = GraphSource::new(emulator.settings(4)).expect("settings");
+    let first = read(&source, &request, DeltaStart::Full(FullReason::Requested)).await;
+    // The saved link leads to `a`, `a` to `b`, `b` back to `a`: no link points at its own
+    // page, so only the round's memory of links tells.
+    let page = |next: &str| Fault::Answer {
+        status: 200,
+        body: format!(
+            r#"{{"value":[],"@odata.nextLink":"{}/v1.0/users/delta?$skiptoken={next}"}}"#,
+            emulator.uri()
+        ),
+    };
+    emulator.reset_counts();
+    for next in ["a", "b", "a"] {
+        emulator.inject(Some(RequestKind::UsersDelta), page(next), 1);
+    }
+    let error = source
+        .read_delta(&request, saved(&first.state), &NoProgress)
+        .await
+        .expect_err("a paging loop fails the read");
+    assert!(error.to_string().contains("paging loop"), "{error}");
+    // The saved link, `a`, `b`; the link back to `a` is refused before it is sent.
+    assert_eq!(emulator.count(RequestKind::UsersDelta), 3);
+}
+
+/// The read budget bounds a delta read as it bounds a full one.
+#[tokio::test]
+async fn a_delta_read_past_its_budget_fails_in_time() {
+    let seed = directory(&shape());
+    let request = request(&seed, true);
+    let emulator = GraphEmulator::start(seed).await;
+    let source = GraphSource::new(emulator.settings(4))
+        .expect("settings")
+        .with_read_budget(std::time::Duration::from_millis(500));
+    let first = read(&source, &request, DeltaStart::Full(FullReason::Requested)).await;
+    emulator.inject(
+        Some(RequestKind::UsersDelta),
+        Fault::Slow(std::time::Duration::from_secs(5)),
+        usize::MAX,
+    );
+    let started = std::time::Instant::now();
+    let error = source
+        .read_delta(&request, saved(&first.state), &NoProgress)
+        .await
+        .expect_err("the read runs out of budget");
+    assert!(
+        matches!(error, adsync_graph::Error::ReadBudget { .. }),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}

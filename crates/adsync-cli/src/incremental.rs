@@ -21,6 +21,7 @@ use adsync_graph::{DELTA_FORMAT, DeltaHow, DeltaStart, DeltaState, FullReason};
 use adsync_rescue::cache::{CACHE_FORMAT, CacheStore, DetailCache, DetailReads, Verify};
 use serde::{Deserialize, Serialize};
 
+use crate::bounded::{self, ReadError};
 use crate::cli::Global;
 use crate::error::Error;
 use crate::load::Loaded;
@@ -134,9 +135,9 @@ pub(crate) async fn read_directory(
 
 /// Whether `last-run.json` records a success.
 fn succeeded_before(state_dir: &Path) -> bool {
-    std::fs::read(state_dir.join("last-run.json"))
+    read_bounded(&state_dir.join("last-run.json"))
         .ok()
-        .and_then(|text| serde_json::from_slice::<crate::state::LastRun>(&text).ok())
+        .and_then(|text| serde_json::from_str::<crate::state::LastRun>(&text).ok())
         .is_some_and(|record| record.last_success.is_some())
 }
 
@@ -150,9 +151,9 @@ fn start(
     if requested {
         return (DeltaStart::Full(FullReason::Requested), None);
     }
-    let text = match std::fs::read(path) {
+    let text = match read_bounded(path) {
         Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        Err(ReadError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
             return (DeltaStart::Full(FullReason::NoSavedState), None);
         }
         Err(_) => {
@@ -160,7 +161,7 @@ fn start(
             return (DeltaStart::Full(FullReason::Unreadable), None);
         }
     };
-    let saved = match serde_json::from_slice::<SavedGraph>(&text) {
+    let saved = match serde_json::from_str::<SavedGraph>(&text) {
         Ok(saved) if saved.state.format_version == DELTA_FORMAT => saved,
         Ok(_) => {
             set_aside(global, path);
@@ -179,6 +180,11 @@ fn start(
         DeltaStart::Saved(Box::new(saved.state)),
         Some(saved.full_read_at),
     )
+}
+
+/// A state file's text, of at most [`bounded::DATA_LIMIT`] bytes: a larger one is unreadable.
+fn read_bounded(path: &Path) -> Result<String, ReadError> {
+    bounded::read_text(path, bounded::DATA_LIMIT)
 }
 
 /// Renames an unreadable state file aside (`<name>.unreadable-<time>`), saying so.
@@ -280,23 +286,15 @@ fn saved_reads<T: serde::de::DeserializeOwned>(path: &Path) -> Option<(String, T
         #[serde(alias = "last_reads")]
         last_read: T,
     }
-    let text = std::fs::read(path).ok()?;
-    let saved: Reads<T> = serde_json::from_slice(&text).ok()?;
+    let text = read_bounded(path).ok()?;
+    let saved: Reads<T> = serde_json::from_str(&text).ok()?;
     Some((saved.full_read_at, saved.last_read))
 }
 
-/// Writes a state file atomically; one that cannot be written is a warning saying what the
-/// next run does instead.
+/// Writes a state file atomically, its owner's only (0600, in a 0700 directory it creates); one
+/// that cannot be written is a warning saying what the next run does instead.
 fn write_state(global: &Global, path: &Path, bytes: &[u8], instead: &str) {
-    let written = path
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .map_err(|source| Error::Write {
-            path: path.to_owned(),
-            source,
-        })
-        .and_then(|()| output::write_atomic(path, bytes));
-    if let Err(error) = written {
+    if let Err(error) = output::write_atomic(path, bytes) {
         output::warning(
             global,
             &format!("`{}` was not saved, {instead}: {error}", path.display()),
@@ -333,15 +331,15 @@ pub(crate) fn detail_store(global: &Global, loaded: &Loaded) -> Result<Arc<Cache
         "sync.full_read_every",
     )?;
     let path = loaded.state_dir().join(RESCUE_DETAILS);
-    let saved = match std::fs::read(&path) {
-        Ok(text) => match serde_json::from_slice::<SavedDetails>(&text) {
+    let saved = match read_bounded(&path) {
+        Ok(text) => match serde_json::from_str::<SavedDetails>(&text) {
             Ok(saved) if saved.cache.format_version == CACHE_FORMAT => Some(saved),
             _ => {
                 set_aside(global, &path);
                 None
             }
         },
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(ReadError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => None,
         Err(_) => {
             set_aside(global, &path);
             None

@@ -4,6 +4,7 @@
 //! adsync-core, renders results and decides the exit status. No sync rule lives here.
 
 mod activity;
+mod bounded;
 mod cli;
 mod clock;
 mod commands;
@@ -83,7 +84,7 @@ fn init_logging(global: &cli::Global) {
         .unwrap_or_else(|_| EnvFilter::new(log_filter(global.quiet, global.verbose)));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(output::RedactedStderr)
         .with_ansi(style::Paint::stderr(global).is_on())
         .with_target(global.verbose >= 3)
         .try_init();

@@ -1,7 +1,7 @@
 //! Builds the source and the target the configuration asks for: the Graph and LDAP sources and
 //! the Rescue target with their secrets resolved, or the snapshot files `load` reads.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adsync_core::adapter::{Source, Target};
@@ -44,7 +44,8 @@ pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphS
         retry.request_timeout_s.map(Duration::from_secs),
     );
     let source = GraphSource::new(settings)
-        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))?;
+        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))?
+        .with_read_budget(Duration::from_secs(loaded.config.sync.read_budget_s));
     Ok(match &loaded.observer {
         Some(observer) => source.with_request_observer(observer.clone()),
         None => source,
@@ -52,12 +53,15 @@ pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphS
 }
 
 /// A Graph source kept between the cycles of `adsync run`, so one token serves the cycles of
-/// its lifetime. A changed `source` section or client secret builds a new one; so does a cycle
-/// that failed ([`GraphKeeper::forget`]).
+/// its lifetime. A changed `source` section, client secret or `sync.read_budget_s` builds a new
+/// one; so does a cycle that failed ([`GraphKeeper::forget`]).
 #[derive(Debug, Default)]
 pub(crate) struct GraphKeeper {
-    kept: std::sync::Mutex<Option<(GraphSourceConfig, Secret, std::sync::Arc<GraphSource>)>>,
+    kept: std::sync::Mutex<Option<Kept>>,
 }
+
+/// What a kept source was built from, and the source.
+type Kept = (GraphSourceConfig, Secret, u64, std::sync::Arc<GraphSource>);
 
 impl GraphKeeper {
     /// The kept source when `config` and its secret are unchanged, a new one otherwise.
@@ -68,14 +72,16 @@ impl GraphKeeper {
     ) -> Result<std::sync::Arc<GraphSource>, Error> {
         let secret = load::secret(loaded, &config.client_secret, "source.client_secret")?;
         let mut kept = self.lock();
-        if let Some((kept_config, kept_secret, source)) = kept.as_ref()
+        let budget = loaded.config.sync.read_budget_s;
+        if let Some((kept_config, kept_secret, kept_budget, source)) = kept.as_ref()
             && kept_config == config
             && *kept_secret == secret
+            && *kept_budget == budget
         {
             return Ok(source.clone());
         }
         let source = std::sync::Arc::new(graph(loaded, config)?);
-        *kept = Some((config.clone(), secret, source.clone()));
+        *kept = Some((config.clone(), secret, budget, source.clone()));
         Ok(source)
     }
 
@@ -84,10 +90,7 @@ impl GraphKeeper {
         *self.lock() = None;
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, Option<(GraphSourceConfig, Secret, std::sync::Arc<GraphSource>)>>
-    {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Kept>> {
         self.kept
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -175,7 +178,31 @@ pub(crate) fn rescue_target(
     loaded: &Loaded,
     config: &RescueTargetConfig,
 ) -> Result<Box<dyn Target>, Error> {
-    Ok(Box::new(rescue(loaded, config)?))
+    Ok(Box::new(rescue_with_ledger(loaded, config)?))
+}
+
+/// [`rescue`], keeping its empty-node ledger in the state directory.
+fn rescue_with_ledger(loaded: &Loaded, config: &RescueTargetConfig) -> Result<RescueTarget, Error> {
+    let path = loaded.state_dir().join(adsync_rescue::ORPHANS_FILE);
+    set_aside_if_corrupt(&path);
+    rescue(loaded, config)?
+        .with_orphan_file(path)
+        .map_err(|error| Error::Setup(error.to_string()))
+}
+
+/// Renames a corrupt orphans file to `<name>.corrupt` (never deletes it): it only lists empty
+/// nodes for adsync to clean up, so a run without it is safe, and a create under the same
+/// parent still takes such a node.
+fn set_aside_if_corrupt(path: &Path) {
+    if let Err(error @ adsync_rescue::OrphanFileError::Corrupt { .. }) =
+        adsync_rescue::load_orphans(path)
+    {
+        let aside = path.with_extension("json.corrupt");
+        match std::fs::rename(path, &aside) {
+            Ok(()) => tracing::warn!("{error}: moved to {}", aside.display()),
+            Err(rename) => tracing::warn!("{error}; moving it aside failed: {rename}"),
+        }
+    }
 }
 
 /// The source the configuration asks for.
@@ -206,12 +233,12 @@ pub(crate) fn target(loaded: &Loaded) -> Result<TargetHandle, Error> {
 }
 
 /// The target a plan reads: [`target`], with Rescue reading details through the detail cache
-/// (`crate::incremental`).
+/// (`crate::incremental`) and keeping its empty-node ledger as [`rescue_target`] does.
 pub(crate) fn planning_target(global: &Global, loaded: &Loaded) -> Result<TargetHandle, Error> {
     match &loaded.config.target {
         TargetConfig::Rescue(config) => {
             let store = crate::incremental::detail_store(global, loaded)?;
-            let target = rescue(loaded, config)?.with_detail_cache(store);
+            let target = rescue_with_ledger(loaded, config)?.with_detail_cache(store);
             Ok(TargetHandle::Remote(Box::new(target)))
         }
         TargetConfig::Snapshot(_) => target(loaded),

@@ -115,6 +115,14 @@ pub trait Target: Send + Sync {
     fn concurrency(&self) -> usize {
         1
     }
+
+    /// Called once when an apply's actions are done (or there were none): the target tidies
+    /// what earlier runs left half made and keeps what the next run must know (Rescue: the empty
+    /// nodes it created and could not fill). Never deletes anything but such leftovers. The
+    /// default has nothing to tidy.
+    async fn finish(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
 }
 
 /// The result of a successful action.

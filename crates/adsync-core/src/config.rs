@@ -311,6 +311,11 @@ pub struct SyncConfig {
     /// Create missing destination groups instead of failing.
     #[serde(default)]
     pub create_missing_groups: bool,
+    /// Wall-clock budget of one read of the directory, in seconds; a read past it fails.
+    /// Operational, not part of what a plan means: left out of the serialized form, so of the
+    /// configuration's digest (a saved plan stays valid when only the budget changes).
+    #[serde(default = "default_read_budget", skip_serializing)]
+    pub read_budget_s: u64,
     /// E-mails adsync never modifies.
     #[serde(default)]
     pub protected: Vec<String>,
@@ -340,6 +345,7 @@ impl Default for SyncConfig {
             use_upn_instead_of_email: false,
             email_as_ssoid: false,
             create_missing_groups: false,
+            read_budget_s: default_read_budget(),
             protected: Vec::new(),
             limits: Limits::default(),
             safety: SafetyConfig::default(),
@@ -808,6 +814,11 @@ fn default_ldap_timeout() -> u64 {
     60
 }
 
+/// 30 minutes: far above a large tenant's read, far below "holds the lock for hours".
+fn default_read_budget() -> u64 {
+    30 * 60
+}
+
 fn default_limit() -> usize {
     999
 }
@@ -882,6 +893,12 @@ impl Config {
         }
         if self.target.concurrency() == 0 {
             problem("target.concurrency".into(), "must be at least 1".into());
+        }
+        if self.sync.read_budget_s == 0 {
+            problem(
+                "sync.read_budget_s".into(),
+                "must be at least 1 (seconds; the default is 1800)".into(),
+            );
         }
         if let SourceConfig::Graph(graph) = &self.source {
             if graph.concurrency == 0 {

@@ -184,7 +184,8 @@ enum Advanced {
 
 impl GraphSource {
     /// Reads the directory for `request` from `start`: incrementally from a saved state when it
-    /// fits and Graph still accepts its links, in full otherwise (see the module docs).
+    /// fits and Graph still accepts its links, in full otherwise (see the module docs). The
+    /// whole read is bounded by the read budget ([`GraphSource::with_read_budget`]).
     pub async fn read_delta(
         &self,
         request: &SourceRequest,
@@ -193,7 +194,7 @@ impl GraphSource {
     ) -> Result<DeltaRead, Error> {
         let scope = self.delta_scope(request);
         let read = self
-            .read_delta_from(request, start, scope, progress)
+            .bounded(self.read_delta_from(request, start, scope, progress))
             .await?;
         let total = request.groups.len() as u64;
         progress.report(ReadStep::Groups {

@@ -55,6 +55,9 @@ pub(crate) struct Page<T> {
     /// The last page of a delta round: where the next round starts.
     #[serde(rename = "@odata.deltaLink", default)]
     pub(crate) delta_link: Option<String>,
+    /// The size of the whole listing (first page only, with `$count=true`).
+    #[serde(rename = "@odata.count", default)]
+    pub(crate) count: Option<u64>,
 }
 
 /// A user as listed by `members/microsoft.graph.user` with adsync's `$select`.

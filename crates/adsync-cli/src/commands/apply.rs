@@ -183,6 +183,7 @@ async fn apply(
         ))?;
     }
     if plan.is_empty() {
+        finish(global, target.as_target()).await;
         if args.json {
             output::stdout(&output::json(&report_json(
                 run_id,
@@ -212,6 +213,7 @@ async fn apply(
     if let Some(progress) = &observer.progress {
         progress.finish_and_clear();
     }
+    finish(global, target.as_target()).await;
     write_back(target)?;
     let links = adsync_core::execute::links_after(load::read_links(loaded)?, plan, report);
     state::write_links(&loaded.state_dir(), &links)?;
@@ -263,6 +265,17 @@ fn record_counts(record: &mut LastRun, plan: &Plan, report: &ApplyReport) {
         record
             .counts
             .insert(outcome.as_str().into(), report.count(outcome) as u64);
+    }
+}
+
+/// Lets the target tidy what earlier runs left half made (`Target::finish`); a failure there
+/// leaves this run's actions as they are, so it is a warning, not the run's error.
+async fn finish(global: &Global, target: &dyn Target) {
+    if let Err(error) = target.finish().await {
+        output::warning(
+            global,
+            &format!("the target could not tidy up after the apply: {error}"),
+        );
     }
 }
 

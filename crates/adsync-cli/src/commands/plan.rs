@@ -107,6 +107,18 @@ pub(crate) async fn make_plan(
     )
 }
 
+/// The failed read of a directory that took longer than `budget`.
+fn over_budget(budget: std::time::Duration) -> adsync_core::adapter::AdapterError {
+    adsync_core::adapter::AdapterError::new(
+        adsync_core::adapter::AdapterErrorKind::Transport,
+        format!(
+            "reading the directory took longer than its budget of {}s (sync.read_budget_s); \
+             nothing is decided on a partial read",
+            budget.as_secs()
+        ),
+    )
+}
+
 /// [`make_plan`], keeping what was read; the directory only when `keep_directory` (a large one
 /// is dropped as soon as the desired state is made from it). `read` is told what both reads
 /// found and how long they took once both have finished, even when planning then fails.
@@ -122,7 +134,15 @@ pub(crate) async fn read_and_plan(
     let request = loaded.source_request();
     let groups = crate::render::group_kind(&loaded.config.source);
     let bar = ReadBar::directory(global, json, groups, request.groups.len());
-    let directory = crate::incremental::read_directory(global, loaded, &request, &bar).await;
+    // Every source's read is bounded by `sync.read_budget_s` (Graph also bounds its own, with
+    // the same budget, so its error names the request it was on).
+    let budget = std::time::Duration::from_secs(loaded.config.sync.read_budget_s);
+    let directory = tokio::time::timeout(
+        budget,
+        crate::incremental::read_directory(global, loaded, &request, &bar),
+    )
+    .await
+    .unwrap_or_else(|_| Err(Error::SourceRead(over_budget(budget))));
     bar.finish();
     let crate::incremental::Directory {
         snapshot: directory,

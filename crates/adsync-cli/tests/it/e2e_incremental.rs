@@ -301,3 +301,20 @@ fn a_full_read_follows_the_schedule_quietly() {
     let saved: serde_json::Value = serde_json::from_str(&emulated.read(STATE)).expect("state");
     assert_eq!(saved["last_read"]["kind"], "incremental", "{saved}");
 }
+
+/// The saved delta state and detail cache are their owner's only, like every state file.
+#[cfg(unix)]
+#[test]
+fn the_saved_state_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let emulated = Emulated::start(FIXTURE, "incremental-private");
+    let run = emulated.run(&["plan", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for file in [STATE, DETAILS] {
+        let mode = std::fs::metadata(emulated.dir.join(file))
+            .unwrap_or_else(|error| panic!("{file}: {error}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+}

@@ -740,6 +740,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             use_upn_instead_of_email: spec.use_upn,
             email_as_ssoid: spec.email_as_ssoid,
             create_missing_groups: true,
+            read_budget_s: 1800,
             protected: spec
                 .protected
                 .iter()
