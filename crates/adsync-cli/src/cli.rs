@@ -116,6 +116,9 @@ impl Command {
 /// `adsync plan`.
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
+    /// Read everything again (the directory and Rescue's details), refreshing the saved state
+    #[arg(long)]
+    pub(crate) full: bool,
     /// Also save the plan as JSON, for `adsync apply plan.json`
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
@@ -177,6 +180,9 @@ pub(crate) struct JsonArgs {
 /// `adsync run`.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
+    /// Read everything again (the directory and Rescue's details), refreshing the saved state
+    #[arg(long)]
+    pub(crate) full: bool,
     /// Time between cycles, with a unit: `30s`, `15m`, `1h30m`
     #[arg(long, value_name = "INTERVAL")]
     pub(crate) every: String,
@@ -268,6 +274,9 @@ pub(crate) struct CompletionsArgs {
 /// `adsync apply`.
 #[derive(Debug, Args)]
 pub(crate) struct ApplyArgs {
+    /// Read everything again (the directory and Rescue's details), refreshing the saved state
+    #[arg(long)]
+    pub(crate) full: bool,
     /// A plan saved with `adsync plan --out`; its drifted actions are skipped
     #[arg(value_name = "PLAN")]
     pub(crate) plan: Option<PathBuf>,
@@ -291,6 +300,9 @@ pub(crate) struct ApplyArgs {
 /// `adsync dry-run`.
 #[derive(Debug, Args)]
 pub(crate) struct DryRunArgs {
+    /// Read everything again (the directory and Rescue's details), refreshing the saved state
+    #[arg(long)]
+    pub(crate) full: bool,
     /// The workbook to write [default: adsync-dry-run-YYYYMMDD-HHMMSS.xlsx]
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,

@@ -27,6 +27,12 @@ pub(crate) struct Loaded {
     pub(crate) config: Config,
     /// Counts the adapters' requests (set by `run --listen` for the page's metrics).
     pub(crate) observer: Option<std::sync::Arc<dyn adsync_core::adapter::RequestObserver>>,
+    /// `--full`: the next read reads everything (the first read takes it).
+    pub(crate) full_read: std::sync::atomic::AtomicBool,
+    /// The Rescue detail cache the target reads through (set when the target is built).
+    pub(crate) details: crate::incremental::DetailSlot,
+    /// `adsync run`'s Graph source, kept between cycles (`None`: a new one per read).
+    pub(crate) graph_keeper: Option<std::sync::Arc<crate::wiring::GraphKeeper>>,
 }
 
 impl Loaded {
@@ -91,6 +97,9 @@ pub(crate) fn load_config(path: &Path) -> Result<Loaded, Error> {
         base,
         config,
         observer: None,
+        full_read: std::sync::atomic::AtomicBool::new(false),
+        details: Default::default(),
+        graph_keeper: None,
     })
 }
 

@@ -11,6 +11,7 @@ mod commands;
 mod error;
 mod exit;
 mod goto;
+mod incremental;
 mod listen;
 mod load;
 mod output;

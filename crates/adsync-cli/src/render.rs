@@ -490,3 +490,71 @@ fn category_title(category: adsync_core::adapter::FailureCategory) -> &'static s
         FailureCategory::Unknown => "unknown",
     }
 }
+
+/// Why a directory read was full.
+pub(crate) fn full_read_reason(reason: &adsync_graph::FullReason) -> String {
+    use adsync_graph::FullReason;
+    match reason {
+        FullReason::Requested => "--full was given".to_owned(),
+        FullReason::Scheduled => {
+            "sync.full_read_every has passed since the last full read".to_owned()
+        }
+        FullReason::NoSavedState => "no saved directory state".to_owned(),
+        FullReason::Unreadable => "the saved directory state could not be read".to_owned(),
+        FullReason::OtherFormat => "the saved directory state has another format".to_owned(),
+        FullReason::ScopeChanged => {
+            "the tenant, the pairings' groups or nesting changed since the last read".to_owned()
+        }
+        FullReason::TokenRejected { status, code } if code.is_empty() => {
+            format!("Graph no longer accepts the saved delta link (http {status})")
+        }
+        FullReason::TokenRejected { status, code } => {
+            format!("Graph no longer accepts the saved delta link (http {status}, {code})")
+        }
+        FullReason::GroupRemoved { id } => format!("the tracked group {id} was deleted"),
+        FullReason::GroupRenamed { id } => {
+            format!("the group {id}, paired by name, was renamed")
+        }
+    }
+}
+
+/// `adsync status`'s lines on directory reads: the last full read, and what the last read was.
+pub(crate) fn directory_reads(
+    full_read_at: &str,
+    last: &crate::incremental::DirectoryRead,
+) -> String {
+    let what = match (last.kind.as_str(), &last.reason) {
+        ("incremental", _) => {
+            let count = |key: &str| last.changes.get(key).copied().unwrap_or(0);
+            format!(
+                "incremental: {} group changes ({} memberships), {} users changed, {} groups newly nested",
+                count("groups"),
+                count("members"),
+                count("users"),
+                count("new_groups")
+            )
+        }
+        (kind, Some(reason)) => format!("{kind} ({reason})"),
+        (kind, None) => kind.to_owned(),
+    };
+    format!(
+        "full read:    {full_read_at}\nlast read:    {} at {}\n",
+        what, last.at
+    )
+}
+
+/// `adsync status`'s line on Rescue detail reads.
+pub(crate) fn detail_reads(
+    full_read_at: &str,
+    reads: &adsync_rescue::cache::DetailReads,
+) -> String {
+    format!(
+        "details:      all read at {full_read_at}; last run read {} ({} full read, {} not cached, {} changed, {} verification) and took {} from the cache\n",
+        reads.needed() + reads.verification,
+        reads.full,
+        reads.uncached,
+        reads.changed,
+        reads.verification,
+        reads.cached
+    )
+}

@@ -177,7 +177,8 @@ fn holds_state_only(dir: &Path) -> bool {
             || [".json", ".jsonl", ".tmp"]
                 .iter()
                 .any(|end| name.ends_with(end))
-            || name.contains(".corrupt");
+            || name.contains(".corrupt")
+            || name.contains(".unreadable-");
         if count > 512 || !ours || !entry.file_type().is_ok_and(|kind| kind.is_file()) {
             return false;
         }
@@ -291,6 +292,9 @@ pub(crate) struct LastRun {
     /// When a run last ended in success (carried over from earlier records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) last_success: Option<String>,
+    /// What the directory read was: full (and why) or incremental (and what it found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) directory_read: Option<crate::incremental::DirectoryRead>,
 }
 
 /// Writes `last-run.json`, carrying `last_success` over from the previous record, and appends

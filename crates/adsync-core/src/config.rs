@@ -338,6 +338,14 @@ pub struct SyncConfig {
     /// `apply plan.json`); without it a saved plan carries a digest only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_signing_key: Option<SecretRef>,
+    /// How often an incremental run reads everything anyway (`24h`; a number and a unit).
+    /// Left out of the serialized form (and so of the plan's configuration digest) when it is
+    /// the default: how often adsync reads changes no plan.
+    #[serde(default = "default_day", skip_serializing_if = "is_default_day")]
+    pub full_read_every: String,
+    /// The window over which every cached Rescue detail is read again (`24h`).
+    #[serde(default = "default_day", skip_serializing_if = "is_default_day")]
+    pub verify_every: String,
 }
 
 impl Default for SyncConfig {
@@ -353,6 +361,8 @@ impl Default for SyncConfig {
             safety: SafetyConfig::default(),
             state_dir: default_state_dir(),
             plan_signing_key: None,
+            full_read_every: default_day(),
+            verify_every: default_day(),
         }
     }
 }
@@ -880,6 +890,14 @@ fn default_limit() -> usize {
 
 fn default_state_dir() -> String {
     ".adsync".to_owned()
+}
+
+fn default_day() -> String {
+    "24h".to_owned()
+}
+
+fn is_default_day(value: &String) -> bool {
+    *value == default_day()
 }
 
 fn default_max_disables() -> Budget {

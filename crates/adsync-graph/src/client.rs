@@ -268,6 +268,10 @@ impl Client {
         })
     }
 
+    pub(crate) fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
     pub(crate) fn graph_base(&self) -> &Url {
         &self.endpoints.graph_base
     }
@@ -489,17 +493,20 @@ impl Client {
     }
 
     /// Every page of a collection, from `first`, following each `@odata.nextLink` exactly as
-    /// given (with the same headers). Calls `each` with every page's items.
+    /// given (with the same headers). Calls `each` with every page's items. Returns the last
+    /// page's `@odata.deltaLink`, which only a delta round carries.
     ///
     /// Every listing is bounded: a nextLink seen before in the same listing (a loop of any
     /// length), more pages than the first page's `@odata.count` allows, and a listing that ends
     /// with fewer items than that count announced are failed reads, never a shorter success.
+    /// A delta round's pages carry no `@odata.count`: they are bounded by the loop check and
+    /// [`MAX_PAGES`] alone.
     pub(crate) async fn pages<T: DeserializeOwned>(
         &self,
         first: Url,
         eventual: bool,
         mut each: impl FnMut(&str, Vec<T>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<String>, Error> {
         let mut url = first;
         let mut seen = HashSet::new();
         let mut paging = Paging::default();
@@ -521,7 +528,8 @@ impl Client {
             paging.page(&label, page == 1, body.count, body.value.len())?;
             each(&label, body.value)?;
             let Some(next) = body.next_link else {
-                return paging.finished(&label);
+                paging.finished(&label)?;
+                return Ok(body.delta_link);
             };
             url = self.next_link(&label, &url, &next)?;
             if seen.contains(&url) {
@@ -534,8 +542,8 @@ impl Client {
         }
     }
 
-    /// Checks a nextLink before the bearer token is sent to it.
-    fn next_link(&self, request: &str, current: &Url, next: &str) -> Result<Url, Error> {
+    /// Checks a nextLink (or a saved deltaLink) before the bearer token is sent to it.
+    pub(crate) fn next_link(&self, request: &str, current: &Url, next: &str) -> Result<Url, Error> {
         let bad = |reason: String| Error::BadNextLink {
             request: request.to_owned(),
             reason,

@@ -28,12 +28,16 @@
 //! snapshot with an error that names the group and the request. Requests in flight are bounded by
 //! `concurrency`.
 //!
-//! Deliberately absent: writes of any kind, `$batch`, delta queries (SPEC §13), certificate
-//! credentials, and any reading of the token's contents (it is opaque).
+//! [`GraphSource::read_delta`] reads incrementally with delta queries from a saved
+//! [`DeltaState`] (the `delta` module says how, and when it reads in full instead).
+//!
+//! Deliberately absent: writes of any kind, `$batch`, certificate credentials, and any reading
+//! of the token's contents (it is opaque).
 
 mod client;
 mod convert;
 pub mod decode;
+mod delta;
 mod error;
 mod retry;
 mod wire;
@@ -53,6 +57,10 @@ use url::Url;
 
 use crate::client::{Client, Get, describe, refused};
 
+pub use crate::delta::{
+    DELTA_FORMAT, DeltaChanges, DeltaHow, DeltaRead, DeltaStart, DeltaState, FullReason,
+    PairedGroup, TrackedGroup,
+};
 pub use crate::error::{Error, TokenRefusal};
 pub use crate::retry::RetryPolicy;
 
@@ -133,6 +141,8 @@ pub const DEFAULT_READ_BUDGET: std::time::Duration = std::time::Duration::from_s
 #[derive(Debug)]
 pub struct GraphSource {
     client: Client,
+    /// Pages of delta rounds read so far by the current read (for its progress report).
+    delta_pages: AtomicU64,
     read_budget: std::time::Duration,
 }
 
@@ -144,6 +154,7 @@ impl GraphSource {
     pub fn new(settings: GraphSettings) -> Result<GraphSource, Error> {
         Ok(GraphSource {
             client: Client::new(settings)?,
+            delta_pages: AtomicU64::new(0),
             read_budget: DEFAULT_READ_BUDGET,
         })
     }
@@ -383,7 +394,7 @@ impl GraphSource {
             })
             .await;
         match listed {
-            Ok(()) => Ok(ids.into_iter().collect()),
+            Ok(_) => Ok(ids.into_iter().collect()),
             // Microsoft 365 groups cannot hold groups, and Graph refuses the cast for them.
             Err(Error::Refused {
                 status: 400, code, ..

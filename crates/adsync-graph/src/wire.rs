@@ -52,6 +52,9 @@ pub(crate) struct Page<T> {
     pub(crate) value: Vec<T>,
     #[serde(rename = "@odata.nextLink", default)]
     pub(crate) next_link: Option<String>,
+    /// The last page of a delta round: where the next round starts.
+    #[serde(rename = "@odata.deltaLink", default)]
+    pub(crate) delta_link: Option<String>,
     /// The size of the whole listing (first page only, with `$count=true`).
     #[serde(rename = "@odata.count", default)]
     pub(crate) count: Option<u64>,
@@ -110,3 +113,35 @@ pub(crate) const GROUP_SELECT: &str = "id,displayName,description";
 pub(crate) const USER_TYPE: &str = "#microsoft.graph.user";
 /// `@odata.type` of groups.
 pub(crate) const GROUP_TYPE: &str = "#microsoft.graph.group";
+
+/// A user in a `/users/delta` round: changed or new (every selected property), or removed.
+#[derive(Deserialize)]
+pub(crate) struct DeltaUser {
+    #[serde(rename = "@removed", default)]
+    pub(crate) removed: Option<serde_json::Value>,
+    #[serde(flatten)]
+    pub(crate) user: User,
+}
+
+/// A group in a `/groups/delta` round; a large group comes back on several pages, each with a
+/// slice of its `members@delta`.
+#[derive(Deserialize)]
+pub(crate) struct DeltaGroup {
+    pub(crate) id: String,
+    #[serde(rename = "displayName", default)]
+    pub(crate) display_name: Option<String>,
+    #[serde(rename = "@removed", default)]
+    pub(crate) removed: Option<serde_json::Value>,
+    #[serde(rename = "members@delta", default)]
+    pub(crate) members: Vec<DeltaMember>,
+}
+
+/// One entry of `members@delta`: a member added, or removed (`@removed`).
+#[derive(Deserialize)]
+pub(crate) struct DeltaMember {
+    #[serde(rename = "@odata.type", default)]
+    pub(crate) odata_type: Option<String>,
+    pub(crate) id: String,
+    #[serde(rename = "@removed", default)]
+    pub(crate) removed: Option<serde_json::Value>,
+}

@@ -217,6 +217,11 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 impl Client {
+    /// The API base (`https://secure.logmeinrescue.com`).
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     /// A client for `base_url`; `secrets` are further values no error may quote (the default
     /// password), beside the credentials and the authcodes it is given.
     pub(crate) fn new(

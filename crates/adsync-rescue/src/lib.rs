@@ -32,6 +32,7 @@
 //! - Actions whose node already holds the wanted values write nothing.
 
 pub mod api;
+pub mod cache;
 mod client;
 mod error;
 mod ops;
@@ -130,6 +131,8 @@ pub struct RescueTarget {
     /// what a create interrupted between `createUser`/`createGroup` and the `setUser`/`setGroup`
     /// that fills the node leaves behind. A create under such a parent adopts one.
     orphans: Mutex<HashMap<(NodeId, bool), usize>>,
+    /// The detail cache reads use, when the caller keeps one.
+    cache: Option<std::sync::Arc<cache::CacheStore>>,
     /// Every node id of the last tree read: a create answer naming one of them is a lie.
     known: Mutex<HashSet<NodeId>>,
     /// Empty nodes kept and creates left unchecked, for the next run (`rollback.rs`).
@@ -162,6 +165,7 @@ impl RescueTarget {
             concurrency: settings.concurrency.max(1),
             claimed: Mutex::new(HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
+            cache: None,
             known: Mutex::new(HashSet::new()),
             ledger: Mutex::new(std::collections::BTreeSet::new()),
             orphan_file: None,
@@ -187,6 +191,14 @@ impl RescueTarget {
         observer: std::sync::Arc<dyn adsync_core::adapter::RequestObserver>,
     ) -> RescueTarget {
         self.client.observer = Some(observer);
+        self
+    }
+
+    /// Reads details through `store`'s cache (see [`cache`]); the read leaves the new cache
+    /// and what it read in the store.
+    #[must_use]
+    pub fn with_detail_cache(mut self, store: std::sync::Arc<cache::CacheStore>) -> RescueTarget {
+        self.cache = Some(store);
         self
     }
 

@@ -325,6 +325,12 @@ impl RescueTarget {
             return Ok(snapshot);
         }
         let wanted = details.scope.users_in(&snapshot);
+        let cached =
+            crate::cache::plan_reads(self.cache.as_deref(), self.client.base(), &snapshot, wanted);
+        let wanted = match &cached {
+            Ok(plan) => plan.to_read.clone(),
+            Err(wanted) => wanted.clone(),
+        };
         let client = &self.client;
         let total = wanted.len() as u64;
         let done = AtomicU64::new(0);
@@ -348,6 +354,9 @@ impl RescueTarget {
             .enumerate()
             .map(|(at, node)| (node.id, at))
             .collect();
+        if let Ok(plan) = cached {
+            plan.finish(&mut snapshot, &read);
+        }
         for user in read {
             // Every id came from `snapshot`, so the lookup finds it.
             let Some(node) = index

@@ -5,7 +5,7 @@
 //!   plan   --pairings 999 --members 999 [--people N] [--runs 1] [--rounds 41]
 //!   plan-one --pairings N --members N [--people N] [--runs 1] [--digest]
 //!   sync   --pairings 100 --members 999 [--people N] --latency-ms 20
-//!          [--graph-concurrency 8] [--concurrency 4]
+//!          [--graph-concurrency 8] [--concurrency 4] [--steady]
 //!   apply  --actions 2000 --latency-ms 20 --concurrency 4
 //! ```
 //!
@@ -36,6 +36,9 @@ use adsync_tests::synthetic::{self, DirectorySide, Organization, RescueSide, Sha
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+#[path = "bench/steady.rs"]
+mod steady;
+
 /// SPEC §12's targets, printed beside the measurements.
 const PLAN_MS_TARGET: f64 = 1000.0;
 const PEAK_RSS_MB_TARGET: f64 = 512.0;
@@ -44,7 +47,7 @@ const REQUESTS_RATIO_TARGET: f64 = 1.05;
 const WALL_RATIO_TARGET: f64 = 1.5;
 
 const USAGE: &str = "usage: adsync-bench [plan|sync|apply|all] [--quick] [--pairings N] [--members N] \
-[--people N] [--runs N] [--rounds N] [--digest] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
+[--people N] [--runs N] [--rounds N] [--digest] [--steady] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
 
 #[derive(Clone, Debug, Default)]
 struct Options {
@@ -60,6 +63,8 @@ struct Options {
     actions: Option<usize>,
     /// `plan-one`: print the SHA-256 of the plan's JSON too.
     digest: bool,
+    /// `sync --steady`: a full run, an apply, a no-change run and a 1% churn run.
+    steady: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +97,7 @@ fn parse(args: &[String]) -> Result<(Vec<Scenario>, Options), String> {
             "all" => scenarios.extend([Scenario::Plan, Scenario::Sync, Scenario::Apply]),
             "--quick" => options.quick = true,
             "--digest" => options.digest = true,
+            "--steady" => options.steady = true,
             "--pairings" => options.pairings = Some(number(arg)?),
             "--members" => options.members = Some(number(arg)?),
             "--people" => options.people = Some(number(arg)?),
@@ -597,7 +603,25 @@ fn plan_scenario(options: &Options) -> Result<String, String> {
 // ---------------------------------------------------------------------------------------------
 // sync
 
-async fn sync_scenario(options: &Options) -> Result<String, String> {
+/// The organization, the emulators seeded with it (with latency) and the configuration
+/// pointing at them: what `sync` and `sync --steady` share.
+struct SyncSetup {
+    pairings: usize,
+    members: usize,
+    latency_ms: u64,
+    graph_concurrency: usize,
+    rescue_concurrency: usize,
+    shape: Shape,
+    config: Config,
+    links: adsync_core::plan::Links,
+    drift: synthetic::Drift,
+    directory_users: usize,
+    rescue_nodes: usize,
+    graph: GraphEmulator,
+    rescue_emulator: RescueEmulator,
+}
+
+async fn sync_setup(options: &Options) -> SyncSetup {
     let (pairings, members, latency_ms) = if options.quick {
         (6, 50, 2)
     } else {
@@ -652,6 +676,42 @@ async fn sync_scenario(options: &Options) -> Result<String, String> {
         concurrency: rescue_concurrency,
         retry: Default::default(),
     });
+    SyncSetup {
+        pairings,
+        members,
+        latency_ms,
+        graph_concurrency,
+        rescue_concurrency,
+        shape,
+        config,
+        links,
+        drift,
+        directory_users,
+        rescue_nodes,
+        graph,
+        rescue_emulator,
+    }
+}
+
+async fn sync_scenario(options: &Options) -> Result<String, String> {
+    if options.steady {
+        return steady::scenario(options, sync_setup(options).await).await;
+    }
+    let SyncSetup {
+        pairings,
+        members,
+        latency_ms,
+        graph_concurrency,
+        rescue_concurrency,
+        shape,
+        config,
+        links,
+        drift,
+        directory_users,
+        rescue_nodes,
+        graph,
+        rescue_emulator,
+    } = sync_setup(options).await;
     let source = GraphSource::new(graph.settings(graph_concurrency)).map_err(|e| e.to_string())?;
     let target = RescueTarget::new(rescue_emulator.settings(rescue_concurrency))
         .map_err(|e| e.to_string())?;

@@ -11,6 +11,8 @@
 //! - `GET /v1.0/groups/{id}/members` and `/transitiveMembers`, uncast or cast to
 //!   `microsoft.graph.user` / `microsoft.graph.group`, with `$select`, `$top` (default 100, at
 //!   most 999), `$count=true` and real paging through absolute `@odata.nextLink`s;
+//! - `GET /v1.0/users/delta` and `GET /v1.0/groups/delta` (the `delta` module: rounds, tokens,
+//!   `@removed`, `members@delta`), each [`GraphEmulator::replace`] being one change;
 //! - bearer-token checks: unknown, expired or revoked tokens get Graph's 401.
 //!
 //! Faults are queued per request kind: 429 bursts with a `Retry-After`, 503, 504, 403 for a
@@ -21,6 +23,7 @@
 //! fixed share of requests (token requests excepted: they go to Entra ID) with 429,
 //! reproducibly, for load runs.
 
+mod delta;
 mod directory;
 pub mod generate;
 
@@ -39,6 +42,8 @@ use wiremock::http::Method;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use self::delta::{Collection, DeltaLog, Generation};
+pub use self::delta::{GROUPS_PAGE, MEMBER_SLICE, USERS_PAGE};
 use self::directory::{Cast, Directory, GROUP_PROPERTIES, Listed, USER_PROPERTIES};
 pub use crate::throttle::Throttle;
 
@@ -75,6 +80,10 @@ pub enum RequestKind {
     MemberGroups,
     /// A page of any other member listing (uncast, or transitive groups).
     OtherMembers,
+    /// A page of `GET /users/delta` (initial, nextLink or deltaLink).
+    UsersDelta,
+    /// A page of `GET /groups/delta`.
+    GroupsDelta,
     /// Anything the emulator does not serve.
     Unknown,
 }
@@ -120,6 +129,15 @@ pub enum Fault {
     Forbidden,
     /// The real answer, held back this long (a client with a shorter timeout gives up first).
     Slow(Duration),
+    /// 410 Gone with a `Location` to restart from: the delta state was reset (tenant
+    /// maintenance), graph-api.md §6.4.
+    Gone,
+    /// 400 `syncStateNotFound`: an expired delta token.
+    SyncStateNotFound,
+    /// 404 with no Graph error body, as a proxy or a cloud without the endpoint answers.
+    NotFound,
+    /// 501 `NotImplemented`.
+    NotImplemented,
     /// This status and body, verbatim: a broken service, or a proxy that reflects what it got
     /// (`{bearer}` in the body becomes the bearer token of the request).
     Answer {
@@ -198,6 +216,7 @@ struct State {
     throttled: usize,
     counts: BTreeMap<RequestKind, usize>,
     served: Vec<Served>,
+    delta: DeltaLog,
 }
 
 /// The running emulator. Dropping it stops the server.
@@ -236,7 +255,9 @@ impl GraphEmulator {
             throttled: 0,
             counts: BTreeMap::new(),
             served: Vec::new(),
+            delta: DeltaLog::default(),
         }));
+        lock(&state).delta.push(generation(&seed));
         Mock::given(any())
             .respond_with(Handler {
                 state: Arc::clone(&state),
@@ -277,7 +298,10 @@ impl GraphEmulator {
 
     /// Serves `directory` from now on (tokens and counts are kept).
     pub fn replace(&mut self, directory: DirectorySnapshot) {
-        self.lock().directory = Directory::new(&directory);
+        let mut state = self.lock();
+        state.directory = Directory::new(&directory);
+        state.delta.push(generation(&directory));
+        drop(state);
         self.seed = directory;
     }
 
@@ -432,6 +456,21 @@ impl GraphEmulator {
     }
 }
 
+impl GraphEmulator {
+    /// Delta rounds started so far (initial requests without a token).
+    pub fn delta_rounds(&self) -> usize {
+        self.lock().delta.rounds()
+    }
+}
+
+fn generation(seed: &DirectorySnapshot) -> Generation {
+    let directory = Directory::new(seed);
+    Generation {
+        users: directory.users,
+        groups: directory.groups,
+    }
+}
+
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // A panic while holding the lock leaves the state usable for the assertions that follow.
     state
@@ -511,6 +550,34 @@ impl Respond for Handler {
                     &graph_error(
                         "Authorization_RequestDenied",
                         "Insufficient privileges to complete the operation.",
+                    ),
+                ),
+            ),
+            Some(Fault::Gone) => {
+                let location = format!("{}{}?$deltatoken=", state.base, request.url.path());
+                let body = graph_error("SyncStateNotFound", "The sync state was reset.");
+                let template =
+                    json_response(410, &body).insert_header("Location", location.as_str());
+                (410, template)
+            }
+            Some(Fault::SyncStateNotFound) => (
+                400,
+                json_response(
+                    400,
+                    &graph_error(
+                        "syncStateNotFound",
+                        "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
+                    ),
+                ),
+            ),
+            Some(Fault::NotFound) => (404, ResponseTemplate::new(404)),
+            Some(Fault::NotImplemented) => (
+                501,
+                json_response(
+                    501,
+                    &graph_error(
+                        "NotImplemented",
+                        "This operation target is not yet supported.",
                     ),
                 ),
             ),
@@ -664,6 +731,8 @@ fn classify(request: &Request) -> RequestKind {
                 RequestKind::GroupList
             }
         }
+        ["users", "delta"] => RequestKind::UsersDelta,
+        ["groups", "delta"] => RequestKind::GroupsDelta,
         ["groups", _] => RequestKind::GroupById,
         ["groups", _, "members", "microsoft.graph.user"] => RequestKind::MemberUsers,
         ["groups", _, "transitiveMembers", "microsoft.graph.user"] => {
@@ -897,6 +966,17 @@ fn serve(state: &mut State, kind: RequestKind, request: &Request) -> (u16, Value
                 items,
                 "directoryObjects",
             )
+        }
+        RequestKind::UsersDelta | RequestKind::GroupsDelta => {
+            let collection = if kind == RequestKind::UsersDelta {
+                Collection::Users
+            } else {
+                Collection::Groups
+            };
+            let query: BTreeMap<String, String> = query.into_iter().collect();
+            let readable = state.users_readable;
+            let base = state.base.clone();
+            state.delta.serve(&base, collection, &query, readable)
         }
         RequestKind::Token | RequestKind::Unknown => (
             400,

@@ -489,6 +489,41 @@ impl RescueEmulator {
         1 + detail_reads
     }
 
+    /// Changes a user node as an administrator would in the Rescue console: `edit` gets the
+    /// node as it is, and `setUser_v2` sends every field back (counted like any request).
+    /// Returns the answer's body.
+    pub fn edit_user_by_hand(
+        &self,
+        node: NodeId,
+        edit: impl FnOnce(&mut adsync_core::model::RescueNode),
+    ) -> String {
+        let Some(mut found) = self.snapshot().nodes.into_iter().find(|n| n.id == node) else {
+            return "INVALIDPARAM_NODE".to_owned();
+        };
+        edit(&mut found);
+        let flag = |on: Option<bool>| if on == Some(true) { "True" } else { "False" };
+        let status = match found.status {
+            Some(adsync_core::model::Status::Disabled) => "Disabled",
+            _ => "Enabled",
+        };
+        let node_text = node.0.to_string();
+        self.call(
+            "setUser_v2",
+            &[
+                ("authcode", API_TOKEN),
+                ("node", &node_text),
+                ("name", &found.name),
+                ("nick", found.nick.as_deref().unwrap_or("")),
+                ("email", found.email.as_deref().unwrap_or("")),
+                ("ssoid", found.ssoid.as_deref().unwrap_or("")),
+                ("description", found.description.as_deref().unwrap_or("")),
+                ("status", status),
+                ("mobileaddon", flag(found.mobile)),
+                ("rpataddon", flag(found.rpat)),
+            ],
+        )
+    }
+
     /// Calls `method` with `params` directly, as a request would (counted, faults and rules
     /// applied, latency ignored), and returns the answer's body. For tests of the rules
     /// themselves.

@@ -45,6 +45,9 @@ pub(crate) struct Options<'a> {
 
 pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
+    loaded
+        .full_read
+        .store(args.full, std::sync::atomic::Ordering::SeqCst);
     let options = Options {
         plan: args.plan.as_deref(),
         yes: args.yes,
@@ -150,7 +153,7 @@ async fn apply(
         report: report_slot,
         ..
     } = trace;
-    let target = crate::wiring::target(loaded)?;
+    let target = crate::wiring::planning_target(global, loaded)?;
     let planned = async {
         match args.plan {
             Some(path) => saved_plan(global, loaded, path, &target, args.max_plan_age).await,
@@ -164,6 +167,7 @@ async fn apply(
                     read,
                 )
                 .await?;
+                record.directory_read = planned.directory_read;
                 Ok((planned.plan, Default::default()))
             }
         }

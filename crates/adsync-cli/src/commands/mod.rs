@@ -8,7 +8,7 @@ mod goto;
 mod groups;
 mod init;
 mod plan;
-mod run;
+pub(crate) mod run;
 mod status;
 mod tree;
 mod validate;

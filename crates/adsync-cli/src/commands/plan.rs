@@ -25,7 +25,10 @@ pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, 
     if let Some(goto) = crate::goto::target_config(&loaded) {
         return crate::goto::plan_command(global, args, &loaded, goto).await;
     }
-    let target = crate::wiring::target(&loaded)?;
+    loaded
+        .full_read
+        .store(args.full, std::sync::atomic::Ordering::SeqCst);
+    let target = crate::wiring::planning_target(global, &loaded)?;
     let plan = make_plan(global, args.json, &loaded, target.as_target()).await?;
     let listing = listing(&plan, args)?;
     if let Some(out) = &args.out {
@@ -91,6 +94,8 @@ pub(crate) struct Planned {
     pub(crate) directory: Option<DirectorySnapshot>,
     /// Rescue as read, and the links.
     pub(crate) current: CurrentState,
+    /// What the directory read was (incremental or full), for the run record.
+    pub(crate) directory_read: Option<crate::incremental::DirectoryRead>,
 }
 
 /// Reads the directory, then Rescue, and plans. Any failed read means no plan.
@@ -131,19 +136,24 @@ pub(crate) async fn read_and_plan(
     read: &mut Option<ReadFacts>,
 ) -> Result<Planned, Error> {
     let started = std::time::Instant::now();
-    let source = crate::wiring::source(loaded)?;
     let request = loaded.source_request();
     let groups = crate::render::group_kind(&loaded.config.source);
     let bar = ReadBar::directory(global, json, groups, request.groups.len());
     // Every source's read is bounded by `sync.read_budget_s` (Graph also bounds its own, with
     // the same budget, so its error names the request it was on).
     let budget = std::time::Duration::from_secs(loaded.config.sync.read_budget_s);
-    let directory = tokio::time::timeout(budget, source.snapshot_reporting(&request, &bar))
-        .await
-        .unwrap_or_else(|_| Err(over_budget(budget)))
-        .map_err(Error::SourceRead);
+    let directory = tokio::time::timeout(
+        budget,
+        crate::incremental::read_directory(global, loaded, &request, &bar),
+    )
+    .await
+    .unwrap_or_else(|_| Err(Error::SourceRead(over_budget(budget))));
     bar.finish();
-    let directory = directory?;
+    let crate::incremental::Directory {
+        snapshot: directory,
+        read: directory_read_record,
+        pending,
+    } = directory?;
     tracing::info!(
         groups = directory.groups.len(),
         users = directory.users.len(),
@@ -169,6 +179,11 @@ pub(crate) async fn read_and_plan(
     let mut plan =
         plan(&desired, &current, &Policy::from_config(&loaded.config)).map_err(Error::Plan)?;
     plan.origin = Some(origin(loaded, &current.rescue));
+    // Both reads succeeded and made a plan: the directory state may now replace the last one.
+    if let Some(pending) = pending {
+        crate::incremental::save(global, pending);
+    }
+    crate::incremental::save_details(global, loaded, &plan);
     tracing::info!(
         actions = plan.actions.len(),
         unchanged = plan.summary.unchanged,
@@ -178,6 +193,7 @@ pub(crate) async fn read_and_plan(
         plan,
         directory,
         current,
+        directory_read: directory_read_record,
     })
 }
 

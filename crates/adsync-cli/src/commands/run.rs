@@ -44,6 +44,7 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
     );
 
     let warned = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let graph = std::sync::Arc::new(crate::wiring::GraphKeeper::default());
     let mut cycle = 0u64;
     let mut trigger = Trigger::Schedule;
     loop {
@@ -65,8 +66,13 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
             stop: &stop,
             warned: &warned,
             listening: listening.as_ref(),
+            full: args.full && cycle == 1,
+            graph: &graph,
         };
         let result = one_cycle(global, args, &cycling, &mut trace).await;
+        if result.is_err() {
+            graph.forget();
+        }
         let elapsed = started.elapsed();
         let wait = interval.saturating_sub(elapsed);
         let next = (!stop.load(Ordering::SeqCst)).then(|| SystemTime::now() + wait);
@@ -111,6 +117,10 @@ struct Cycling<'a> {
     warned: &'a std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// The service page, with `--listen`.
     listening: Option<&'a crate::listen::Listening>,
+    /// `--full`, on the first cycle: read everything.
+    full: bool,
+    /// The Graph source kept between cycles (and its token).
+    graph: &'a std::sync::Arc<crate::wiring::GraphKeeper>,
 }
 
 /// The line that ends a cycle: when, how it went, its counts, how long it took and when the
@@ -187,6 +197,8 @@ async fn one_cycle(
 ) -> Result<ExitStatus, Error> {
     // The configuration is read each cycle, so an edit takes effect without a restart.
     let mut loaded = super::config(global)?;
+    loaded.full_read.store(cycling.full, Ordering::SeqCst);
+    loaded.graph_keeper = Some(cycling.graph.clone());
     if let Some(listening) = cycling.listening {
         listening.logs.set_state_dir(loaded.state_dir());
         loaded.observer = Some(listening.service.clone());
@@ -235,7 +247,7 @@ async fn dry_run_cycle(
             let cycle = (args.out_dir.join(name), &mut trace.goto);
             return crate::goto::dry_run_cycle(global, loaded, goto, cycle).await;
         }
-        let target = crate::wiring::target(loaded)?;
+        let target = crate::wiring::planning_target(global, loaded)?;
         let planned = super::plan::read_and_plan(
             global,
             false,
@@ -245,6 +257,7 @@ async fn dry_run_cycle(
             &mut trace.read,
         )
         .await?;
+        record.directory_read = planned.directory_read;
         let plan = &*trace.plan.insert(planned.plan);
         super::plan::print_new_warnings(global, plan, warned);
         let path = args.out_dir.join(format!(

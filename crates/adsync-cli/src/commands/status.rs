@@ -34,6 +34,8 @@ pub(crate) fn run(global: &Global, args: &JsonArgs) -> Result<ExitStatus, Error>
         return Err(error);
     }
     let last: LastRun = load::read_data(&path)?;
+    let reads = crate::incremental::reads(&loaded.state_dir());
+    let details = crate::incremental::detail_reads(&loaded.state_dir());
     if args.json {
         let mut document = serde_json::json!({
             "format_version": output::FORMAT_VERSION,
@@ -46,6 +48,24 @@ pub(crate) fn run(global: &Global, args: &JsonArgs) -> Result<ExitStatus, Error>
             document
                 .entry("last_success")
                 .or_insert(serde_json::Value::Null);
+            if let Some((full_read_at, last_reads)) = &details {
+                document.insert(
+                    "detail_reads".to_owned(),
+                    serde_json::json!({
+                        "last_full_read": full_read_at,
+                        "last_reads": last_reads,
+                    }),
+                );
+            }
+            if let Some((full_read_at, last_read)) = &reads {
+                document.insert(
+                    "directory_reads".to_owned(),
+                    serde_json::json!({
+                        "last_full_read": full_read_at,
+                        "last_read": last_read,
+                    }),
+                );
+            }
         }
         output::stdout(&output::json(&document))?;
         return Ok(ExitStatus::Success);
@@ -85,6 +105,12 @@ pub(crate) fn run(global: &Global, args: &JsonArgs) -> Result<ExitStatus, Error>
         "last success: {}\n",
         last.last_success.as_deref().unwrap_or("never")
     ));
+    if let Some((full_read_at, last_read)) = &reads {
+        text.push_str(&crate::render::directory_reads(full_read_at, last_read));
+    }
+    if let Some((full_read_at, last_reads)) = &details {
+        text.push_str(&crate::render::detail_reads(full_read_at, last_reads));
+    }
     output::stdout(&text)?;
     Ok(ExitStatus::Success)
 }

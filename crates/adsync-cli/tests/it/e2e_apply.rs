@@ -439,9 +439,9 @@ fn an_apply_killed_at_any_point_converges_on_the_next_run() {
 #[test]
 fn a_failed_read_means_no_writes() {
     let emulated = Emulated::start("demo", "e2e-failed-read");
-    // One group's member page comes back cut in half.
+    // A page of the groups delta round comes back cut in half.
     emulated.graph.inject(
-        Some(adsync_tests::graph_emulator::RequestKind::TransitiveMemberUsers),
+        Some(adsync_tests::graph_emulator::RequestKind::GroupsDelta),
         adsync_tests::graph_emulator::Fault::Truncated,
         1,
     );

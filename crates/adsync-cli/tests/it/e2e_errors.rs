@@ -182,12 +182,10 @@ fn wrong_client_secret() {
 fn missing_admin_consent_names_the_permissions() {
     // One pairing: with several, the group whose read fails first is named, in any order.
     let emulated = Emulated::start("scenarios/create-technician", "e2e-err-consent");
-    // Graph refuses the app every member read, as it does before admin consent is granted.
-    emulated.graph.inject(
-        Some(RequestKind::TransitiveMemberUsers),
-        GraphFault::Forbidden,
-        100,
-    );
+    // Graph refuses the app every group read, as it does before admin consent is granted.
+    emulated
+        .graph
+        .inject(Some(RequestKind::GroupsDelta), GraphFault::Forbidden, 100);
     let run = emulated.run(&["plan"]);
     assert_error("missing_admin_consent", &run);
     assert!(
@@ -291,17 +289,15 @@ fn graph_throttling_beyond_the_retries() {
         retry_after: Some("0".into()),
     };
     // A short burst is waited out.
-    emulated.graph.inject(
-        Some(RequestKind::TransitiveMemberUsers),
-        throttle.clone(),
-        2,
-    );
+    emulated
+        .graph
+        .inject(Some(RequestKind::GroupsDelta), throttle.clone(), 2);
     let run = emulated.run(&["plan", "--detailed-exitcode", "-q"]);
     assert_eq!(run.code, 2, "{}", run.transcript());
     // One that outlasts the three attempts of a request is an error with a hint.
     emulated
         .graph
-        .inject(Some(RequestKind::TransitiveMemberUsers), throttle, 3);
+        .inject(Some(RequestKind::GroupsDelta), throttle, 3);
     let run = emulated.run(&["plan"]);
     assert_error("graph_throttled", &run);
 }

@@ -8,7 +8,7 @@ use adsync_tests::rescue_emulator::Fault;
 
 use crate::emulated::{Emulated, filters, wait_for_exit, wait_until};
 
-fn terminate(child: &std::process::Child) {
+pub(crate) fn terminate(child: &std::process::Child) {
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -98,8 +98,9 @@ fn a_proxy_reflecting_the_token_form_is_masked() {
 #[test]
 fn graph_quoting_the_bearer_token_issued_during_the_run_is_masked() {
     let emulated = Emulated::start("demo", "echo-bearer");
-    // The token endpoint works; every member page is refused with a message quoting the
-    // token the request carried (the emulator issues `emulator-token-N`).
+    // The token endpoint works; every member page and every users delta page (the read a
+    // Graph source makes first) is refused with a message quoting the token the request
+    // carried (the emulator issues `emulator-token-N`).
     let body = serde_json::json!({
         "error": {
             "code": "Authorization_RequestDenied",
@@ -107,11 +108,16 @@ fn graph_quoting_the_bearer_token_issued_during_the_run_is_masked() {
         }
     })
     .to_string();
-    emulated.graph.inject(
-        Some(RequestKind::TransitiveMemberUsers),
-        Fault::Answer { status: 403, body },
-        usize::MAX,
-    );
+    for kind in [RequestKind::TransitiveMemberUsers, RequestKind::UsersDelta] {
+        emulated.graph.inject(
+            Some(kind),
+            Fault::Answer {
+                status: 403,
+                body: body.clone(),
+            },
+            usize::MAX,
+        );
+    }
     assert_clean(&emulated, "bearer echo", true);
 }
 

@@ -184,12 +184,13 @@ fn a_read_past_the_configured_budget_fails_in_time() {
     use adsync_tests::graph_emulator::{Fault, RequestKind};
     let emulated = Emulated::start("demo", "hostile-read-budget");
     emulated.edit_config("sync:\n", "sync:\n  read_budget_s: 1\n");
-    // Every member page answers after 3 s; each attempt times out at 2 s and is retried.
-    emulated.graph.inject(
-        Some(RequestKind::TransitiveMemberUsers),
-        Fault::Slow(Duration::from_secs(3)),
-        usize::MAX,
-    );
+    // Every member page and users delta page (a Graph source's first read goes through delta
+    // queries) answers after 3 s; each attempt times out at 2 s and is retried.
+    for kind in [RequestKind::TransitiveMemberUsers, RequestKind::UsersDelta] {
+        emulated
+            .graph
+            .inject(Some(kind), Fault::Slow(Duration::from_secs(3)), usize::MAX);
+    }
     let started = Instant::now();
     let run = emulated.run(&["apply", "--yes"]);
     assert!(

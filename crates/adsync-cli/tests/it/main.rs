@@ -10,6 +10,7 @@ mod e2e_apply;
 mod e2e_commands;
 mod e2e_errors;
 mod e2e_goto;
+mod e2e_incremental;
 mod e2e_ldap;
 mod e2e_run;
 mod e2e_secrets;

@@ -222,11 +222,8 @@ fn failed_reads_leak_nothing() {
     type Inject = fn(&Emulated, usize);
     let cases: [(&str, Inject); 8] = [
         ("graph 503", |e, n| {
-            e.graph.inject(
-                Some(RequestKind::TransitiveMemberUsers),
-                GraphFault::Unavailable,
-                n,
-            );
+            e.graph
+                .inject(Some(RequestKind::GroupsDelta), GraphFault::Unavailable, n);
         }),
         ("graph malformed", |e, n| {
             e.graph.inject(None, GraphFault::Malformed, n);

@@ -750,6 +750,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             safety,
             state_dir: ".adsync".to_owned(),
             plan_signing_key: None,
+            ..SyncConfig::default()
         },
         pairings,
         goto: None,
