@@ -128,6 +128,48 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
+/// `90s`, `15m`, `2h`, `1h30m`, `1d`: a number and a unit, repeated. A bare number is refused:
+/// `--every 15` could mean seconds or minutes, and a wrong guess is a service that hammers both
+/// APIs or one that hardly runs.
+pub(crate) fn parse_interval(text: &str, flag: &str) -> Result<Duration, crate::error::Error> {
+    let trimmed = text.trim();
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
+        return Err(crate::error::Error::Usage {
+            message: format!("{flag} `{text}` has no unit"),
+            hint: format!("write `{trimmed}s` for seconds or `{trimmed}m` for minutes"),
+        });
+    }
+    let bad = || crate::error::Error::Usage {
+        message: format!("{flag} `{text}` is not an interval"),
+        hint: "write a number and a unit (s, m, h, d), e.g. `30s`, `15m`, `1h30m`".to_owned(),
+    };
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in trimmed.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let value: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        total = value
+            .checked_mul(unit)
+            .and_then(|seconds| total.checked_add(seconds))
+            .ok_or_else(bad)?;
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,8 +24,11 @@ use serde::{Deserialize, Serialize};
 use crate::bounded::{self, ReadError};
 use crate::cli::Global;
 use crate::error::Error;
-use crate::load::Loaded;
+use crate::load::{DetailSlot, Loaded};
 use crate::output;
+use crate::reads::DirectoryRead;
+use crate::wiring::TargetHandle;
+use adsync_core::config::TargetConfig;
 
 /// The saved Graph delta state's file name.
 pub(crate) const GRAPH_STATE: &str = "graph-delta.json";
@@ -39,21 +42,6 @@ struct SavedGraph {
     last_read: DirectoryRead,
     /// The directory as read, and the delta links to continue from.
     state: DeltaState,
-}
-
-/// What a directory read was: for the run record and `adsync status`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct DirectoryRead {
-    /// When it ended (RFC 3339).
-    pub(crate) at: String,
-    /// `full`, `incremental`, or `ordinary` (Graph refused delta queries).
-    pub(crate) kind: String,
-    /// Why it was full, when it was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) reason: Option<String>,
-    /// What an incremental read found: `groups`, `members`, `users`, `new_groups`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) changes: BTreeMap<String, u64>,
 }
 
 /// A state to save once the run's read has succeeded.
@@ -92,12 +80,10 @@ pub(crate) async fn read_directory(
             pending: None,
         });
     };
-    let every = crate::commands::run::parse_interval(
-        &loaded.config.sync.full_read_every,
-        "sync.full_read_every",
-    )?;
+    let every =
+        crate::clock::parse_interval(&loaded.config.sync.full_read_every, "sync.full_read_every")?;
     let source = match &loaded.graph_keeper {
-        Some(keeper) => keeper.source(loaded, graph)?,
+        Some(keeper) => crate::wiring::kept_graph(keeper, loaded, graph)?,
         None => Arc::new(crate::wiring::graph(loaded, graph)?),
     };
     let path = loaded.state_dir().join(GRAPH_STATE);
@@ -319,17 +305,27 @@ struct SavedDetails {
     cache: DetailCache,
 }
 
+/// The target a plan reads: `crate::wiring::target`, with Rescue reading details through the
+/// detail cache and keeping its empty-node ledger (`crate::wiring::rescue_with_ledger`).
+pub(crate) fn planning_target(global: &Global, loaded: &Loaded) -> Result<TargetHandle, Error> {
+    match &loaded.config.target {
+        TargetConfig::Rescue(config) => {
+            let store = detail_store(global, loaded)?;
+            let target =
+                crate::wiring::rescue_with_ledger(loaded, config)?.with_detail_cache(store);
+            Ok(TargetHandle::Remote(Box::new(target)))
+        }
+        TargetConfig::Snapshot(_) | TargetConfig::Goto(_) => crate::wiring::target(loaded),
+    }
+}
+
 /// The store the Rescue target reads details through: the saved cache (empty when there is
 /// none, it cannot be read, or a full read is due) and the verification window.
 pub(crate) fn detail_store(global: &Global, loaded: &Loaded) -> Result<Arc<CacheStore>, Error> {
-    let window = crate::commands::run::parse_interval(
-        &loaded.config.sync.verify_every,
-        "sync.verify_every",
-    )?;
-    let every = crate::commands::run::parse_interval(
-        &loaded.config.sync.full_read_every,
-        "sync.full_read_every",
-    )?;
+    let window =
+        crate::clock::parse_interval(&loaded.config.sync.verify_every, "sync.verify_every")?;
+    let every =
+        crate::clock::parse_interval(&loaded.config.sync.full_read_every, "sync.full_read_every")?;
     let path = loaded.state_dir().join(RESCUE_DETAILS);
     let saved = match read_bounded(&path) {
         Ok(text) => match serde_json::from_str::<SavedDetails>(&text) {
@@ -396,9 +392,6 @@ pub(crate) fn save_details(global: &Global, loaded: &Loaded, plan: &adsync_core:
 pub(crate) fn detail_reads(state_dir: &Path) -> Option<(String, DetailReads)> {
     saved_reads(&state_dir.join(RESCUE_DETAILS))
 }
-
-/// The store slot in [`Loaded`].
-pub(crate) type DetailSlot = std::sync::Mutex<Option<(Arc<CacheStore>, Option<String>)>>;
 
 fn lock(slot: &DetailSlot) -> std::sync::MutexGuard<'_, Option<(Arc<CacheStore>, Option<String>)>> {
     slot.lock()

@@ -30,9 +30,9 @@ pub(crate) struct Loaded {
     /// `--full`: the next read reads everything (the first read takes it).
     pub(crate) full_read: std::sync::atomic::AtomicBool,
     /// The Rescue detail cache the target reads through (set when the target is built).
-    pub(crate) details: crate::incremental::DetailSlot,
+    pub(crate) details: DetailSlot,
     /// `adsync run`'s Graph source, kept between cycles (`None`: a new one per read).
-    pub(crate) graph_keeper: Option<std::sync::Arc<crate::wiring::GraphKeeper>>,
+    pub(crate) graph_keeper: Option<std::sync::Arc<GraphKeeper>>,
 }
 
 impl Loaded {
@@ -217,6 +217,45 @@ pub(crate) fn read_state<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, 
 ///
 /// Cases per property: 3,000 by default; `PROPTEST_CASES` overrides it (the long run in
 /// docs/reliability.md uses 100,000).
+
+/// A Graph source kept between the cycles of `adsync run`, so one token serves the cycles of
+/// its lifetime. A changed `source` section, client secret or `sync.read_budget_s` builds a new
+/// one; so does a cycle that failed ([`GraphKeeper::forget`]).
+#[derive(Debug, Default)]
+pub(crate) struct GraphKeeper {
+    kept: std::sync::Mutex<Option<Kept>>,
+}
+
+/// What a kept source was built from, and the source.
+pub(crate) type Kept = (
+    adsync_core::config::GraphSourceConfig,
+    adsync_core::secret::Secret,
+    u64,
+    std::sync::Arc<adsync_graph::GraphSource>,
+);
+
+impl GraphKeeper {
+    /// Drops the kept source: the next cycle signs in again.
+    pub(crate) fn forget(&self) {
+        *self.lock() = None;
+    }
+
+    /// The kept source and what it was built from (`crate::wiring::kept_graph` uses it).
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Option<Kept>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The Rescue detail cache's store slot in [`Loaded`] (`crate::incremental` fills it).
+pub(crate) type DetailSlot = std::sync::Mutex<
+    Option<(
+        std::sync::Arc<adsync_rescue::cache::CacheStore>,
+        Option<String>,
+    )>,
+>;
+
 #[cfg(test)]
 mod hostile {
     use std::path::Path;

@@ -16,6 +16,7 @@ mod listen;
 mod load;
 mod output;
 mod progress;
+mod reads;
 mod render;
 mod saved;
 mod sheet;

@@ -519,10 +519,7 @@ pub(crate) fn full_read_reason(reason: &adsync_graph::FullReason) -> String {
 }
 
 /// `adsync status`'s lines on directory reads: the last full read, and what the last read was.
-pub(crate) fn directory_reads(
-    full_read_at: &str,
-    last: &crate::incremental::DirectoryRead,
-) -> String {
+pub(crate) fn directory_reads(full_read_at: &str, last: &crate::reads::DirectoryRead) -> String {
     let what = match (last.kind.as_str(), &last.reason) {
         ("incremental", _) => {
             let count = |key: &str| last.changes.get(key).copied().unwrap_or(0);

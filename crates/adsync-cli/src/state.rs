@@ -294,7 +294,7 @@ pub(crate) struct LastRun {
     pub(crate) last_success: Option<String>,
     /// What the directory read was: full (and why) or incremental (and what it found).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) directory_read: Option<crate::incremental::DirectoryRead>,
+    pub(crate) directory_read: Option<crate::reads::DirectoryRead>,
 }
 
 /// Writes `last-run.json`, carrying `last_success` over from the previous record, and appends

@@ -11,12 +11,10 @@ use adsync_core::config::{
 };
 use adsync_core::memory::{MemoryTarget, SnapshotSource};
 use adsync_core::model::{DirectorySnapshot, RescueSnapshot};
-use adsync_core::secret::Secret;
 use adsync_graph::{GraphSettings, GraphSource};
 use adsync_ldap::{LdapSettings, LdapSource};
 use adsync_rescue::{RescueCredentials, RescueSettings, RescueTarget};
 
-use crate::cli::Global;
 use crate::error::Error;
 use crate::load::{self, Loaded};
 
@@ -52,49 +50,26 @@ pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphS
     })
 }
 
-/// A Graph source kept between the cycles of `adsync run`, so one token serves the cycles of
-/// its lifetime. A changed `source` section, client secret or `sync.read_budget_s` builds a new
-/// one; so does a cycle that failed ([`GraphKeeper::forget`]).
-#[derive(Debug, Default)]
-pub(crate) struct GraphKeeper {
-    kept: std::sync::Mutex<Option<Kept>>,
-}
-
-/// What a kept source was built from, and the source.
-type Kept = (GraphSourceConfig, Secret, u64, std::sync::Arc<GraphSource>);
-
-impl GraphKeeper {
-    /// The kept source when `config` and its secret are unchanged, a new one otherwise.
-    pub(crate) fn source(
-        &self,
-        loaded: &Loaded,
-        config: &GraphSourceConfig,
-    ) -> Result<std::sync::Arc<GraphSource>, Error> {
-        let secret = load::secret(loaded, &config.client_secret, "source.client_secret")?;
-        let mut kept = self.lock();
-        let budget = loaded.config.sync.read_budget_s;
-        if let Some((kept_config, kept_secret, kept_budget, source)) = kept.as_ref()
-            && kept_config == config
-            && *kept_secret == secret
-            && *kept_budget == budget
-        {
-            return Ok(source.clone());
-        }
-        let source = std::sync::Arc::new(graph(loaded, config)?);
-        *kept = Some((config.clone(), secret, budget, source.clone()));
-        Ok(source)
+/// The Graph source `keeper` holds when `config`, its secret and the read budget are unchanged;
+/// a new one (kept for the next cycle) otherwise.
+pub(crate) fn kept_graph(
+    keeper: &load::GraphKeeper,
+    loaded: &Loaded,
+    config: &GraphSourceConfig,
+) -> Result<std::sync::Arc<GraphSource>, Error> {
+    let secret = load::secret(loaded, &config.client_secret, "source.client_secret")?;
+    let mut kept = keeper.lock();
+    let budget = loaded.config.sync.read_budget_s;
+    if let Some((kept_config, kept_secret, kept_budget, source)) = kept.as_ref()
+        && kept_config == config
+        && *kept_secret == secret
+        && *kept_budget == budget
+    {
+        return Ok(source.clone());
     }
-
-    /// Drops the kept source: the next cycle signs in again.
-    pub(crate) fn forget(&self) {
-        *self.lock() = None;
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Kept>> {
-        self.kept
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+    let source = std::sync::Arc::new(graph(loaded, config)?);
+    *kept = Some((config.clone(), secret, budget, source.clone()));
+    Ok(source)
 }
 
 pub(crate) fn graph_source(
@@ -182,7 +157,10 @@ pub(crate) fn rescue_target(
 }
 
 /// [`rescue`], keeping its empty-node ledger in the state directory.
-fn rescue_with_ledger(loaded: &Loaded, config: &RescueTargetConfig) -> Result<RescueTarget, Error> {
+pub(crate) fn rescue_with_ledger(
+    loaded: &Loaded,
+    config: &RescueTargetConfig,
+) -> Result<RescueTarget, Error> {
     let path = loaded.state_dir().join(adsync_rescue::ORPHANS_FILE);
     set_aside_if_corrupt(&path);
     rescue(loaded, config)?
@@ -234,19 +212,6 @@ pub(crate) fn target(loaded: &Loaded) -> Result<TargetHandle, Error> {
              `dry-run`, `tree`, `explain`, `validate` and `status` do"
                 .into(),
         )),
-    }
-}
-
-/// The target a plan reads: [`target`], with Rescue reading details through the detail cache
-/// (`crate::incremental`) and keeping its empty-node ledger as [`rescue_target`] does.
-pub(crate) fn planning_target(global: &Global, loaded: &Loaded) -> Result<TargetHandle, Error> {
-    match &loaded.config.target {
-        TargetConfig::Rescue(config) => {
-            let store = crate::incremental::detail_store(global, loaded)?;
-            let target = rescue_with_ledger(loaded, config)?.with_detail_cache(store);
-            Ok(TargetHandle::Remote(Box::new(target)))
-        }
-        TargetConfig::Snapshot(_) | TargetConfig::Goto(_) => target(loaded),
     }
 }
 

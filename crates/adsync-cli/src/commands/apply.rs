@@ -58,7 +58,7 @@ pub(crate) async fn run(global: &Global, args: &ApplyArgs) -> Result<ExitStatus,
         command: "apply",
         print_plan: true,
         warned: None,
-        max_plan_age: Some(super::run::parse_interval(
+        max_plan_age: Some(crate::clock::parse_interval(
             &args.max_plan_age,
             "--max-plan-age",
         )?),
@@ -153,7 +153,7 @@ async fn apply(
         report: report_slot,
         ..
     } = trace;
-    let target = crate::wiring::planning_target(global, loaded)?;
+    let target = crate::incremental::planning_target(global, loaded)?;
     let planned = async {
         match args.plan {
             Some(path) => saved_plan(global, loaded, path, &target, args.max_plan_age).await,

@@ -23,7 +23,7 @@ pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus
     loaded
         .full_read
         .store(args.full, std::sync::atomic::Ordering::SeqCst);
-    let target = crate::wiring::planning_target(global, &loaded)?;
+    let target = crate::incremental::planning_target(global, &loaded)?;
     let (plan, rescue, links) = match &args.plan {
         // The report is the same object as what `apply plan.json` runs; Rescue is read for the
         // Tree sheet, as apply reads it to check the plan.

@@ -45,7 +45,7 @@ pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatu
     if let Some(goto) = crate::goto::target_config(&loaded) {
         return crate::goto::explain(global, args, &loaded, goto).await;
     }
-    let target = crate::wiring::planning_target(global, &loaded)?;
+    let target = crate::incremental::planning_target(global, &loaded)?;
     let planned = super::plan::read_and_plan(
         global,
         args.json,

@@ -28,7 +28,7 @@ pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, 
     loaded
         .full_read
         .store(args.full, std::sync::atomic::Ordering::SeqCst);
-    let target = crate::wiring::planning_target(global, &loaded)?;
+    let target = crate::incremental::planning_target(global, &loaded)?;
     let plan = make_plan(global, args.json, &loaded, target.as_target()).await?;
     let listing = listing(&plan, args)?;
     if let Some(out) = &args.out {
@@ -95,7 +95,7 @@ pub(crate) struct Planned {
     /// Rescue as read, and the links.
     pub(crate) current: CurrentState,
     /// What the directory read was (incremental or full), for the run record.
-    pub(crate) directory_read: Option<crate::incremental::DirectoryRead>,
+    pub(crate) directory_read: Option<crate::reads::DirectoryRead>,
 }
 
 /// Reads the directory, then Rescue, and plans. Any failed read means no plan.

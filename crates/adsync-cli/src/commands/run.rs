@@ -20,7 +20,7 @@ use crate::state::LastRun;
 use crate::style::Paint;
 
 pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, Error> {
-    let interval = parse_interval(&args.every, "--every")?;
+    let interval = crate::clock::parse_interval(&args.every, "--every")?;
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     listen_for_signals(Arc::clone(&stop), Arc::clone(&wake));
@@ -44,7 +44,7 @@ pub(crate) async fn run(global: &Global, args: &RunArgs) -> Result<ExitStatus, E
     );
 
     let warned = std::sync::Mutex::new(std::collections::BTreeSet::new());
-    let graph = std::sync::Arc::new(crate::wiring::GraphKeeper::default());
+    let graph = std::sync::Arc::new(crate::load::GraphKeeper::default());
     let mut cycle = 0u64;
     let mut trigger = Trigger::Schedule;
     loop {
@@ -120,7 +120,7 @@ struct Cycling<'a> {
     /// `--full`, on the first cycle: read everything.
     full: bool,
     /// The Graph source kept between cycles (and its token).
-    graph: &'a std::sync::Arc<crate::wiring::GraphKeeper>,
+    graph: &'a std::sync::Arc<crate::load::GraphKeeper>,
 }
 
 /// The line that ends a cycle: when, how it went, its counts, how long it took and when the
@@ -247,7 +247,7 @@ async fn dry_run_cycle(
             let cycle = (args.out_dir.join(name), &mut trace.goto);
             return crate::goto::dry_run_cycle(global, loaded, goto, cycle).await;
         }
-        let target = crate::wiring::planning_target(global, loaded)?;
+        let target = crate::incremental::planning_target(global, loaded)?;
         let planned = super::plan::read_and_plan(
             global,
             false,
@@ -329,55 +329,13 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// `90s`, `15m`, `2h`, `1h30m`, `1d`: a number and a unit, repeated. A bare number is refused:
-/// `--every 15` could mean seconds or minutes, and a wrong guess is a service that hammers both
-/// APIs or one that hardly runs.
-pub(crate) fn parse_interval(text: &str, flag: &str) -> Result<Duration, Error> {
-    let trimmed = text.trim();
-    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::Usage {
-            message: format!("{flag} `{text}` has no unit"),
-            hint: format!("write `{trimmed}s` for seconds or `{trimmed}m` for minutes"),
-        });
-    }
-    let bad = || Error::Usage {
-        message: format!("{flag} `{text}` is not an interval"),
-        hint: "write a number and a unit (s, m, h, d), e.g. `30s`, `15m`, `1h30m`".to_owned(),
-    };
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in trimmed.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let value: u64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(bad()),
-        };
-        total = value
-            .checked_mul(unit)
-            .and_then(|seconds| total.checked_add(seconds))
-            .ok_or_else(bad)?;
-    }
-    if !number.is_empty() || total == 0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn intervals() {
-        let parse = |text| parse_interval(text, "--every").ok();
+        let parse = |text| crate::clock::parse_interval(text, "--every").ok();
         assert_eq!(parse("15m"), Some(Duration::from_secs(900)));
         assert_eq!(parse("1h30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse("1s"), Some(Duration::from_secs(1)));
@@ -389,7 +347,7 @@ mod tests {
 
     #[test]
     fn a_bare_number_is_refused_with_both_readings() {
-        let error = parse_interval("15", "--every").expect_err("no unit");
+        let error = crate::clock::parse_interval("15", "--every").expect_err("no unit");
         let text = crate::error::render(&error, crate::style::Paint::PLAIN);
         assert!(text.contains("--every `15` has no unit"), "{text}");
         assert!(text.contains("`15s`") && text.contains("`15m`"), "{text}");
