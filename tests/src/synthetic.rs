@@ -478,6 +478,7 @@ pub fn directory(shape: &Shape) -> DirectorySide {
                 mobile_phone: None,
                 employee_id: None,
                 account_enabled: person.enabled,
+                attributes: Default::default(),
             }
         })
         .collect();

@@ -415,6 +415,7 @@ fn tiny() -> DirectorySnapshot {
         mobile_phone: None,
         employee_id: None,
         account_enabled: true,
+        attributes: Default::default(),
     };
     let group = |id: &str, name: &str, members: &[&str], member_groups: &[&str]| DirectoryGroup {
         id: id.to_owned(),

@@ -574,6 +574,7 @@ fn paging_world() -> (DirectorySnapshot, Config) {
             mobile_phone: None,
             employee_id: None,
             account_enabled: true,
+            attributes: Default::default(),
         });
         extra.push(id);
     }
@@ -1118,6 +1119,7 @@ fn load_world(pairings: usize, members: usize) -> (DirectorySnapshot, RescueSnap
                 mobile_phone: None,
                 employee_id: None,
                 account_enabled: true,
+                attributes: Default::default(),
             });
             group.members.push(id);
             // A third already exist: one in three of those with an old name, one in five

@@ -106,6 +106,7 @@ fn person(id: &str, mail: &str, name: &str) -> DirectoryUser {
         mobile_phone: None,
         employee_id: None,
         account_enabled: true,
+        attributes: Default::default(),
     }
 }
 

@@ -45,6 +45,7 @@ pub(crate) fn member(user: wire::User) -> Member {
         mobile_phone: user.mobile_phone,
         employee_id: user.employee_id,
         account_enabled: user.account_enabled.unwrap_or(true),
+        attributes: Default::default(),
     })
 }
 

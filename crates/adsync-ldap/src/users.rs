@@ -100,6 +100,7 @@ pub(crate) fn user(entry: &Entry) -> Result<UserEntry, Error> {
             mobile_phone: non_empty("mobile"),
             employee_id: non_empty("employeeID"),
             account_enabled,
+            attributes: Default::default(),
         },
         sid: entry
             .values("objectSid")

@@ -487,6 +487,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             mobile_phone: None,
             employee_id: None,
             account_enabled: user.enabled,
+            attributes: Default::default(),
         })
         .collect();
     let group_ids: Vec<String> = (0..spec.groups.len()).map(|i| format!("g{i}")).collect();
