@@ -97,8 +97,10 @@ impl World {
     fn request(&self) -> SourceRequest {
         let mut groups: Vec<GroupRef> = Vec::new();
         for pairing in &self.config.pairings {
-            if !groups.contains(&pairing.entra_group) {
-                groups.push(pairing.entra_group.clone());
+            if let Some(group) = &pairing.entra_group
+                && !groups.contains(group)
+            {
+                groups.push(group.clone());
             }
         }
         SourceRequest {

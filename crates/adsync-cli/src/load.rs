@@ -47,9 +47,14 @@ impl Loaded {
     /// The request the source gets: the pairings' groups, in order, once each.
     pub(crate) fn source_request(&self) -> SourceRequest {
         let mut groups = Vec::new();
-        for pairing in &self.config.pairings {
-            if !groups.contains(&pairing.entra_group) {
-                groups.push(pairing.entra_group.clone());
+        for group in self
+            .config
+            .pairings
+            .iter()
+            .filter_map(|p| p.entra_group.as_ref())
+        {
+            if !groups.contains(group) {
+                groups.push(group.clone());
             }
         }
         SourceRequest {

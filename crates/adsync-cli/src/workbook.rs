@@ -321,6 +321,7 @@ fn warning_label(kind: WarningKind) -> &'static str {
         WarningKind::AccountHolder => "account holder",
         WarningKind::DuplicateNode => "duplicate Rescue users",
         WarningKind::ClaimConflict => "claimed twice",
+        WarningKind::Truncated => "value cut",
     }
 }
 

@@ -65,6 +65,7 @@ pub mod model;
 pub mod plan;
 pub mod scope;
 pub mod secret;
+pub mod template;
 pub mod tree;
 mod warning;
 

@@ -756,8 +756,10 @@ async fn sync_scenario(options: &Options) -> Result<String, String> {
 fn source_request(config: &Config) -> SourceRequest {
     let mut groups = Vec::new();
     for pairing in &config.pairings {
-        if !groups.contains(&pairing.entra_group) {
-            groups.push(pairing.entra_group.clone());
+        if let Some(group) = &pairing.entra_group
+            && !groups.contains(group)
+        {
+            groups.push(group.clone());
         }
     }
     SourceRequest {

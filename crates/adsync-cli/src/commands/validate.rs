@@ -250,8 +250,11 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
                 format!("signed in to tenant {}", config.tenant),
             );
             for pairing in &loaded.config.pairings {
+                let Some(group) = &pairing.entra_group else {
+                    continue;
+                };
                 let check = format!("Entra group of `{}`", pairing.label());
-                match graph.resolve_group(&pairing.entra_group).await {
+                match graph.resolve_group(group).await {
                     Ok(group) => checks.ok(check, format!("{} ({})", group.display_name, group.id)),
                     Err(error) => checks.failed(check, error.into()),
                 }
@@ -268,12 +271,11 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
                 }
             };
             for pairing in &loaded.config.pairings {
+                let Some(group) = &pairing.entra_group else {
+                    continue;
+                };
                 let check = format!("Entra group of `{}`", pairing.label());
-                match adsync_core::desired::group_members(
-                    &directory,
-                    &pairing.entra_group,
-                    config.nested_groups,
-                ) {
+                match adsync_core::desired::group_members(&directory, group, config.nested_groups) {
                     Ok((id, users)) => checks.ok(check, format!("{id}, {} members", users.len())),
                     Err(problem) => checks.fail(check, problem.to_string(), None),
                 }
@@ -320,8 +322,11 @@ async fn online_ldap(loaded: &Loaded, config: &LdapSourceConfig, checks: &mut Ch
         ),
     );
     for pairing in &loaded.config.pairings {
+        let Some(group) = &pairing.entra_group else {
+            continue;
+        };
         let check = format!("Active Directory group of `{}`", pairing.label());
-        match ldap.resolve_group(&pairing.entra_group).await {
+        match ldap.resolve_group(group).await {
             Ok(group) => checks.ok(
                 check,
                 format!("{} ({}, {})", group.name, group.dn, group.id),

@@ -169,6 +169,12 @@ pub struct PairingSummary {
     pub ssoid_from: Option<String>,
     /// Synced attributes.
     pub attributes: Vec<Attribute>,
+    /// The condition members satisfy (`where:`), as written.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// The templates of mapped fields, as written.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub templates: std::collections::BTreeMap<Attribute, String>,
 }
 
 /// One user in scope, for `explain` and reports, as [`UserList`] gives it.
@@ -473,8 +479,15 @@ fn pairing_summary(pairing: &crate::desired::ResolvedPairing, place: &Place) -> 
         ssoid_from: pairing.ssoid_from.map(|s| match s {
             SsoidSource::Upn => "upn".to_owned(),
             SsoidSource::Email => "email".to_owned(),
+            SsoidSource::Template => "template".to_owned(),
         }),
         attributes: pairing.attributes.iter().copied().collect(),
+        condition: pairing.condition.clone(),
+        templates: pairing
+            .templates
+            .iter()
+            .map(|(&field, mapped)| (field, mapped.template.to_string()))
+            .collect(),
     }
 }
 

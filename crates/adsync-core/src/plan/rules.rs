@@ -42,10 +42,17 @@ impl Wanted<'_> {
 
     /// Why the user gets its actions: its winning pairing.
     pub(crate) fn reason(&self) -> String {
-        format!(
-            "member of {} (pairing `{}`)",
-            self.pairing.group_name, self.pairing.label
-        )
+        let pairing = self.pairing;
+        match (pairing.group_name.as_str(), &pairing.condition) {
+            ("", Some(condition)) => {
+                format!("selected by `{condition}` (pairing `{}`)", pairing.label)
+            }
+            (group, Some(condition)) => format!(
+                "member of {group} selected by `{condition}` (pairing `{}`)",
+                pairing.label
+            ),
+            (group, None) => format!("member of {group} (pairing `{}`)", pairing.label),
+        }
     }
 }
 
