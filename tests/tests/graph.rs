@@ -31,6 +31,7 @@ fn request_all(seed: &DirectorySnapshot, nested_groups: bool) -> SourceRequest {
             })
             .collect(),
         nested_groups,
+        ..Default::default()
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use adsync_core::adapter::{
     AdapterError, AdapterErrorKind, FailureCategory, Source, SourceRequest, Target,
 };
-use adsync_core::config::{Config, GroupRef};
+use adsync_core::config::Config;
 use adsync_core::desired::desired;
 use adsync_core::error::PlanError;
 use adsync_core::execute::{ApplyReport, NoObserver, Outcome, execute};
@@ -95,18 +95,7 @@ impl World {
     }
 
     fn request(&self) -> SourceRequest {
-        let mut groups: Vec<GroupRef> = Vec::new();
-        for pairing in &self.config.pairings {
-            if let Some(group) = &pairing.entra_group
-                && !groups.contains(group)
-            {
-                groups.push(group.clone());
-            }
-        }
-        SourceRequest {
-            groups,
-            nested_groups: self.config.source.nested_groups(),
-        }
+        SourceRequest::for_config(&self.config)
     }
 
     /// Reads both sides and plans, as `adsync plan` does (no links).

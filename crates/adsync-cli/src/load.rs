@@ -44,23 +44,10 @@ impl Loaded {
         self.resolve(&self.config.sync.state_dir)
     }
 
-    /// The request the source gets: the pairings' groups, in order, once each.
+    /// The request the source gets: the pairings' groups and conditions, in order, once each, and
+    /// the attributes the configuration reads.
     pub(crate) fn source_request(&self) -> SourceRequest {
-        let mut groups = Vec::new();
-        for group in self
-            .config
-            .pairings
-            .iter()
-            .filter_map(|p| p.entra_group.as_ref())
-        {
-            if !groups.contains(group) {
-                groups.push(group.clone());
-            }
-        }
-        SourceRequest {
-            groups,
-            nested_groups: self.config.source.nested_groups(),
-        }
+        SourceRequest::for_config(&self.config)
     }
 }
 

@@ -1241,6 +1241,38 @@ impl Config {
         format!("sha256:{hex}")
     }
 
+    /// The attributes beyond the fixed ones that the templates and conditions read, by Graph
+    /// name, sorted, each once: what a source must read besides a `DirectoryUser`'s fields.
+    pub fn directory_attributes(&self) -> Vec<String> {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        let mut mappings = vec![&self.sync.attributes];
+        for pairing in &self.pairings {
+            mappings.push(&pairing.attributes.templates);
+            if let Some(condition) = &pairing.condition {
+                names.extend(condition.condition().attributes());
+            }
+        }
+        for mapping in mappings {
+            for field in Attribute::ALL {
+                names.extend(
+                    mapping
+                        .get(field)
+                        .into_iter()
+                        .flat_map(Template::attributes),
+                );
+            }
+        }
+        names
+            .into_iter()
+            .filter(|name| {
+                !crate::attribute::FIXED
+                    .iter()
+                    .any(|(fixed, _)| fixed == name)
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The protected e-mails as keys (invalid ones are reported by [`Config::validate`]).
     pub fn protected_keys(&self) -> BTreeSet<UserKey> {
         self.sync

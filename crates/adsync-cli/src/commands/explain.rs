@@ -31,8 +31,10 @@ struct DirectoryMatch<'a> {
     account_enabled: bool,
     pairings: Vec<String>,
     /// Each pairing's `where:`, and which of its comparisons hold for the user.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     conditions: Vec<ConditionCheck>,
     /// The fields the first pairing holding the user maps, and what they came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     mapped: Vec<MappedField>,
 }
 

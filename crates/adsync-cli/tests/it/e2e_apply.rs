@@ -97,6 +97,7 @@ fn every_unblocked_scenario_converges_through_the_emulators() {
             "empty-group-guard-blocks",
             "entra-group-ambiguous-is-error",
             "entra-group-missing-is-error",
+            "mapped-empty-name-is-error",
             "member-limit-exceeded",
             "missing-rescue-group-is-error",
         ],
