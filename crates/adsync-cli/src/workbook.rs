@@ -233,7 +233,17 @@ fn details(action: &Action) -> String {
         .into_iter()
         .flatten()
         .map(|(attribute, change)| {
-            format!("{}: {} -> {}", attribute.as_str(), change.old, change.new)
+            let from = change
+                .mapped
+                .as_ref()
+                .map(render::mapped_from)
+                .unwrap_or_default();
+            format!(
+                "{}: {} -> {}{from}",
+                attribute.as_str(),
+                change.old,
+                change.new
+            )
         })
         .collect();
     match (action.kind(), action.mobile()) {

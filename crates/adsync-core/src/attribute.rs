@@ -61,7 +61,10 @@ pub fn kind_of(name: &str) -> Result<Kind, String> {
     if let Some((_, kind)) = FIXED.iter().find(|(fixed, _)| *fixed == name) {
         return Ok(*kind);
     }
-    if let Some((fixed, _)) = FIXED.iter().find(|(f, _)| f.eq_ignore_ascii_case(name)) {
+    if let Some((fixed, _)) = FIXED
+        .iter()
+        .find(|(f, _)| f.eq_ignore_ascii_case(name) || distance(f, name) <= 2)
+    {
         return Err(format!(
             "unknown attribute `{name}`; did you mean `{fixed}`?"
         ));
@@ -104,6 +107,23 @@ pub fn kind_of(name: &str) -> Result<Kind, String> {
          extension_<appid>_<name>",
         FIXED.map(|(name, _)| name).join(", ")
     ))
+}
+
+/// Edit distance, ignoring ASCII case (for "did you mean").
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            current[j + 1] = (previous[j] + usize::from(ca != cb))
+                .min(previous[j + 1] + 1)
+                .min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// The Graph property that carries attribute `name` (`onPremisesExtensionAttributes` for its
@@ -167,5 +187,7 @@ mod tests {
         }
         let hint = kind_of("Department").expect_err("case matters");
         assert!(hint.contains("did you mean `department`"), "{hint}");
+        let hint = kind_of("acountEnabled").expect_err("misspelt");
+        assert!(hint.contains("did you mean `accountEnabled`"), "{hint}");
     }
 }

@@ -578,21 +578,70 @@ impl<'de> Deserialize<'de> for Where {
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     /// name (default: displayName, or the key when it is empty).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "name_template"
+    )]
     pub name: Option<Template>,
     /// nick (default: givenName).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nick_template"
+    )]
     pub nick: Option<Template>,
     /// email: the identity key; a template is refused by [`Config::validate`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "email_template"
+    )]
     pub email: Option<Template>,
     /// SSO ID (default: per `upn_as_ssoid` / `email_as_ssoid`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "ssoid_template"
+    )]
     pub ssoid: Option<Template>,
     /// description (default: jobTitle).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "description_template"
+    )]
     pub description: Option<Template>,
 }
+
+/// A field's template, parsed; a mistake names the field and the column.
+fn field_template<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    field: &str,
+) -> Result<Option<Template>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    crate::template::parse(&text)
+        .map(Some)
+        .map_err(|error| de::Error::custom(format!("{field}: template `{text}`, {error}")))
+}
+
+macro_rules! field_templates {
+    ($($name:ident => $field:literal),*) => {$(
+        fn $name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Template>, D::Error> {
+            field_template(deserializer, $field)
+        }
+    )*};
+}
+
+field_templates!(
+    name_template => "name",
+    nick_template => "nick",
+    email_template => "email",
+    ssoid_template => "ssoid",
+    description_template => "description"
+);
 
 impl Mapping {
     /// Whether no field has a template.

@@ -33,7 +33,7 @@ use crate::tree::{GroupLocation, OrgTree};
 pub use crate::warning::{Warning, WarningKind};
 pub use action::{
     Action, ActionKind, Change, CreateGroup, CreateUser, DisableUser, EnableUser, Location,
-    MoveUser, NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
+    MappedValue, MoveUser, NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
 };
 pub use guard::{Blocked, Guard};
 pub use user_list::{Iter as UserIter, UserList};

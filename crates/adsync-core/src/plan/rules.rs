@@ -15,8 +15,8 @@ use crate::warning::{Warning, WarningKind};
 
 use super::claim::KeyedNode;
 use super::{
-    Action, Change, CreateUser, DisableUser, EnableUser, Location, MoveUser, NewUser, Place,
-    Policy, Precondition, SetMobileLicense, UpdateUser, UserRef,
+    Action, Change, CreateUser, DisableUser, EnableUser, Location, MappedValue, MoveUser, NewUser,
+    Place, Policy, Precondition, SetMobileLicense, UpdateUser, UserRef,
 };
 
 /// A desired user with what decides its actions: the pairing that won it and its destination.
@@ -200,11 +200,26 @@ pub(crate) fn attribute_changes(
                 Change {
                     old: have.to_owned(),
                     new: wanted.to_owned(),
+                    mapped: mapped_value(&user, attribute),
                 },
             );
         }
     }
     changes
+}
+
+/// Issue 24: the template that made a changed value, and the directory values it read.
+fn mapped_value(user: &DesiredUser<'_>, attribute: Attribute) -> Option<MappedValue> {
+    let from = user.mapped_from(attribute)?;
+    Some(MappedValue {
+        template: from.template.template.to_string(),
+        key: from.template.key.clone(),
+        values: from
+            .values
+            .iter()
+            .map(|&(name, value)| (name.to_owned(), value.map(str::to_owned)))
+            .collect(),
+    })
 }
 
 /// The pairing's `mobile_license` decides the add-on: on when it grants it, off otherwise.
