@@ -1141,6 +1141,17 @@ impl Config {
         }
         if let SourceConfig::Ldap(ldap) = &self.source {
             ldap.validate(problem);
+            for name in self.directory_attributes() {
+                if name.starts_with("extension_") {
+                    problem(
+                        "source".into(),
+                        format!(
+                            "`{name}` is a directory schema extension of Entra ID; an LDAP \
+                             source cannot read it"
+                        ),
+                    );
+                }
+            }
         }
         if let TargetConfig::Rescue(rescue) = &self.target {
             match rescue.auth.mode() {
@@ -1529,6 +1540,24 @@ target: { type: snapshot, path: r.yaml }
             problems
                 .iter()
                 .any(|p| p.starts_with("sync.attributes.email: the e-mail is the identity key")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_ldap_source_refuses_schema_extensions() {
+        let text = format!(
+            "source:\n{}target: {{ type: snapshot, path: r.yaml }}\npairings:\n  - {{ where: \"extension_0123456789abcdef0123456789abcdef_tier eq 'l2'\", rescue_group: H, role: technician }}\n",
+            LDAP.lines()
+                .map(|line| format!("  {line}\n"))
+                .collect::<String>()
+        );
+        let config: Config = serde_yaml::from_str(&text).expect("parses");
+        let problems = config.validate().expect_err("invalid");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == "source" && p.message.contains("schema extension of Entra ID")),
             "{problems:?}"
         );
     }

@@ -111,3 +111,83 @@ proptest! {
         prop_assert_eq!(parse(&printed), Ok(condition), "{}", printed);
     }
 }
+
+mod priority {
+    //! A pairing that selects by attribute takes part in priority exactly as a group pairing
+    //! does: every generated world planned with each group pairing replaced by
+    //! `where: id in (<the group's members>)` gives the same plan, but for the words that name
+    //! how a pairing selects.
+
+    use adsync_core::config::{GroupRef, Where};
+    use adsync_core::desired::{desired, group_members};
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use crate::properties::{ANY, World, check, world};
+
+    /// `world` with each pairing's group replaced by a condition naming its members, and the
+    /// pairing named as its group resolved; `None` when a group does not resolve.
+    fn by_attribute(world: &World) -> Option<World> {
+        world.config.validate().ok()?;
+        let wanted = desired(&world.directory, &world.config).ok()?;
+        let nested = world.config.source.nested_groups();
+        let mut changed = world.clone();
+        let pairings = changed.config.pairings.iter_mut().zip(&wanted.pairings);
+        for (index, (pairing, resolved)) in pairings.enumerate() {
+            let group: GroupRef = pairing.entra_group.take()?;
+            let (_, members) = group_members(&world.directory, &group, nested).ok()?;
+            // An id no user has keeps two pairings with the same members distinct (the
+            // configuration refuses a condition given twice for one destination).
+            let ids: Vec<String> = members
+                .iter()
+                .map(|u| format!("'{}'", u.id.replace('\'', "''")))
+                .chain([format!("'no-such-user-{index}'")])
+                .collect();
+            let text = format!("id in ({})", ids.join(", "));
+            pairing.condition = Some(Where::parse(&text).ok()?);
+            pairing.name = Some(resolved.label.clone());
+        }
+        Some(changed)
+    }
+
+    /// The plan as JSON without what names the selection: the configuration digest, the
+    /// pairings' group or condition, each action's reason, and warnings about group members
+    /// the directory does not hold (a condition lists none).
+    fn comparable(plan: &adsync_core::plan::Plan) -> Value {
+        let mut json = serde_json::to_value(plan).expect("a plan serializes");
+        let object = json.as_object_mut().expect("an object");
+        object.remove("config_digest");
+        object.remove("pairings");
+        for action in object["actions"].as_array_mut().expect("actions") {
+            action.as_object_mut().expect("an action").remove("reason");
+        }
+        object["warnings"]
+            .as_array_mut()
+            .expect("warnings")
+            .retain(|w| w["kind"] != "unknown_member");
+        json
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn an_attribute_pairing_competes_as_its_group_would(world in world(ANY)) {
+            let Some(changed) = by_attribute(&world) else {
+                return Err(TestCaseError::reject("an invalid configuration or a group not found"));
+            };
+            match (check(&world), check(&changed)) {
+                (Ok(by_group), Ok(by_condition)) => {
+                    prop_assert_eq!(comparable(&by_group), comparable(&by_condition));
+                }
+                (Err(_), Err(_)) => {}
+                (by_group, by_condition) => prop_assert!(
+                    false,
+                    "one plans, the other does not: {:?} / {:?}",
+                    by_group.map(|_| ()),
+                    by_condition.map(|_| ())
+                ),
+            }
+        }
+    }
+}
