@@ -154,19 +154,31 @@ impl Template {
     /// transformed; the whole trimmed.
     pub fn render(&self, user: &impl Attributes) -> String {
         let mut out = String::new();
+        self.render_into(user, &mut out);
+        out
+    }
+
+    /// [`Template::render`], appended to `out` (which keeps what it held before).
+    pub fn render_into(&self, user: &impl Attributes, out: &mut String) {
+        let start = out.len();
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_str(text),
                 Part::Field { names, transforms } => {
-                    let value = names.iter().find_map(|name| non_empty(user.value(name)));
-                    out.push_str(&transformed(value.unwrap_or_default(), transforms));
+                    let value = names.iter().find_map(|name| text_of(user.value(name)));
+                    let value = value.unwrap_or_default();
+                    if transforms.is_empty() {
+                        out.push_str(value);
+                    } else {
+                        out.push_str(&transformed(value.to_owned(), transforms));
+                    }
                 }
             }
         }
-        match out.trim() {
-            trimmed if trimmed.len() == out.len() => out,
-            trimmed => trimmed.to_owned(),
-        }
+        let kept = out[start..].trim_end().len();
+        out.truncate(start + kept);
+        let lead = out[start..].len() - out[start..].trim_start().len();
+        out.drain(start..start + lead);
     }
 
     /// The attributes the template reads, each once, in the order written.
@@ -195,11 +207,17 @@ impl Template {
 }
 
 fn non_empty(value: Value<'_>) -> Option<String> {
+    text_of(value).map(str::to_owned)
+}
+
+/// A value as a template shows it: `None` when missing or blank.
+pub fn text_of(value: Value<'_>) -> Option<&str> {
     match value {
         Value::Missing => None,
         Value::Text(text) if text.trim().is_empty() => None,
-        Value::Text(text) => Some(text.to_owned()),
-        Value::Bool(value) => Some(value.to_string()),
+        Value::Text(text) => Some(text),
+        Value::Bool(true) => Some("true"),
+        Value::Bool(false) => Some("false"),
     }
 }
 

@@ -11,15 +11,26 @@
 //! - nested groups off: `GET /groups/{id}/members/microsoft.graph.user` only, and `member_groups`
 //!   stays empty (core would ignore it).
 //!
-//! Listings ask for exactly the user fields of a `DirectoryUser` (`$select`) in pages of 999
-//! (`$top`), send `ConsistencyLevel: eventual` with `$count=true` (an OData cast is an advanced
-//! query) on every page, and follow each `@odata.nextLink` exactly as given. Users are
-//! de-duplicated by id.
+//! - a pairing with a `where:` and no group: `GET /users?$filter=…` ([`graph_filter`]), so only
+//!   the users the condition selects are read.
 //!
-//! Reading a snapshot therefore costs, for the groups `g` of a request:
-//! `sum_g (1 + max(1, ceil(users_g / 999)) + [nested] max(1, ceil(direct_groups_g / 999)))`
+//! Listings ask for exactly the user fields of a `DirectoryUser` plus the further attributes the
+//! configuration's templates and conditions read (`$select`, built by [`user_select`] for every
+//! user listing) in pages of 999 (`$top`), send `ConsistencyLevel: eventual` with `$count=true`
+//! (an OData cast, and `ne`, `not` or an extension attribute in a filter, make an advanced query)
+//! on every page, and follow each `@odata.nextLink` exactly as given. Users are de-duplicated by
+//! id.
+//!
+//! Reading a snapshot therefore costs, for the groups `g` and the conditions `c` of a request,
+//!
+//! ```text
+//! sum_g (1 + max(1, ceil(users_g / 999)) + [nested] max(1, ceil(direct_groups_g / 999)))
+//!   + sum_c max(1, ceil(users_c / 999))
+//! ```
+//!
 //! requests plus one token request, where `users_g` is the transitive (or, nesting off, direct)
-//! user count: one resolution per group, every member page, and nothing else.
+//! user count and `users_c` the users a condition selects:
+//! one resolution per group, every member page, and nothing else.
 //!
 //! Reads are all or nothing (SPEC §6): 429, 500, 502, 503, 504 and transport failures are retried
 //! per [`RetryPolicy`] (honouring `Retry-After`), and any read still failing fails the whole

@@ -343,6 +343,7 @@ fn people_and_places(
         .any(|pairing| pairing.ssoid_from == Some(SsoidSource::Upn));
     let people = &identities.people;
     let half = people.len() / 2;
+    let reads: Vec<Vec<&str>> = pairings.iter().map(mapping::read_by).collect();
     let part = |from: usize, part: &[u32]| {
         let mut people = Vec::with_capacity(part.len());
         let mut planes: [Vec<Placement>; 2] = Default::default();
@@ -362,7 +363,13 @@ fn people_and_places(
                     pairing,
                     losing: choice.losing.as_slice().into(),
                     role: winning.role,
-                    mapped: mapping::map(winning, record, &key, &mut findings),
+                    mapped: mapping::map(
+                        winning,
+                        &reads[pairing as usize],
+                        record,
+                        &key,
+                        &mut findings,
+                    ),
                 });
             }
             people.push(person(record, key, keep_upn));
@@ -594,7 +601,7 @@ impl<'a> DesiredUser<'a> {
     /// The winning pairing's value for a mapped field.
     fn mapped(&self, field: Attribute) -> Option<&'a str> {
         let mapped = self.placement.mapped.as_deref()?;
-        mapped.values[mapping::slot(field)?].as_deref()
+        mapped.value(self.winning_pairing(), field)
     }
 
     /// name <- the winning pairing's template, else displayName (trimmed; the key when it is
@@ -630,18 +637,16 @@ impl<'a> DesiredUser<'a> {
     /// `field`.
     pub fn mapped_from(&self, field: Attribute) -> Option<MappedFrom<'a>> {
         let mapped = self.placement.mapped.as_deref()?;
-        mapped.values[mapping::slot(field)?].as_ref()?;
-        let template = self.winning_pairing().templates.get(&field)?;
+        let pairing = self.winning_pairing();
+        let template = pairing.templates.get(&field)?;
         let names = template.template.attributes();
-        Some(MappedFrom {
-            template,
-            values: mapped
-                .sources
-                .iter()
-                .filter(|(name, _)| names.contains(&&**name))
-                .map(|(name, value)| (&**name, value.as_deref()))
-                .collect(),
-        })
+        let values = mapping::read_by(pairing)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, name)| names.contains(name))
+            .map(|(n, name)| (name, mapped.source(pairing, n)))
+            .collect();
+        Some(MappedFrom { template, values })
     }
 
     /// The records the user lies in, and its index in its plane there.
