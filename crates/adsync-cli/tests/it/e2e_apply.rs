@@ -100,6 +100,7 @@ fn every_unblocked_scenario_converges_through_the_emulators() {
             "mapped-empty-name-is-error",
             "member-limit-exceeded",
             "missing-rescue-group-is-error",
+            "where-selecting-nobody-is-guarded",
         ],
         "only the blocked and error scenarios are left out"
     );

@@ -44,12 +44,16 @@ pub enum Guard {
         /// Enabled managed users the percentage is taken of.
         base: u64,
     },
-    /// An Entra group resolved to no members while its Rescue group has enabled members.
+    /// An Entra group resolved to no members (or a pairing's condition selected nobody) while
+    /// its Rescue group has enabled members.
     EmptyGroup {
         /// The pairing's label.
         pairing: String,
         /// Enabled members of the Rescue group.
         enabled_members: u64,
+        /// The pairing's `where:`, when it has one.
+        #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+        condition: Option<String>,
     },
 }
 
@@ -82,8 +86,16 @@ impl Guard {
             Guard::EmptyGroup {
                 pairing,
                 enabled_members,
+                condition: None,
             } => format!(
                 "the Entra group of pairing `{pairing}` has no members while its Rescue group has {enabled_members} enabled users"
+            ),
+            Guard::EmptyGroup {
+                pairing,
+                enabled_members,
+                condition: Some(condition),
+            } => format!(
+                "pairing `{pairing}` holds nobody (`where: {condition}`) while its Rescue group has {enabled_members} enabled users"
             ),
         }
     }
@@ -162,5 +174,6 @@ fn empty_group<'n, C: Iterator<Item = &'n RescueNode>>(
     (enabled_members > 0).then(|| Guard::EmptyGroup {
         pairing: pairing.label.clone(),
         enabled_members,
+        condition: pairing.condition.clone(),
     })
 }

@@ -151,13 +151,20 @@ mod priority {
     }
 
     /// The plan as JSON without what names the selection: the configuration digest, the
-    /// pairings' group or condition, each action's reason, and warnings about group members
-    /// the directory does not hold (a condition lists none).
+    /// pairings' group or condition, the blocking reason's words and a guard's condition, each
+    /// action's reason, and warnings about group members the directory does not hold (a
+    /// condition lists none).
     fn comparable(plan: &adsync_core::plan::Plan) -> Value {
         let mut json = serde_json::to_value(plan).expect("a plan serializes");
         let object = json.as_object_mut().expect("an object");
         object.remove("config_digest");
         object.remove("pairings");
+        if let Some(blocked) = object["blocked"].as_object_mut() {
+            blocked.remove("reason");
+            for guard in blocked["guards"].as_array_mut().expect("guards") {
+                guard.as_object_mut().expect("a guard").remove("where");
+            }
+        }
         for action in object["actions"].as_array_mut().expect("actions") {
             action.as_object_mut().expect("an action").remove("reason");
         }
