@@ -122,4 +122,38 @@ mod tests {
         assert_eq!(distance("", "abc"), 3);
         assert_eq!(distance("kitten", "sitting"), 3);
     }
+
+    #[test]
+    fn further_attributes_are_read_by_their_template_names() {
+        let user: wire::User = serde_json::from_value(serde_json::json!({
+            "id": "u1", "userPrincipalName": "jane@contoso.com",
+            "onPremisesExtensionAttributes": {
+                "extensionAttribute7": "JD-0042", "extensionAttribute8": null
+            },
+            "extension_0123456789abcdef0123456789abcdef_tier": "l2",
+            "extension_0123456789abcdef0123456789abcdef_level": 3,
+            "extension_0123456789abcdef0123456789abcdef_unset": null,
+            "@odata.etag": "ignored"
+        }))
+        .expect("a user");
+        let Member::User(user) = member(user) else {
+            panic!("a user");
+        };
+        let read: Vec<(&str, &str)> = user
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("extension_0123456789abcdef0123456789abcdef_level", "3"),
+                ("extension_0123456789abcdef0123456789abcdef_tier", "l2"),
+                (
+                    "onPremisesExtensionAttributes.extensionAttribute7",
+                    "JD-0042"
+                ),
+            ]
+        );
+    }
 }

@@ -139,7 +139,6 @@ pub(crate) const GROUP_TYPE: &str = "#microsoft.graph.group";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::convert::{self, Member};
 
     #[test]
     fn select_adds_each_property_once_after_the_fixed_fields() {
@@ -158,39 +157,5 @@ mod tests {
             )
         );
         assert_eq!(user_select(&[]), USER_SELECT);
-    }
-
-    #[test]
-    fn further_attributes_are_read_by_their_template_names() {
-        let user: User = serde_json::from_value(serde_json::json!({
-            "id": "u1", "userPrincipalName": "jane@contoso.com",
-            "onPremisesExtensionAttributes": {
-                "extensionAttribute7": "JD-0042", "extensionAttribute8": null
-            },
-            "extension_0123456789abcdef0123456789abcdef_tier": "l2",
-            "extension_0123456789abcdef0123456789abcdef_level": 3,
-            "extension_0123456789abcdef0123456789abcdef_unset": null,
-            "@odata.etag": "ignored"
-        }))
-        .expect("a user");
-        let Member::User(user) = convert::member(user) else {
-            panic!("a user");
-        };
-        let read: Vec<(&str, &str)> = user
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_eq!(
-            read,
-            [
-                ("extension_0123456789abcdef0123456789abcdef_level", "3"),
-                ("extension_0123456789abcdef0123456789abcdef_tier", "l2"),
-                (
-                    "onPremisesExtensionAttributes.extensionAttribute7",
-                    "JD-0042"
-                ),
-            ]
-        );
     }
 }
