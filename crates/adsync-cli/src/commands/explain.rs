@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use adsync_core::config::{Attribute, Config, Pairing};
 use adsync_core::model::{DirectorySnapshot, DirectoryUser, NodeId, RescueNode, Role};
-use adsync_core::plan::{Action, CurrentState, UserEntry};
+use adsync_core::plan::{Action, CurrentState, Plan, UserEntry};
 use adsync_core::tree::OrgTree;
 use serde::Serialize;
 
@@ -36,6 +36,8 @@ struct DirectoryMatch<'a> {
     /// The fields the first pairing holding the user maps, and what they came from.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     mapped: Vec<MappedField>,
+    #[serde(skip)]
+    user: &'a DirectoryUser,
 }
 
 /// A pairing's condition tried on one user.
@@ -131,7 +133,8 @@ pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatu
     let mut out = String::new();
     let source = render::directory_name(&loaded.config.source);
     for entry in &entries {
-        entry_block(&mut out, entry, source, &people, &actions, paint);
+        let mapped = winner_mapped(&loaded.config, plan, entry, &people);
+        entry_block(&mut out, entry, source, &people, &actions, &mapped, paint);
     }
     for person in people.iter().filter(|p| !has_entry(&entries, p)) {
         unkeyed_block(&mut out, person, &loaded.config);
@@ -176,9 +179,35 @@ fn directory_matches<'a>(
             account_enabled: user.account_enabled,
             pairings: pairings_holding(config, directory, user),
             conditions: conditions_tried(config, user),
-            mapped: mapped_fields(config, directory, user),
+            mapped: config
+                .pairings
+                .iter()
+                .position(|pairing| holds(config, directory, pairing, user))
+                .map_or_else(Vec::new, |index| mapped_fields(config, index, user)),
+            user,
         })
         .collect()
+}
+
+/// The fields the entry's winning pairing maps for its directory user (the plan lists the
+/// pairings in configuration order).
+fn winner_mapped(
+    config: &Config,
+    plan: &Plan,
+    entry: &UserEntry,
+    people: &[DirectoryMatch<'_>],
+) -> Vec<MappedField> {
+    let person = people
+        .iter()
+        .find(|p| Some(p.id) == entry.object_id.as_deref());
+    let winner = entry
+        .pairing
+        .as_deref()
+        .and_then(|label| plan.pairings.iter().position(|p| p.name == label));
+    match (person, winner) {
+        (Some(person), Some(index)) => mapped_fields(config, index, person.user),
+        _ => Vec::new(),
+    }
 }
 
 /// Every pairing's `where:` tried on `user`.
@@ -198,21 +227,14 @@ fn conditions_tried(config: &Config, user: &DirectoryUser) -> Vec<ConditionCheck
         .collect()
 }
 
-/// The fields the first pairing holding `user` maps (its own templates, else
-/// `sync.attributes`), rendered for `user` with the values they read.
-fn mapped_fields(
-    config: &Config,
-    directory: &DirectorySnapshot,
-    user: &DirectoryUser,
-) -> Vec<MappedField> {
-    let Some((index, pairing)) = config
-        .pairings
-        .iter()
-        .enumerate()
-        .find(|(_, pairing)| holds(config, directory, pairing, user))
-    else {
+/// The fields pairing `index` maps (its own templates, else `sync.attributes`; an SSO ID flag
+/// of the pairing outranks a global SSO ID template), rendered for `user` with the values they
+/// read.
+fn mapped_fields(config: &Config, index: usize, user: &DirectoryUser) -> Vec<MappedField> {
+    let Some(pairing) = config.pairings.get(index) else {
         return Vec::new();
     };
+    let own_ssoid_flag = pairing.upn_as_ssoid || pairing.email_as_ssoid == Some(true);
     Attribute::ALL
         .into_iter()
         .filter_map(|field| {
@@ -221,6 +243,7 @@ fn mapped_fields(
                     own,
                     format!("pairings[{index}].attributes.{}", field.as_str()),
                 ),
+                None if field == Attribute::Ssoid && own_ssoid_flag => return None,
                 None => (
                     config.sync.attributes.get(field)?,
                     format!("sync.attributes.{}", field.as_str()),
@@ -341,7 +364,7 @@ fn unmanaged<'a>(
 
 /// Which conditions selected the user (and which comparison failed), and where each mapped
 /// field's value came from.
-fn attribute_lines(out: &mut String, person: &DirectoryMatch<'_>) {
+fn attribute_lines(out: &mut String, person: &DirectoryMatch<'_>, mapped: &[MappedField]) {
     for check in &person.conditions {
         let verdict = if check.selected {
             "selected"
@@ -361,7 +384,7 @@ fn attribute_lines(out: &mut String, person: &DirectoryMatch<'_>) {
             parts.join("; ")
         );
     }
-    for field in &person.mapped {
+    for field in mapped {
         let from: Vec<String> = field
             .from
             .iter()
@@ -389,6 +412,7 @@ fn entry_block(
     source: &str,
     people: &[DirectoryMatch<'_>],
     actions: &[&Action],
+    mapped: &[MappedField],
     paint: Paint,
 ) {
     let _ = writeln!(
@@ -422,7 +446,7 @@ fn entry_block(
         let _ = writeln!(out, "  paired in:  {}", person.pairings.join(", "));
     }
     if let Some(person) = person {
-        attribute_lines(out, person);
+        attribute_lines(out, person, mapped);
     }
     let _ = writeln!(
         out,
@@ -521,7 +545,7 @@ fn unkeyed_block(out: &mut String, person: &DirectoryMatch<'_>, config: &Config)
     if !person.pairings.is_empty() {
         let _ = writeln!(out, "  paired in:  {}", person.pairings.join(", "));
     }
-    attribute_lines(out, person);
+    attribute_lines(out, person, &person.mapped);
     let key = if config.sync.use_upn_instead_of_email {
         "UPN"
     } else {

@@ -117,3 +117,52 @@ fn explain_shows_the_condition_and_where_each_mapped_value_came_from() {
         assert!(run.stdout.contains(line), "{line}\n{}", run.transcript());
     }
 }
+
+/// A person in both planes is explained per plane, each with its winning pairing's templates.
+#[test]
+fn explain_shows_each_plane_s_own_mapping() {
+    let dir = crate::copy_fixture(FIXTURE, "explain-mapped-planes");
+    let config = std::fs::read_to_string(dir.join("config.yaml")).expect("config");
+    let config = format!(
+        "{config}  - name: admins\n    where: \"givenName eq 'Jane'\"\n    rescue_group: \"\"\n    \
+         role: administrator\n    attributes: {{ name: '{{givenName:upper}}', email: null }}\n"
+    );
+    std::fs::write(dir.join("config.yaml"), config).expect("config written");
+    let run = crate::adsync(
+        &dir,
+        &["explain", "jane.doe@contoso.com", "--config", "config.yaml"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let technician = run
+        .stdout
+        .find("(technician plane)")
+        .expect("the technician entry");
+    let administrator = run
+        .stdout
+        .find("(administrator plane)")
+        .expect("the administrator entry");
+    let (first, second) = if technician < administrator {
+        (technician, administrator)
+    } else {
+        (administrator, technician)
+    };
+    let block = |at: usize| {
+        let end = if at == first {
+            second
+        } else {
+            run.stdout.len()
+        };
+        &run.stdout[at..end]
+    };
+    assert!(
+        block(technician).contains("mapped:     name = \"Jane Doe (Service Desk)\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        block(administrator).contains("mapped:     name = \"JANE\" from `{givenName:upper}`"),
+        "{}",
+        run.stdout
+    );
+}
