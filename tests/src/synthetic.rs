@@ -519,6 +519,7 @@ pub fn directory(shape: &Shape) -> DirectorySide {
             ..SyncConfig::default()
         },
         pairings,
+        goto: None,
     };
     DirectorySide {
         config,

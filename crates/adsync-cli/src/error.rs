@@ -35,6 +35,13 @@ pub(crate) enum Error {
     /// A data file (snapshot, plan, links) could not be read or parsed.
     #[error("cannot read `{}`: {message}", .path.display())]
     DataFile { path: PathBuf, message: String },
+    /// A state file (links) cannot be used; a run holding the lock set it aside.
+    #[error("the state file `{}` is corrupt ({problem}){}", .path.display(), set_aside_note(.set_aside.as_deref()))]
+    StateFile {
+        path: PathBuf,
+        problem: String,
+        set_aside: Option<PathBuf>,
+    },
     /// A file could not be written.
     #[error("cannot write `{}`", .path.display())]
     Write {
@@ -65,12 +72,21 @@ pub(crate) enum Error {
         started: String,
         command: String,
     },
+    /// Another run holds the lock and has not written its record yet.
+    #[error("another adsync run holds the lock `{}` (it is starting and has not written its record yet)", .path.display())]
+    LockStarting { path: PathBuf },
     /// A saved plan was made from another configuration.
     #[error("the saved plan `{}` was made from a different configuration (its digest is {plan}, this configuration's is {config})", .path.display())]
     StalePlan {
         path: PathBuf,
         plan: String,
         config: String,
+    },
+    /// A saved plan failed its checks (format, seal, invariants); nothing was applied.
+    #[error("the saved plan `{}` is refused; nothing was applied:{}", .path.display(), list(.problems))]
+    PlanRefused {
+        path: PathBuf,
+        problems: Vec<String>,
     },
     /// `apply` without a terminal and without `--yes`.
     #[error("refusing to apply without confirmation: stdin is not a terminal")]
@@ -86,6 +102,16 @@ pub(crate) enum Error {
     BrokenPipe,
 }
 
+fn set_aside_note(aside: Option<&std::path::Path>) -> String {
+    aside.map_or_else(String::new, |aside| {
+        format!(
+            "; it was set aside as `{}` (nothing was deleted) and this run stopped before \
+             changing anything",
+            aside.display()
+        )
+    })
+}
+
 fn list(problems: &[String]) -> String {
     problems.iter().map(|p| format!("\n  - {p}")).collect()
 }
@@ -95,10 +121,24 @@ impl Error {
     pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Error::Secret { hint, .. } | Error::Usage { hint, .. } => Some(hint.clone()),
-            Error::Locked { .. } => Some(
+            Error::Locked { .. } | Error::LockStarting { .. } => Some(
                 "wait for the other run to finish; a lock left by a crashed run is taken over automatically".into(),
             ),
+            Error::StateFile { set_aside: Some(_), .. } => Some(
+                "run again: the next run matches users by e-mail and writes new links. If \
+                 users' e-mails changed in the directory since the last good run, first copy a \
+                 backup of links.json back into the state directory"
+                    .into(),
+            ),
+            Error::StateFile { set_aside: None, path, .. } => Some(format!(
+                "`adsync apply` (or `run`) sets it aside and the run after rebuilds it; or \
+                 restore `{}` from a backup",
+                path.display()
+            )),
             Error::StalePlan { .. } => Some("make a new plan with `adsync plan --out plan.json`".into()),
+            Error::PlanRefused { .. } => Some(
+                "re-run `adsync plan --out plan.json`, review it, and apply that file unedited".into(),
+            ),
             Error::NeedsYes => Some("pass --yes, or apply a reviewed saved plan: `adsync apply plan.json`".into()),
             Error::ConfigRead { .. } => Some(
                 "pass --config FILE or set ADSYNC_CONFIG; `adsync init` writes a starter adsync.yaml"

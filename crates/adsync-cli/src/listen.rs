@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use adsync_core::execute::Outcome;
-use adsync_core::plan::Plan;
+use adsync_core::plan::{Plan, Summary};
 use adsync_core::secret::Secret;
 use adsync_web::view::{
     ActionCount, ActionFailure, BlockedPlan, Clock, ErrorKind, PlanView, RunError, RunOutcome,
@@ -191,25 +191,27 @@ pub(crate) fn report(
         report.actions = action_counts(plan, applied);
         report.failures = failures(plan, applied);
     }
+    if let Some(goto) = trace.goto {
+        report.plan = Some(goto.plan);
+        report.actions = goto.actions;
+        report.failures = goto.failures;
+        report.apply_duration = goto.apply_duration;
+    }
     report
+}
+
+/// The page's counts: the summary line's phrases (`1 add-on change`), then `unchanged`.
+fn plan_counts(summary: &Summary) -> Vec<(String, u64)> {
+    crate::render::summary_counts(summary)
+        .into_iter()
+        .chain([("unchanged", summary.unchanged)])
+        .map(|(label, count)| (label.to_owned(), count))
+        .collect()
 }
 
 fn plan_view(plan: &Plan) -> PlanView {
     let summary = &plan.summary;
-    let counts = [
-        ("groups to create", summary.create_group),
-        ("to create", summary.create_user),
-        ("to move", summary.move_user),
-        ("to update", summary.update_user),
-        ("to enable", summary.enable_user),
-        ("add-on changes", summary.set_mobile_license),
-        ("to disable", summary.disable_user),
-    ]
-    .into_iter()
-    .filter(|(_, count)| *count > 0)
-    .chain([("unchanged", summary.unchanged)])
-    .map(|(label, count)| (label.to_owned(), count))
-    .collect();
+    let counts = plan_counts(summary);
     PlanView {
         counts,
         summary: crate::render::summary_line(summary),
@@ -272,7 +274,8 @@ fn failures(plan: &Plan, report: &adsync_core::execute::ApplyReport) -> Vec<Acti
             kind: action.kind().as_str().to_owned(),
             action: crate::render::action_line(action),
             code: result.code.clone(),
-            message: result.message.clone().unwrap_or_default(),
+            message: crate::output::redact(result.message.as_deref().unwrap_or_default())
+                .into_owned(),
         })
         .collect()
 }
@@ -283,6 +286,7 @@ fn run_error(error: &Error) -> RunError {
         _ => ErrorKind::RunFailed,
     };
     let rendered = crate::error::render(error, crate::style::Paint::PLAIN);
+    let rendered = crate::output::redact(&rendered);
     let message = match rendered.split_once("\nhint: ") {
         Some((message, _)) => message,
         None => &rendered,
@@ -294,7 +298,9 @@ fn run_error(error: &Error) -> RunError {
             .strip_prefix("error: ")
             .unwrap_or(message.trim_end())
             .to_owned(),
-        hint: error.hint(),
+        hint: error
+            .hint()
+            .map(|hint| crate::output::redact(&hint).into_owned()),
     }
 }
 
@@ -318,5 +324,31 @@ mod tests {
         ] {
             assert!(parse_address(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_service_page_counts_say_what_the_summary_line_says() {
+        let summary = Summary {
+            create_group: 1,
+            set_mobile_license: 1,
+            disable_user: 2,
+            unchanged: 40,
+            ..Default::default()
+        };
+        let labels: Vec<(String, u64)> = plan_counts(&summary);
+        let expected = [
+            ("group to create", 1),
+            ("add-on change", 1),
+            ("to disable", 2),
+            ("unchanged", 40),
+        ];
+        assert_eq!(
+            labels,
+            expected.map(|(label, count)| (label.to_owned(), count))
+        );
+        assert_eq!(
+            crate::render::summary_line(&summary),
+            "1 group to create, 1 add-on change, 2 to disable, 40 unchanged"
+        );
     }
 }

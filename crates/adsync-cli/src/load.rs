@@ -10,6 +10,7 @@ use adsync_core::plan::Links;
 use adsync_core::secret::{Secret, SecretRef};
 use serde::de::DeserializeOwned;
 
+use crate::bounded::{self, ReadError};
 use crate::error::Error;
 
 /// The default configuration file name.
@@ -53,9 +54,15 @@ impl Loaded {
 
 /// Reads, parses and validates the configuration.
 pub(crate) fn load_config(path: &Path) -> Result<Loaded, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
-        path: path.to_owned(),
-        source,
+    let text = bounded::read_text(path, bounded::CONFIG_LIMIT).map_err(|error| match error {
+        ReadError::Io(source) => Error::ConfigRead {
+            path: path.to_owned(),
+            source,
+        },
+        other => Error::ConfigSyntax {
+            path: path.to_owned(),
+            message: other.to_string(),
+        },
     })?;
     let config = parse_config(&text, path)?;
     let base = path.parent().map(Path::to_owned).unwrap_or_default();
@@ -75,6 +82,10 @@ pub(crate) fn load_config(path: &Path) -> Result<Loaded, Error> {
 /// Parses and validates configuration text; errors name the file, the key path and, where
 /// the YAML parser gives them, the line and column.
 pub(crate) fn parse_config(text: &str, path: &Path) -> Result<Config, Error> {
+    bounded::check_yaml_depth(text).map_err(|message| Error::ConfigSyntax {
+        path: path.to_owned(),
+        message,
+    })?;
     let config: Config = serde_yaml::from_str(text).map_err(|error| Error::ConfigSyntax {
         path: path.to_owned(),
         message: crate::yaml_error::explain(&error.to_string(), text),
@@ -104,7 +115,7 @@ pub(crate) fn secret(loaded: &Loaded, reference: &SecretRef, key: &str) -> Resul
         },
         SecretRef::File(file) => {
             let path = loaded.resolve(file);
-            match std::fs::read_to_string(&path) {
+            match bounded::read_text(&path, bounded::SECRET_LIMIT) {
                 Ok(value) if !value.trim().is_empty() => Ok(Secret::new(value)),
                 Ok(_) => Err(Error::Secret {
                     key: key.to_owned(),
@@ -124,33 +135,56 @@ pub(crate) fn secret(loaded: &Loaded, reference: &SecretRef, key: &str) -> Resul
     }
 }
 
-/// Reads a YAML or JSON data file.
+/// Reads a YAML or JSON data file, of at most [`bounded::DATA_LIMIT`] bytes and, for YAML,
+/// [`bounded::MAX_YAML_DEPTH`] levels of flow nesting.
 pub(crate) fn read_data<T: DeserializeOwned>(path: &Path) -> Result<T, Error> {
-    let text = std::fs::read_to_string(path).map_err(|error| Error::DataFile {
+    let text = bounded::read_text(path, bounded::DATA_LIMIT).map_err(|error| Error::DataFile {
         path: path.to_owned(),
         message: error.to_string(),
     })?;
-    let is_json = path
-        .extension()
-        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-    let parsed = if is_json {
-        serde_json::from_str(&text).map_err(|error| error.to_string())
-    } else {
-        serde_yaml::from_str(&text).map_err(|error| error.to_string())
-    };
-    parsed.map_err(|message| Error::DataFile {
+    parse_data(path, &text).map_err(|message| Error::DataFile {
         path: path.to_owned(),
         message,
     })
 }
 
-/// Links from the state directory; none when the file does not exist.
-pub(crate) fn read_links(loaded: &Loaded) -> Result<Links, Error> {
-    let path = loaded.state_dir().join("links.json");
-    if !path.exists() {
-        return Ok(Links::default());
+/// Parses data file text as JSON (`.json`) or YAML.
+fn parse_data<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, String> {
+    let is_json = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+    if is_json {
+        serde_json::from_str(text).map_err(|error| error.to_string())
+    } else {
+        bounded::check_yaml_depth(text)?;
+        serde_yaml::from_str(text).map_err(|error| error.to_string())
     }
-    read_data(&path)
+}
+
+/// Links from the state directory; none when the file does not exist. A corrupt file is an
+/// error naming it; a run that holds the lock sets it aside first (`state::set_aside_corrupt`).
+pub(crate) fn read_links(loaded: &Loaded) -> Result<Links, Error> {
+    let path = loaded.state_dir().join(LINKS);
+    match read_state::<Links>(&path) {
+        Ok(links) => Ok(links.unwrap_or_default()),
+        Err(problem) => Err(Error::StateFile {
+            path,
+            problem,
+            set_aside: None,
+        }),
+    }
+}
+
+/// The links file in the state directory.
+pub(crate) const LINKS: &str = "links.json";
+
+/// A JSON state file: `None` when it does not exist, the problem when it cannot be used.
+pub(crate) fn read_state<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, String> {
+    match bounded::read_text(path, bounded::DATA_LIMIT) {
+        Ok(text) => parse_data(path, &text).map(Some),
+        Err(ReadError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 /// Hostile configuration text: arbitrary text, structured mutations of real configurations and

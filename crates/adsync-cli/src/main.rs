@@ -4,16 +4,19 @@
 //! adsync-core, renders results and decides the exit status. No sync rule lives here.
 
 mod activity;
+mod bounded;
 mod cli;
 mod clock;
 mod commands;
 mod error;
 mod exit;
+mod goto;
 mod listen;
 mod load;
 mod output;
 mod progress;
 mod render;
+mod saved;
 mod sheet;
 mod state;
 mod style;
@@ -82,7 +85,7 @@ fn init_logging(global: &cli::Global) {
         .unwrap_or_else(|_| EnvFilter::new(log_filter(global.quiet, global.verbose)));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(output::RedactedStderr)
         .with_ansi(style::Paint::stderr(global).is_on())
         .with_target(global.verbose >= 3)
         .try_init();

@@ -89,18 +89,26 @@ pub(crate) fn plan_human(plan: &Plan, paint: Paint, listing: &Listing) -> String
 
 /// `3 to create, 1 to move, 2 to update, 1 to disable, 40 unchanged`.
 pub(crate) fn summary_line(summary: &Summary) -> String {
-    let mut parts = Vec::new();
-    for kind in ActionKind::ALL {
-        let count = count_of(summary, kind);
-        if count > 0 {
-            parts.push(format!("{count} {}", count_phrase(kind, count)));
-        }
-    }
+    let mut parts: Vec<String> = summary_counts(summary)
+        .into_iter()
+        .map(|(phrase, count)| format!("{count} {phrase}"))
+        .collect();
     if parts.is_empty() {
         return format!("no changes, {} unchanged", summary.unchanged);
     }
     parts.push(format!("{} unchanged", summary.unchanged));
     parts.join(", ")
+}
+
+/// The plan's non-zero counts in phase order, each with its phrase for that count
+/// (`1 add-on change`, `2 add-on changes`): the summary line and the service page say the same.
+pub(crate) fn summary_counts(summary: &Summary) -> Vec<(&'static str, u64)> {
+    ActionKind::ALL
+        .into_iter()
+        .map(|kind| (kind, count_of(summary, kind)))
+        .filter(|(_, count)| *count > 0)
+        .map(|(kind, count)| (count_phrase(kind, count), count))
+        .collect()
 }
 
 /// The summary's count of `kind`.

@@ -1,7 +1,7 @@
 //! Builds the source and the target the configuration asks for: the Graph and LDAP sources and
 //! the Rescue target with their secrets resolved, or the snapshot files `load` reads.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adsync_core::adapter::{Source, Target};
@@ -42,7 +42,8 @@ pub(crate) fn graph(loaded: &Loaded, graph: &GraphSourceConfig) -> Result<GraphS
         retry.request_timeout_s.map(Duration::from_secs),
     );
     let source = GraphSource::new(settings)
-        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))?;
+        .map_err(|error| Error::Setup(format!("cannot set up Microsoft Graph: {error}")))?
+        .with_read_budget(Duration::from_secs(loaded.config.sync.read_budget_s));
     Ok(match &loaded.observer {
         Some(observer) => source.with_request_observer(observer.clone()),
         None => source,
@@ -130,7 +131,27 @@ pub(crate) fn rescue_target(
     loaded: &Loaded,
     config: &RescueTargetConfig,
 ) -> Result<Box<dyn Target>, Error> {
-    Ok(Box::new(rescue(loaded, config)?))
+    let path = loaded.state_dir().join(adsync_rescue::ORPHANS_FILE);
+    set_aside_if_corrupt(&path);
+    let target = rescue(loaded, config)?
+        .with_orphan_file(path)
+        .map_err(|error| Error::Setup(error.to_string()))?;
+    Ok(Box::new(target))
+}
+
+/// Renames a corrupt orphans file to `<name>.corrupt` (never deletes it): it only lists empty
+/// nodes for adsync to clean up, so a run without it is safe, and a create under the same
+/// parent still takes such a node.
+fn set_aside_if_corrupt(path: &Path) {
+    if let Err(error @ adsync_rescue::OrphanFileError::Corrupt { .. }) =
+        adsync_rescue::load_orphans(path)
+    {
+        let aside = path.with_extension("json.corrupt");
+        match std::fs::rename(path, &aside) {
+            Ok(()) => tracing::warn!("{error}: moved to {}", aside.display()),
+            Err(rename) => tracing::warn!("{error}; moving it aside failed: {rename}"),
+        }
+    }
 }
 
 /// The source the configuration asks for.
@@ -157,6 +178,11 @@ pub(crate) fn target(loaded: &Loaded) -> Result<TargetHandle, Error> {
             })
         }
         TargetConfig::Rescue(rescue) => Ok(TargetHandle::Remote(rescue_target(loaded, rescue)?)),
+        TargetConfig::Goto(_) => Err(Error::Setup(
+            "this command does not work with a goto target yet; `plan`, `apply`, `run`, \
+             `dry-run`, `tree`, `explain`, `validate` and `status` do"
+                .into(),
+        )),
     }
 }
 

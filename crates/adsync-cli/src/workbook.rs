@@ -418,8 +418,13 @@ fn fill(kind: ActionKind) -> Color {
 
 /// Writes the workbook to `path`.
 pub(crate) fn write(plan: &Plan, context: &Context<'_>, path: &Path) -> Result<(), Error> {
+    write_sheets(sheets(plan, context), path)
+}
+
+/// Writes `sheets` as a workbook to `path` (the GoTo dry run brings its own sheets).
+pub(crate) fn write_sheets(sheets: Vec<Sheet>, path: &Path) -> Result<(), Error> {
     let mut workbook = Workbook::new();
-    for sheet in sheets(plan, context) {
+    for sheet in sheets {
         let worksheet = workbook.add_worksheet();
         fill_sheet(worksheet, &sheet).map_err(|e| xlsx_error(path, &e))?;
     }

@@ -45,6 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 templates: Default::default(),
             },
         }],
+        goto: None,
     };
     config
         .validate()

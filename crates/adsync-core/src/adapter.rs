@@ -46,6 +46,13 @@ impl SourceRequest {
                 _ => {}
             }
         }
+        // GoTo rules read their groups from the same snapshot.
+        let rules = config.goto.iter().flat_map(|goto| goto.rules.iter());
+        for group in rules.filter_map(|rule| rule.entra_group.as_ref()) {
+            if !request.groups.contains(group) {
+                request.groups.push(group.clone());
+            }
+        }
         request
     }
 }
@@ -144,6 +151,14 @@ pub trait Target: Send + Sync {
     /// How many actions may run at once.
     fn concurrency(&self) -> usize {
         1
+    }
+
+    /// Called once when an apply's actions are done (or there were none): the target tidies
+    /// what earlier runs left half made and keeps what the next run must know (Rescue: the empty
+    /// nodes it created and could not fill). Never deletes anything but such leftovers. The
+    /// default has nothing to tidy.
+    async fn finish(&self) -> Result<(), AdapterError> {
+        Ok(())
     }
 }
 

@@ -29,6 +29,9 @@ pub struct Config {
     /// Pairings, in priority order.
     #[serde(default)]
     pub pairings: Vec<Pairing>,
+    /// The rules of a GoTo account target (`target: { type: goto }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goto: Option<crate::goto::GotoConfig>,
 }
 
 /// `source:`.
@@ -196,6 +199,8 @@ pub enum TargetConfig {
     Rescue(RescueTargetConfig),
     /// A Rescue snapshot file, rewritten on apply.
     Snapshot(SnapshotTargetConfig),
+    /// A GoTo account through the GoTo Admin API (rules in `goto:`).
+    Goto(crate::goto::GotoTargetConfig),
 }
 
 impl TargetConfig {
@@ -204,6 +209,7 @@ impl TargetConfig {
         match self {
             TargetConfig::Rescue(rescue) => rescue.concurrency,
             TargetConfig::Snapshot(snapshot) => snapshot.concurrency,
+            TargetConfig::Goto(goto) => goto.concurrency,
         }
     }
 }
@@ -313,6 +319,11 @@ pub struct SyncConfig {
     /// Create missing destination groups instead of failing.
     #[serde(default)]
     pub create_missing_groups: bool,
+    /// Wall-clock budget of one read of the directory, in seconds; a read past it fails.
+    /// Operational, not part of what a plan means: left out of the serialized form, so of the
+    /// configuration's digest (a saved plan stays valid when only the budget changes).
+    #[serde(default = "default_read_budget", skip_serializing)]
+    pub read_budget_s: u64,
     /// E-mails adsync never modifies.
     #[serde(default)]
     pub protected: Vec<String>,
@@ -328,6 +339,10 @@ pub struct SyncConfig {
     /// Templates for the Rescue fields, for every pairing that gives none of its own.
     #[serde(default, skip_serializing_if = "Mapping::is_empty")]
     pub attributes: Mapping,
+    /// The secret that signs saved plans (an HMAC written by `plan --out`, required by
+    /// `apply plan.json`); without it a saved plan carries a digest only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_signing_key: Option<SecretRef>,
 }
 
 impl Default for SyncConfig {
@@ -337,11 +352,13 @@ impl Default for SyncConfig {
             use_upn_instead_of_email: false,
             email_as_ssoid: false,
             create_missing_groups: false,
+            read_budget_s: default_read_budget(),
             protected: Vec::new(),
             limits: Limits::default(),
             safety: SafetyConfig::default(),
             state_dir: default_state_dir(),
             attributes: Mapping::default(),
+            plan_signing_key: None,
         }
     }
 }
@@ -966,6 +983,7 @@ impl TryFrom<RawSource> for SourceConfig {
 enum TargetType {
     Rescue,
     Snapshot,
+    Goto,
 }
 
 #[derive(Deserialize)]
@@ -980,6 +998,52 @@ struct RawTarget {
     concurrency: Option<usize>,
     retry: Option<RetryConfig>,
     path: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<SecretRef>,
+    token_file: Option<String>,
+    account_key: Option<String>,
+    admin_url: Option<String>,
+    token_url: Option<String>,
+    suppress_email: Option<bool>,
+}
+
+impl RawTarget {
+    /// The `type: goto` keys, for [`not_with`].
+    fn goto_keys(&self) -> [(&'static str, bool); 7] {
+        [
+            ("client_id", self.client_id.is_some()),
+            ("client_secret", self.client_secret.is_some()),
+            ("token_file", self.token_file.is_some()),
+            ("account_key", self.account_key.is_some()),
+            ("admin_url", self.admin_url.is_some()),
+            ("token_url", self.token_url.is_some()),
+            ("suppress_email", self.suppress_email.is_some()),
+        ]
+    }
+
+    fn into_goto(self, concurrency: usize) -> Result<TargetConfig, String> {
+        let rescue_keys = [
+            ("region", self.region.is_some()),
+            ("base_url", self.base_url.is_some()),
+            ("auth", self.auth.is_some()),
+            ("default_password", self.default_password.is_some()),
+            ("path", self.path.is_some()),
+        ];
+        not_with("target", "goto", &rescue_keys)?;
+        Ok(TargetConfig::Goto(crate::goto::GotoTargetConfig {
+            client_id: required("target", self.client_id, "client_id", "goto")?,
+            client_secret: required("target", self.client_secret, "client_secret", "goto")?,
+            token_file: self
+                .token_file
+                .unwrap_or_else(crate::goto::default_token_file),
+            account_key: self.account_key,
+            admin_url: self.admin_url,
+            token_url: self.token_url,
+            suppress_email: self.suppress_email.unwrap_or(false),
+            concurrency,
+            retry: self.retry.unwrap_or_default(),
+        }))
+    }
 }
 
 impl TryFrom<RawTarget> for TargetConfig {
@@ -987,7 +1051,14 @@ impl TryFrom<RawTarget> for TargetConfig {
 
     fn try_from(raw: RawTarget) -> Result<TargetConfig, String> {
         let concurrency = raw.concurrency.unwrap_or_else(default_concurrency);
+        let kind = match raw.kind {
+            TargetType::Goto => return raw.into_goto(concurrency),
+            TargetType::Rescue => "rescue",
+            TargetType::Snapshot => "snapshot",
+        };
+        not_with("target", kind, &raw.goto_keys())?;
         match raw.kind {
+            TargetType::Goto => Err("target.type: goto was read above".to_owned()),
             TargetType::Rescue => {
                 not_with("target", "rescue", &[("path", raw.path.is_some())])?;
                 Ok(TargetConfig::Rescue(RescueTargetConfig {
@@ -1055,6 +1126,11 @@ fn default_ldap_timeout() -> u64 {
     60
 }
 
+/// 30 minutes: far above a large tenant's read, far below "holds the lock for hours".
+fn default_read_budget() -> u64 {
+    30 * 60
+}
+
 fn default_limit() -> usize {
     999
 }
@@ -1093,6 +1169,7 @@ impl Config {
             |path: String, message: String| problems.push(ConfigProblem { path, message });
         self.check_settings(&mut problem);
         self.check_pairings(&mut problem);
+        crate::goto::check_config(self, &mut problem);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -1121,6 +1198,12 @@ impl Config {
         }
         if self.target.concurrency() == 0 {
             problem("target.concurrency".into(), "must be at least 1".into());
+        }
+        if self.sync.read_budget_s == 0 {
+            problem(
+                "sync.read_budget_s".into(),
+                "must be at least 1 (seconds; the default is 1800)".into(),
+            );
         }
         if let SourceConfig::Graph(graph) = &self.source {
             if graph.concurrency == 0 {

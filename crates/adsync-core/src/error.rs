@@ -112,9 +112,16 @@ pub enum Problem {
         /// The user's key.
         user: String,
     },
+    /// A goto rule that cannot be used: a `where:` condition (not yet supported), or a group
+    /// not found or ambiguous.
+    #[error("{message}")]
+    GotoRule {
+        /// What is wrong, naming the rule.
+        message: String,
+    },
 }
 
-fn close_names(close: &[String]) -> String {
+pub(crate) fn close_names(close: &[String]) -> String {
     if close.is_empty() {
         String::new()
     } else {

@@ -287,7 +287,17 @@ fn prerequisite(
 /// matched to a node, and every user node the apply created. A failed or skipped create records
 /// nothing, so the next plan matches that user by e-mail again.
 pub fn links_after(mut links: Links, plan: &Plan, report: &ApplyReport) -> Links {
+    // A user whose action drifted may have lost its node to someone else since the plan.
+    let drifted: BTreeSet<&str> = report
+        .results
+        .iter()
+        .filter(|result| result.outcome == Outcome::Drifted)
+        .map(|result| result.id.as_str())
+        .collect();
     for user in &plan.users {
+        if user.actions.iter().any(|id| drifted.contains(id.as_str())) {
+            continue;
+        }
         if let (Some(_), Some(object_id), Some(node)) = (user.role, &user.object_id, user.node_id) {
             links
                 .plane_mut(user.plane)
@@ -393,6 +403,32 @@ fn drift(action: &Action, tree: &OrgTree<'_>, snapshot: &RescueSnapshot) -> Opti
         && node.mobile.is_some_and(|now| now != mobile)
     {
         return Some(format!("the mobile add-on of node {id} changed"));
+    }
+    identity_drift(condition, node)
+}
+
+/// Whether the node is still the one the plan saw: the same e-mail (as a key) and name. A node
+/// whose e-mail and name were given to another person is that person's now.
+fn identity_drift(
+    condition: &crate::plan::Precondition,
+    node: &crate::model::RescueNode,
+) -> Option<String> {
+    let id = node.id;
+    if let Some(email) = &condition.email
+        && UserKey::new(email) != node.key()
+    {
+        return Some(format!(
+            "node {id} is now `{}`, not `{email}`: it belongs to someone else",
+            node.email.as_deref().unwrap_or("")
+        ));
+    }
+    if let Some(name) = &condition.name
+        && *name != node.name
+    {
+        return Some(format!(
+            "node {id} is now named `{}`, not `{name}`",
+            node.name
+        ));
     }
     None
 }

@@ -59,6 +59,7 @@ pub mod desired;
 mod engine;
 pub mod error;
 pub mod execute;
+pub mod goto;
 mod hash;
 pub mod memory;
 pub mod model;

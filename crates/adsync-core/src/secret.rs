@@ -10,12 +10,15 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a value, trimming the trailing newline a secret file usually ends with.
+    /// Wraps a value, trimming the trailing newline a secret file usually ends with. The value
+    /// is remembered for [`redact`]: every secret in play (configured ones, tokens issued during
+    /// the run) is masked wherever text leaves the process through it.
     pub fn new(value: impl Into<String>) -> Secret {
         let mut value = value.into();
         while value.ends_with('\n') || value.ends_with('\r') {
             value.pop();
         }
+        remember(&value);
         Secret(value)
     }
 
@@ -29,6 +32,81 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[REDACTED]")
     }
+}
+
+/// What [`redact`] puts in place of a secret value.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Values shorter than this are not masked: they would mask ordinary text.
+const MIN_REDACTED_LEN: usize = 4;
+
+/// How many values are remembered; the oldest are forgotten first (a long-running service
+/// renews tokens, and an expired token matters less than the configured secrets, which come
+/// first and are never forgotten).
+const MAX_REMEMBERED: usize = 512;
+
+/// The configured secrets kept for good, before the forgettable ones.
+const KEPT: usize = 64;
+
+/// Every secret value this process has held, with the forms it takes in text (raw, escaped in
+/// JSON, form-encoded).
+static REMEMBERED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn remembered() -> std::sync::MutexGuard<'static, Vec<String>> {
+    REMEMBERED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn remember(value: &str) {
+    if value.chars().count() < MIN_REDACTED_LEN {
+        return;
+    }
+    let escaped = serde_json::to_string(value).unwrap_or_default();
+    let escaped = escaped.trim_matches('"').to_owned();
+    let forms = [value.to_owned(), escaped, form_encoded(value)];
+    let mut remembered = remembered();
+    for form in forms {
+        if form.chars().count() >= MIN_REDACTED_LEN && !remembered.contains(&form) {
+            remembered.push(form);
+        }
+    }
+    while remembered.len() > MAX_REMEMBERED {
+        remembered.remove(KEPT);
+    }
+    // Longest first, so a secret that contains another is masked whole.
+    remembered.sort_by_key(|form| std::cmp::Reverse(form.len()));
+}
+
+/// `application/x-www-form-urlencoded`, as a form body carries the value.
+fn form_encoded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(byte));
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// `text` with every secret value this process has held replaced by [`REDACTED`]: for error
+/// messages, logs, audit lines and outputs that may quote an answer verbatim.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let remembered = remembered();
+    if !remembered.iter().any(|form| text.contains(form.as_str())) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_owned();
+    for form in remembered.iter() {
+        if out.contains(form.as_str()) {
+            out = out.replace(form.as_str(), REDACTED);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Where a secret comes from. Literal values are refused when the configuration is read.
@@ -159,6 +237,28 @@ mod tests {
             serde_json::from_str::<SecretRef>(r#"{"env":"X"}"#).expect("a reference"),
             SecretRef::Env("X".into())
         );
+    }
+
+    #[test]
+    fn every_secret_held_is_redacted_in_its_raw_json_and_form_forms() {
+        let _client = Secret::new("cl1ent-\"secret\"+/=value\n");
+        let _token = Secret::new("eyJ0eXAi.issued-during-the-run");
+        let _tiny = Secret::new("ab");
+        let text = "client_secret=cl1ent-%22secret%22%2B%2F%3Dvalue&x=1, \
+                    {\"m\":\"cl1ent-\\\"secret\\\"+/=value\"}, \
+                    raw cl1ent-\"secret\"+/=value, bearer eyJ0eXAi.issued-during-the-run, ab";
+        let redacted = redact(text);
+        assert!(!redacted.contains("cl1ent"), "{redacted}");
+        assert!(!redacted.contains("issued-during-the-run"), "{redacted}");
+        assert_eq!(redacted.matches(REDACTED).count(), 4, "{redacted}");
+        assert!(
+            redacted.ends_with(", ab"),
+            "short values are left alone: {redacted}"
+        );
+        assert!(matches!(
+            redact("nothing secret here"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

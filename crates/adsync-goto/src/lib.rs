@@ -7,9 +7,13 @@
 //! its admin role, move it to a user group, and suspend it by removing every licence. The SCIM
 //! API is not needed for any of that and is not called.
 //!
-//! [`preflight()`] compares a list of operations with the licences' free seats (`seats −
-//! userCount`) in priority order, so a planner can report "out of licences" per licence with the
-//! users affected and apply what fits.
+//! [`planner::plan()`] turns what the directory wants of the account (core's
+//! `adsync_core::goto::goto_desired`, the `goto.rules` read through the shared directory half) into
+//! an ordered [`planner::GotoPlan`]: creates, licence changes, roles, user-group moves, and
+//! suspensions of managed users no rule selects, with the blast-radius guard.
+//! [`execute::execute()`] applies it: drift against a fresh read, then [`preflight()`], which
+//! compares the operations with the licences' free seats (`seats − userCount`) in priority order,
+//! so "out of licences" is reported per licence with the users affected and what fits is applied.
 //!
 //! It signs in as GoTo allows: the authorization-code flow with PKCE through a loopback redirect
 //! ([`login`]), a refresh token kept in a file only its owner can read ([`TokenFile`]), access
@@ -56,10 +60,12 @@
 pub mod api;
 mod client;
 mod error;
+pub mod execute;
 mod http;
 pub mod login;
 pub mod model;
 pub mod pkce;
+pub mod planner;
 pub mod preflight;
 mod read;
 mod retry;

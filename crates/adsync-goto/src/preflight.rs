@@ -9,12 +9,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{GotoSnapshot, Key, Operation, Product};
 
 /// One licence that the operations ask more seats of than it has free.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shortage {
     /// The licence's products.
     pub products: BTreeSet<Product>,
@@ -81,6 +81,17 @@ fn free_seats(snapshot: &GotoSnapshot, operations: &[Operation]) -> BTreeMap<Key
         .iter()
         .map(|l| (l.key.clone(), if l.enabled { l.free_seats() } else { 0 }))
         .collect();
+    let enabled: BTreeSet<&Key> = snapshot
+        .licences
+        .iter()
+        .filter(|l| l.enabled)
+        .map(|l| &l.key)
+        .collect();
+    let holders: BTreeMap<&Key, &BTreeSet<Key>> = snapshot
+        .users
+        .iter()
+        .map(|u| (&u.key, &u.licences))
+        .collect();
     let mut released: BTreeSet<(Key, Key)> = BTreeSet::new();
     for operation in operations {
         let (user, kept) = match operation {
@@ -88,16 +99,13 @@ fn free_seats(snapshot: &GotoSnapshot, operations: &[Operation]) -> BTreeMap<Key
             Operation::SetLicences { user, after, .. } => (user, after.clone()),
             _ => continue,
         };
-        let Some(holder) = snapshot.users.iter().find(|u| &u.key == user) else {
+        let Some(held) = holders.get(user) else {
             continue;
         };
-        for licence in holder.licences.difference(&kept) {
+        for licence in held.difference(&kept) {
             if released.insert((user.clone(), licence.clone()))
                 && let Some(seats) = free.get_mut(licence)
-                && snapshot
-                    .licences
-                    .iter()
-                    .any(|l| &l.key == licence && l.enabled)
+                && enabled.contains(licence)
             {
                 *seats += 1;
             }

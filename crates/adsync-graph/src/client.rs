@@ -1,6 +1,7 @@
 //! HTTP to Entra ID and Graph: endpoints per cloud, the cached app-only token, bounded concurrency,
 //! retries, and paging.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::{decode, wire};
 
 /// Pages followed for one listing before it is declared a loop.
-const MAX_PAGES: usize = 100_000;
+const MAX_PAGES: u64 = 100_000;
 
 /// A token is renewed this long before it expires (or at half its life, if that is shorter).
 const RENEW_MARGIN: Duration = Duration::from_secs(300);
@@ -489,6 +490,10 @@ impl Client {
 
     /// Every page of a collection, from `first`, following each `@odata.nextLink` exactly as
     /// given (with the same headers). Calls `each` with every page's items.
+    ///
+    /// Every listing is bounded: a nextLink seen before in the same listing (a loop of any
+    /// length), more pages than the first page's `@odata.count` allows, and a listing that ends
+    /// with fewer items than that count announced are failed reads, never a shorter success.
     pub(crate) async fn pages<T: DeserializeOwned>(
         &self,
         first: Url,
@@ -496,7 +501,11 @@ impl Client {
         mut each: impl FnMut(&str, Vec<T>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut url = first;
-        for page in 1..=MAX_PAGES {
+        let mut seen = HashSet::new();
+        let mut paging = Paging::default();
+        loop {
+            seen.insert(url.clone());
+            let page = paging.pages + 1;
             let request = describe(&Method::GET, &url);
             let body: wire::Page<T> = self
                 .get_json(&Get {
@@ -509,16 +518,20 @@ impl Client {
             } else {
                 format!("{request} (page {page})")
             };
+            paging.page(&label, page == 1, body.count, body.value.len())?;
             each(&label, body.value)?;
             let Some(next) = body.next_link else {
-                return Ok(());
+                return paging.finished(&label);
             };
             url = self.next_link(&label, &url, &next)?;
+            if seen.contains(&url) {
+                return Err(Error::BadNextLink {
+                    request: label,
+                    reason: "it leads back to a page this listing already read (a paging loop)"
+                        .to_owned(),
+                });
+            }
         }
-        Err(Error::BadNextLink {
-            request: describe(&Method::GET, &url),
-            reason: format!("more than {MAX_PAGES} pages"),
-        })
     }
 
     /// Checks a nextLink before the bearer token is sent to it.
@@ -540,6 +553,62 @@ impl Client {
             return Err(bad("it points back at the same page".to_owned()));
         }
         Ok(url)
+    }
+}
+
+/// What a listing has read so far, against what its first page announced.
+#[derive(Default)]
+struct Paging {
+    pages: u64,
+    items: u64,
+    /// `@odata.count` of the first page.
+    announced: Option<u64>,
+}
+
+impl Paging {
+    /// Counts one page; fails when the listing has more pages than its count allows (every page
+    /// but the last carries an item, and one empty page is tolerated) or than [`MAX_PAGES`].
+    fn page(
+        &mut self,
+        label: &str,
+        first: bool,
+        count: Option<u64>,
+        items: usize,
+    ) -> Result<(), Error> {
+        self.pages += 1;
+        self.items += items as u64;
+        if first {
+            self.announced = count;
+        }
+        let allowed = self
+            .announced
+            .map_or(MAX_PAGES, |count| count.saturating_add(2).min(MAX_PAGES));
+        if self.pages > allowed {
+            let reason = match self.announced {
+                Some(count) if allowed < MAX_PAGES => format!(
+                    "page {} of a listing of {count} items (its @odata.count): the pages never end",
+                    self.pages
+                ),
+                _ => format!("more than {MAX_PAGES} pages"),
+            };
+            return Err(Error::BadNextLink {
+                request: label.to_owned(),
+                reason,
+            });
+        }
+        Ok(())
+    }
+
+    /// The listing ended: fails when it holds fewer items than its first page announced.
+    fn finished(&self, label: &str) -> Result<(), Error> {
+        match self.announced {
+            Some(count) if self.items < count => Err(Error::IncompleteListing {
+                request: label.to_owned(),
+                read: self.items,
+                announced: count,
+            }),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -62,9 +62,11 @@ pub struct GroupPage {
     pub next_link: Option<String>,
 }
 
-/// The answer to a successful token request.
+/// The answer to a successful token request. An error never quotes the body: it may hold the
+/// token (a proxy that double-encodes the JSON turns it into one string serde would quote).
 pub fn token(body: &[u8]) -> Result<Token, serde_json::Error> {
-    let granted: wire::TokenGranted = serde_json::from_slice(body)?;
+    let granted: wire::TokenGranted =
+        serde_json::from_slice(body).map_err(|error| opaque(body, error, "`access_token`"))?;
     let lifetime = granted
         .lifetime_secs()
         .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs)
@@ -77,7 +79,8 @@ pub fn token(body: &[u8]) -> Result<Token, serde_json::Error> {
 
 /// The answer to a refused token request.
 pub fn token_refused(body: &[u8]) -> Result<TokenRefused, serde_json::Error> {
-    let refused: wire::TokenRefused = serde_json::from_slice(body)?;
+    let refused: wire::TokenRefused =
+        serde_json::from_slice(body).map_err(|error| opaque(body, error, "`error`"))?;
     let description = refused
         .error_description
         .as_deref()
@@ -89,6 +92,30 @@ pub fn token_refused(body: &[u8]) -> Result<TokenRefused, serde_json::Error> {
         codes: refused.error_codes,
         description,
     })
+}
+
+/// `error` without any text of the body: syntax errors (which name a position only) as they
+/// are, type errors (which quote the value they met) as the shape of the body.
+fn opaque(body: &[u8], error: serde_json::Error, wanted: &str) -> serde_json::Error {
+    use serde::de::Error as _;
+    if error.classify() != serde_json::error::Category::Data
+        || error.to_string().starts_with("missing field")
+    {
+        return error;
+    }
+    let shape = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(_)) => "an object without a usable field it needs",
+        Ok(serde_json::Value::String(_)) => "a JSON string (double-encoded JSON?)",
+        Ok(serde_json::Value::Array(_)) => "a JSON array",
+        Ok(serde_json::Value::Number(_)) => "a JSON number",
+        Ok(serde_json::Value::Bool(_)) => "a JSON boolean",
+        Ok(serde_json::Value::Null) => "JSON null",
+        Err(_) => "not JSON",
+    };
+    serde_json::Error::custom(format!(
+        "expected an object with {wanted}; the body is {shape} (its text is not shown: it may \
+         hold a secret)"
+    ))
 }
 
 /// A page of `members/microsoft.graph.user` or `transitiveMembers/microsoft.graph.user`.

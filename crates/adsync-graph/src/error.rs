@@ -135,6 +135,32 @@ pub enum Error {
         reason: String,
     },
 
+    /// A listing ended with fewer items than its first page's `@odata.count` announced: pages
+    /// went missing, so the read is not whole.
+    #[error(
+        "{request} ended after {read} of the {announced} items its first page announced \
+         (@odata.count): the listing is incomplete"
+    )]
+    IncompleteListing {
+        /// The request of the last page.
+        request: String,
+        /// Items read.
+        read: u64,
+        /// `@odata.count`.
+        announced: u64,
+    },
+
+    /// The whole read took longer than its wall-clock budget (`sync.read_budget_s`).
+    #[error(
+        "reading the directory took longer than its budget of {}s (sync.read_budget_s); \
+         nothing is decided on a partial read",
+        .budget.as_secs()
+    )]
+    ReadBudget {
+        /// The budget.
+        budget: std::time::Duration,
+    },
+
     /// Members came back with only their id and type: the app may not read users.
     #[error(
         "{count} of the users returned by {request} carry only an id (limited information), \
@@ -332,7 +358,10 @@ impl Error {
             Error::Refused { status, code, .. } => refused_kind(*status, code),
             Error::Throttled { .. } => AdapterErrorKind::Throttled,
             Error::Unavailable { .. } | Error::Transport { .. } => AdapterErrorKind::Transport,
-            Error::Malformed { .. } | Error::BadNextLink { .. } => AdapterErrorKind::Protocol,
+            Error::Malformed { .. }
+            | Error::BadNextLink { .. }
+            | Error::IncompleteListing { .. } => AdapterErrorKind::Protocol,
+            Error::ReadBudget { .. } => AdapterErrorKind::Transport,
             Error::LimitedInformation { .. } => AdapterErrorKind::Permission,
             Error::GroupIdNotFound { .. } | Error::GroupNotFound { .. } => {
                 AdapterErrorKind::NotFound

@@ -19,7 +19,9 @@
 //! user listing) in pages of 999 (`$top`), send `ConsistencyLevel: eventual` with `$count=true`
 //! (an OData cast, and `ne`, `not` or an extension attribute in a filter, make an advanced query)
 //! on every page, and follow each `@odata.nextLink` exactly as given. Users are de-duplicated by
-//! id.
+//! id. Every read is bounded: a nextLink seen before in the same listing, more pages than the
+//! first page's `@odata.count` allows, a listing ending short of that count, and a read past its
+//! wall-clock budget ([`GraphSource::with_read_budget`]) are failed reads.
 //!
 //! Reading a snapshot therefore costs, for the groups `g` and the conditions `c` of a request,
 //!
@@ -137,10 +139,16 @@ pub struct GroupMembers {
     pub member_groups: Vec<String>,
 }
 
+/// How long one read of the directory may take by default: generous (a tenant's largest groups
+/// read in minutes), but a read that never ends (a server handing out fresh nextLinks forever)
+/// fails instead of holding the lock for hours.
+pub const DEFAULT_READ_BUDGET: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 /// Microsoft Graph as a [`Source`]. Cheap to share: one HTTP client, one token cache.
 #[derive(Debug)]
 pub struct GraphSource {
     client: Client,
+    read_budget: std::time::Duration,
 }
 
 impl GraphSource {
@@ -151,7 +159,25 @@ impl GraphSource {
     pub fn new(settings: GraphSettings) -> Result<GraphSource, Error> {
         Ok(GraphSource {
             client: Client::new(settings)?,
+            read_budget: DEFAULT_READ_BUDGET,
         })
+    }
+
+    /// Bounds every read (a snapshot, one group's members) by `budget` of wall-clock time;
+    /// past it the read fails with [`Error::ReadBudget`]. [`DEFAULT_READ_BUDGET`] otherwise.
+    #[must_use]
+    pub fn with_read_budget(mut self, budget: std::time::Duration) -> GraphSource {
+        self.read_budget = budget;
+        self
+    }
+
+    /// `read` within the read budget.
+    async fn bounded<T>(&self, read: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        tokio::time::timeout(self.read_budget, read)
+            .await
+            .unwrap_or(Err(Error::ReadBudget {
+                budget: self.read_budget,
+            }))
     }
 
     /// Tells `observer` about every HTTP exchange with Graph and its token endpoint.
@@ -216,8 +242,11 @@ impl GraphSource {
         group: &GroupRef,
         nested: bool,
     ) -> Result<GroupMembers, Error> {
-        let summary = self.resolve_group(group).await?;
-        self.read_group(summary, nested).await
+        self.bounded(async {
+            let summary = self.resolve_group(group).await?;
+            self.read_group(summary, nested).await
+        })
+        .await
     }
 
     /// What [`Source::snapshot`] returns, with this crate's error type.
@@ -225,8 +254,17 @@ impl GraphSource {
         self.read_reporting(request, &NoProgress).await
     }
 
-    /// [`GraphSource::read`], telling `progress` after every page and every group.
+    /// [`GraphSource::read`], telling `progress` after every page and every group, within the
+    /// read budget.
     pub async fn read_reporting(
+        &self,
+        request: &SourceRequest,
+        progress: &dyn ReadProgress,
+    ) -> Result<DirectorySnapshot, Error> {
+        self.bounded(self.read_unbounded(request, progress)).await
+    }
+
+    async fn read_unbounded(
         &self,
         request: &SourceRequest,
         progress: &dyn ReadProgress,

@@ -55,6 +55,9 @@ pub(crate) struct Page<T> {
     pub(crate) value: Vec<T>,
     #[serde(rename = "@odata.nextLink", default)]
     pub(crate) next_link: Option<String>,
+    /// The size of the whole listing (first page only, with `$count=true`).
+    #[serde(rename = "@odata.count", default)]
+    pub(crate) count: Option<u64>,
 }
 
 /// A user as listed by `members/microsoft.graph.user` with adsync's `$select`.

@@ -158,6 +158,9 @@ pub(crate) struct Client {
     base: String,
     auth: Auth,
     retry: RetryPolicy,
+    /// Every secret value in play besides the credentials (the default password, authcodes
+    /// issued during the run): what an unknown code must not quote.
+    secrets: std::sync::Mutex<Vec<Secret>>,
     /// Told about every exchange (the service page's request metrics).
     pub(crate) observer: Option<std::sync::Arc<dyn adsync_core::adapter::RequestObserver>>,
 }
@@ -214,10 +217,13 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 impl Client {
+    /// A client for `base_url`; `secrets` are further values no error may quote (the default
+    /// password), beside the credentials and the authcodes it is given.
     pub(crate) fn new(
         base_url: &str,
         credentials: &crate::RescueCredentials,
         retry: RetryPolicy,
+        secrets: Vec<Secret>,
     ) -> Result<Client, Error> {
         let base = normalise_base_url(base_url)?;
         let http = reqwest::Client::builder()
@@ -226,13 +232,20 @@ impl Client {
             .user_agent(concat!("adsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(Error::HttpClient)?;
+        let mut secrets = secrets;
         let auth = match credentials {
-            crate::RescueCredentials::Token(token) => Auth::Token(token.clone()),
-            crate::RescueCredentials::Password { email, password } => Auth::Password {
-                email: email.clone(),
-                password: password.clone(),
-                state: Mutex::new(AuthState::default()),
-            },
+            crate::RescueCredentials::Token(token) => {
+                secrets.push(token.clone());
+                Auth::Token(token.clone())
+            }
+            crate::RescueCredentials::Password { email, password } => {
+                secrets.push(password.clone());
+                Auth::Password {
+                    email: email.clone(),
+                    password: password.clone(),
+                    state: Mutex::new(AuthState::default()),
+                }
+            }
         };
         Ok(Client {
             http,
@@ -242,8 +255,30 @@ impl Client {
                 max_attempts: retry.max_attempts.max(1),
                 ..retry
             },
+            secrets: std::sync::Mutex::new(secrets),
             observer: None,
         })
+    }
+
+    fn remember_secret(&self, secret: &Secret) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(secret.clone());
+    }
+
+    /// `code` as an error may quote it: an unknown code that mentions a secret in play is not
+    /// shown, and no unknown code of `requestAuthCode` is (its answer carries a fresh authcode
+    /// no list holds yet).
+    fn screen(&self, method: &'static str, code: Code) -> Code {
+        if method == method::REQUEST_AUTH_CODE && matches!(code, Code::Other(_)) {
+            return Code::Other(wire::UNSHOWN_CODE.to_owned());
+        }
+        let secrets = self
+            .secrets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        code.screened(secrets.iter().map(Secret::expose))
     }
 
     fn mode(&self) -> AuthMode {
@@ -267,6 +302,7 @@ impl Client {
                     return Ok((code.clone(), state.generation));
                 }
                 let code = self.request_authcode(email, password).await?;
+                self.remember_secret(&code);
                 state.authcode = Some(code.clone());
                 state.generation += 1;
                 Ok((code, state.generation))
@@ -300,6 +336,7 @@ impl Client {
         state.renewals += 1;
         tracing::info!(method, "rescue refused the authcode; signing in again once");
         let fresh = self.request_authcode(email, password).await?;
+        self.remember_secret(&fresh);
         state.authcode = Some(fresh);
         state.generation += 1;
         Ok(())
@@ -372,7 +409,10 @@ impl Client {
             let (failure, wait_hint, ambiguous) =
                 match self.send(method, params, authcode.as_ref()).await {
                     Outcome::Answer(Code::Ok, data) => {
-                        return parse(&data).map_err(|source| Error::Malformed { method, source });
+                        return match parse(&data) {
+                            Ok(result) => Ok(result),
+                            Err(source) => self.check_malformed(method, source, verify).await,
+                        };
                     }
                     Outcome::Answer(
                         code @ (Code::NotLoggedIn | Code::InvalidSecretAuthCode),
@@ -443,6 +483,32 @@ impl Client {
                     },
                 });
             }
+        }
+    }
+
+    /// An `OK` whose data cannot be read: for a write, what it did is unknown (a `createUser`
+    /// answered `OK` and garbage made a node all the same), so it is checked by reading, and a
+    /// node it made is found rather than left behind; it is not sent again.
+    async fn check_malformed<T: Send>(
+        &self,
+        method: &'static str,
+        source: WireError,
+        verify: Option<&dyn Verify<T>>,
+    ) -> Result<T, Error> {
+        let malformed = Error::Malformed { method, source };
+        let Some(verify) = verify else {
+            return Err(malformed);
+        };
+        match verify.applied(self).await {
+            Ok(Some(result)) => {
+                tracing::info!(method, "a write answered with unreadable data was applied");
+                Ok(result)
+            }
+            Ok(None) => Err(malformed),
+            Err(source) => Err(Error::Unverified {
+                method,
+                source: Box::new(source),
+            }),
         }
     }
 
@@ -535,7 +601,7 @@ impl Client {
             }
         };
         match wire::split_status(&body) {
-            Ok((code, data)) => Outcome::Answer(code, data.to_owned()),
+            Ok((code, data)) => Outcome::Answer(self.screen(method, code), data.to_owned()),
             // An empty 200 is a broken exchange, not an answer.
             Err(source) => Outcome::Ambiguous(Error::Malformed { method, source }, None),
         }

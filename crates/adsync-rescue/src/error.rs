@@ -133,6 +133,17 @@ pub enum Error {
         /// What is missing.
         what: &'static str,
     },
+    /// An identity value holds line breaks or other control characters (see `text.rs`).
+    #[error(
+        "the {field} of {who} holds line breaks or other control characters; adsync does not \
+         send it to Rescue, whose answers are text lines, and does not change an identity"
+    )]
+    UnsafeText {
+        /// The user or group, control characters escaped.
+        who: String,
+        /// The field.
+        field: &'static str,
+    },
     /// New users cannot be given a password.
     #[error("no default password is configured for new users without an SSO ID")]
     MissingDefaultPassword,
@@ -154,6 +165,23 @@ pub enum Error {
         /// Why the check failed.
         #[source]
         source: Box<Error>,
+    },
+    /// A new node could not be filled, and was kept rather than deleted.
+    #[error("could not fill new node {node}; it was kept, not deleted: {why}")]
+    Kept {
+        /// The node kept.
+        node: NodeId,
+        /// Why it was not deleted.
+        why: &'static str,
+        /// Why it could not be filled.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A node to roll back holds a name or an e-mail: adsync deletes only empty nodes.
+    #[error("node {node} holds a name or an e-mail; adsync deletes only a node it proves empty")]
+    NotEmpty {
+        /// The node.
+        node: NodeId,
     },
     /// A new node could not be filled, nor deleted afterwards.
     #[error("could not fill new node {node}, nor delete it afterwards")]
@@ -251,11 +279,12 @@ impl Error {
             }
             Error::CredentialsRefused | Error::AuthRejected { .. } => AdapterErrorKind::Auth,
             Error::NoMobileLicence { .. } => AdapterErrorKind::Quota,
-            Error::IncompleteAction { .. } | Error::MissingDefaultPassword => {
-                AdapterErrorKind::Rejected
-            }
+            Error::IncompleteAction { .. }
+            | Error::MissingDefaultPassword
+            | Error::UnsafeText { .. } => AdapterErrorKind::Rejected,
             Error::Unverified { .. } => AdapterErrorKind::Transport,
-            Error::Orphaned { source, .. } => source.kind(),
+            Error::Orphaned { source, .. } | Error::Kept { source, .. } => source.kind(),
+            Error::NotEmpty { .. } => AdapterErrorKind::Rejected,
         }
     }
 
@@ -269,7 +298,8 @@ impl Error {
             Error::AuthLimitReached => Some(crate::api::code::LIMIT_REACHED),
             Error::Exhausted { last: inner, .. }
             | Error::Unverified { source: inner, .. }
-            | Error::Orphaned { source: inner, .. } => inner.code(),
+            | Error::Orphaned { source: inner, .. }
+            | Error::Kept { source: inner, .. } => inner.code(),
             _ => None,
         }
     }
@@ -297,6 +327,9 @@ impl Error {
             Error::MissingDefaultPassword => {
                 Some("set target.default_password, or give new users an SSO ID")
             }
+            Error::UnsafeText { .. } => {
+                Some("correct the value in the directory (or in Rescue), then run adsync again")
+            }
             Error::NoMobileLicence { .. } => {
                 Some("free a mobile licence in Rescue or buy more, then run adsync apply again")
             }
@@ -311,9 +344,9 @@ impl Error {
                 "the API method may not exist under this name or base URL; check target.base_url \
                  and the method table in adsync-rescue's api.rs",
             ),
-            Error::Exhausted { last: inner, .. } | Error::Orphaned { source: inner, .. } => {
-                inner.hint()
-            }
+            Error::Exhausted { last: inner, .. }
+            | Error::Orphaned { source: inner, .. }
+            | Error::Kept { source: inner, .. } => inner.hint(),
             _ => None,
         }
     }
@@ -325,7 +358,8 @@ impl Error {
             Error::Malformed { source, .. } => Some(Box::new(source)),
             Error::Exhausted { last: inner, .. }
             | Error::Unverified { source: inner, .. }
-            | Error::Orphaned { source: inner, .. } => Some(inner),
+            | Error::Orphaned { source: inner, .. }
+            | Error::Kept { source: inner, .. } => Some(inner),
             _ => None,
         }
     }

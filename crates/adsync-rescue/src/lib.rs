@@ -11,9 +11,11 @@
 //! is unknown is checked by reading before it is sent again, so a retry never creates a second
 //! user. Every spelling the public documentation leaves unconfirmed is in [`api`].
 //!
-//! What it deliberately does not do: delete anything except the empty node a failed create just
-//! made; touch links, channels or group permissions; read or write files or the environment
-//! (the CLI resolves secrets and hands them in); log or print a secret.
+//! What it deliberately does not do: delete anything except an empty node it made itself and
+//! proves empty by reading it again (`rollback.rs`); touch links, channels or group permissions;
+//! read the environment or files other than the orphans file the CLI names ([`load_orphans`],
+//! [`save_orphans`]; the CLI resolves secrets and hands them in); log, print or quote a secret
+//! (an unknown return code that may be one is not shown).
 //!
 //! Choices made where the documentation is silent:
 //!
@@ -33,6 +35,9 @@ pub mod api;
 mod client;
 mod error;
 mod ops;
+mod orphan;
+mod rollback;
+mod text;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
@@ -40,7 +45,7 @@ use std::fmt;
 use std::sync::Mutex;
 
 use adsync_core::adapter::{
-    AdapterError, Applied, DetailRequest, NoProgress, ReadProgress, Target,
+    AdapterError, AdapterErrorKind, Applied, DetailRequest, NoProgress, ReadProgress, Target,
 };
 use adsync_core::config::{Region, RescueTargetConfig};
 use adsync_core::model::{NodeId, RescueSnapshot};
@@ -50,6 +55,7 @@ use async_trait::async_trait;
 
 pub use client::RetryPolicy;
 pub use error::{AuthMode, Error};
+pub use orphan::{ORPHANS_FILE, Orphan, OrphanFileError, load_orphans, save_orphans};
 pub use wire::{Account, Code};
 
 /// How adsync signs in to Rescue.
@@ -124,6 +130,12 @@ pub struct RescueTarget {
     /// what a create interrupted between `createUser`/`createGroup` and the `setUser`/`setGroup`
     /// that fills the node leaves behind. A create under such a parent adopts one.
     orphans: Mutex<HashMap<(NodeId, bool), usize>>,
+    /// Every node id of the last tree read: a create answer naming one of them is a lie.
+    known: Mutex<HashSet<NodeId>>,
+    /// Empty nodes kept and creates left unchecked, for the next run (`rollback.rs`).
+    ledger: Mutex<std::collections::BTreeSet<Orphan>>,
+    /// Where the ledger is kept between runs, when the caller keeps it in a file.
+    orphan_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for RescueTarget {
@@ -140,12 +152,32 @@ impl RescueTarget {
     /// A target for `settings`. Fails on a base URL that is not https (or loopback http).
     pub fn new(settings: RescueSettings) -> Result<RescueTarget, Error> {
         Ok(RescueTarget {
-            client: client::Client::new(&settings.base_url, &settings.auth, settings.retry)?,
+            client: client::Client::new(
+                &settings.base_url,
+                &settings.auth,
+                settings.retry,
+                settings.default_password.iter().cloned().collect(),
+            )?,
             default_password: settings.default_password,
             concurrency: settings.concurrency.max(1),
             claimed: Mutex::new(HashSet::new()),
             orphans: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashSet::new()),
+            ledger: Mutex::new(std::collections::BTreeSet::new()),
+            orphan_file: None,
         })
+    }
+
+    /// Keeps the ledger of empty nodes in `path` (the CLI's state directory): what an earlier
+    /// run recorded there is given to this target now, and [`Target::finish`] tidies it and
+    /// writes back what is left.
+    pub fn with_orphan_file(
+        self,
+        path: std::path::PathBuf,
+    ) -> Result<RescueTarget, OrphanFileError> {
+        let mut target = self.with_orphans(load_orphans(&path)?);
+        target.orphan_file = Some(path);
+        Ok(target)
     }
 
     /// Tells `observer` about every HTTP exchange with Rescue.
@@ -193,8 +225,24 @@ impl Target for RescueTarget {
         Ok(self.apply_action(action, parent).await?)
     }
 
+    /// Removes the recorded empty nodes a fresh read proves empty, and keeps the rest of the
+    /// ledger in the orphan file (without one, the caller keeps [`RescueTarget::orphans`]).
+    async fn finish(&self) -> Result<(), AdapterError> {
+        let Some(path) = &self.orphan_file else {
+            return Ok(());
+        };
+        for node in self.clean_up_orphans().await {
+            tracing::info!(%node, "deleted an empty node an earlier run created and could not fill");
+        }
+        save_orphans(path, &self.orphans())
+            .map_err(|error| AdapterError::new(AdapterErrorKind::Unknown, error.to_string()))
+    }
+
     async fn rollback_created(&self, node: NodeId) -> Result<(), AdapterError> {
-        Ok(self.delete_node(node).await?)
+        match self.remove_if_empty(node).await? {
+            rollback::Found::Empty | rollback::Found::Gone => Ok(()),
+            rollback::Found::Filled => Err(Error::NotEmpty { node }.into()),
+        }
     }
 
     fn concurrency(&self) -> usize {

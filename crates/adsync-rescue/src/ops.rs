@@ -1,13 +1,14 @@
 //! What each read and each action costs in API calls, and how an ambiguous write is checked
 //! before it is sent again.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use adsync_core::adapter::{Applied, DetailRequest, ReadProgress, ReadStep};
 use adsync_core::config::Attribute;
-use adsync_core::model::{NodeId, NodeType, RescueNode, RescueSnapshot, Status};
+use adsync_core::model::{GroupPath, NodeId, NodeType, RescueNode, RescueSnapshot, Status};
 use adsync_core::plan::{Action, ActionKind};
 use adsync_core::secret::Secret;
 use async_trait::async_trait;
@@ -17,6 +18,8 @@ use crate::RescueTarget;
 use crate::api::{method, param, value};
 use crate::client::{Client, Params, Verify};
 use crate::error::Error;
+use crate::orphan::Orphan;
+use crate::text::{self, Field};
 use crate::wire::{self, UserDetails};
 
 /// Every field `setUser_v2` replaces.
@@ -58,17 +61,17 @@ fn status_value(status: Status) -> &'static str {
     }
 }
 
-fn unit(_: &str) -> Result<(), wire::WireError> {
+pub(crate) fn unit(_: &str) -> Result<(), wire::WireError> {
     Ok(())
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The data is a set of ids; a panic elsewhere cannot leave it half-updated.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The whole tree.
-async fn read_tree(client: &Client) -> Result<Vec<RescueNode>, Error> {
+pub(crate) async fn read_tree(client: &Client) -> Result<Vec<RescueNode>, Error> {
     client
         .call(
             method::GET_HIERARCHY,
@@ -96,20 +99,40 @@ async fn get_user(client: &Client, node: NodeId) -> Result<UserDetails, Error> {
         return Err(Error::UnexpectedNode {
             method: method::GET_USER,
             asked: node,
-            answer: format!("a node of type {}", details.node_type.as_str()),
+            // An unknown type is not quoted: the answer's text is not adsync's to repeat.
+            answer: match details.node_type {
+                NodeType::Other(_) => "a node of an unknown type".to_owned(),
+                ref known => format!("a node of type {}", known.as_str()),
+            },
         });
     }
     Ok(details)
 }
 
-/// `setUser_v2` with every field (and a password for new users).
+/// `fields` as they may be sent to Rescue (`text.rs`): free text cleaned, identity refused.
+fn safe_fields(fields: &UserFields, who: &str) -> Result<UserFields, Error> {
+    let safe = |value: &str, field| text::safe(value, field, who).map(Cow::into_owned);
+    Ok(UserFields {
+        name: safe(&fields.name, Field::Name)?,
+        nick: safe(&fields.nick, Field::Nick)?,
+        email: safe(&fields.email, Field::Email)?,
+        ssoid: safe(&fields.ssoid, Field::Ssoid)?,
+        description: safe(&fields.description, Field::Description)?,
+        ..fields.clone()
+    })
+}
+
+/// `setUser_v2` with every field (and a password for new users); `who` names the user in
+/// warnings and errors.
 async fn set_user(
     client: &Client,
     node: NodeId,
     fields: &UserFields,
     password: Option<&Secret>,
     mobile_before: bool,
+    who: &str,
 ) -> Result<(), Error> {
+    let fields = &safe_fields(fields, who)?;
     let mut params = Params::new()
         .with(param::NODE, node.to_string())
         .with(param::NAME, fields.name.as_str())
@@ -164,7 +187,7 @@ type Created = (NodeId, bool);
 /// Whether `node` is an empty group (`Some(true)`) or an empty user (`Some(false)`): a node
 /// `createGroup`/`createUser` made and no `setGroup`/`setUser` filled. Rescue requires a name
 /// (and a user an e-mail), so nothing else looks like this.
-fn empty_kind(node: &RescueNode) -> Option<bool> {
+pub(crate) fn empty_kind(node: &RescueNode) -> Option<bool> {
     let empty =
         node.name.trim().is_empty() && node.email.as_deref().unwrap_or("").trim().is_empty();
     if !empty {
@@ -221,8 +244,8 @@ impl Verify<()> for ParentIs {
 }
 
 /// The node is gone.
-struct Deleted {
-    node: NodeId,
+pub(crate) struct Deleted {
+    pub(crate) node: NodeId,
 }
 
 #[async_trait]
@@ -255,6 +278,13 @@ fn incomplete(kind: ActionKind, what: &'static str) -> Error {
         action: kind.as_str(),
         what,
     }
+}
+
+/// The user an action is about, for messages.
+fn who(action: &Action, node: NodeId) -> String {
+    action
+        .user()
+        .map_or_else(|| format!("node {node}"), |user| user.email.to_string())
 }
 
 fn node_of(action: &Action) -> Result<NodeId, Error> {
@@ -290,6 +320,7 @@ impl RescueTarget {
             }
         }
         *lock(&self.orphans) = orphans;
+        *lock(&self.known) = snapshot.nodes.iter().map(|node| node.id).collect();
         if !details.any() {
             return Ok(snapshot);
         }
@@ -421,8 +452,14 @@ impl RescueTarget {
         let before = UserFields::from(&get_user(&self.client, node).await?);
         let mut after = before.clone();
         change(&mut after);
+        if after == before {
+            return Ok(Applied::default());
+        }
+        let who = who(action, node);
+        // A change that cleaning undoes (a line break where Rescue holds a space) writes nothing.
+        let after = safe_fields(&after, &who)?;
         if after != before {
-            set_user(&self.client, node, &after, None, before.mobile).await?;
+            set_user(&self.client, node, &after, None, before.mobile, &who).await?;
         }
         Ok(Applied::default())
     }
@@ -436,20 +473,25 @@ impl RescueTarget {
         if password.is_none() && user.ssoid.trim().is_empty() {
             return Err(Error::MissingDefaultPassword);
         }
+        let who = text::printable(&user.email);
+        // Checked before the node is made: an e-mail that cannot be sent makes no node.
+        let fields = safe_fields(
+            &UserFields {
+                name: user.name.clone(),
+                nick: user.nick.clone(),
+                email: user.email.clone(),
+                ssoid: user.ssoid.clone(),
+                description: user.description.clone(),
+                status: Status::Enabled,
+                mobile: user.mobile,
+                rpat: false,
+            },
+            &who,
+        )?;
         let node = self.create_node(method::CREATE_USER, parent, false).await?;
-        let fields = UserFields {
-            name: user.name.clone(),
-            nick: user.nick.clone(),
-            email: user.email.clone(),
-            ssoid: user.ssoid.clone(),
-            description: user.description.clone(),
-            status: Status::Enabled,
-            mobile: user.mobile,
-            rpat: false,
-        };
-        match set_user(&self.client, node, &fields, password, false).await {
+        match set_user(&self.client, node, &fields, password, false, &who).await {
             Ok(()) => Ok(node),
-            Err(error) => Err(self.roll_back(node, error).await),
+            Err(error) => Err(self.roll_back(node, parent, false, error).await),
         }
     }
 
@@ -460,6 +502,8 @@ impl RescueTarget {
             .filter(|name| !name.is_empty())
             .ok_or_else(|| incomplete(action.kind(), "group name"))?;
         let parent = destination(action, parent)?;
+        let shown = action.to().map(GroupPath::as_str).unwrap_or_default();
+        let name = text::safe(&name, Field::GroupName, &format!("group {shown}"))?.into_owned();
         let node = self.create_node(method::CREATE_GROUP, parent, true).await?;
         let params = Params::new()
             .with(param::NODE, node.to_string())
@@ -473,7 +517,7 @@ impl RescueTarget {
             .await
         {
             Ok(()) => Ok(node),
-            Err(error) => Err(self.roll_back(node, error).await),
+            Err(error) => Err(self.roll_back(node, parent, true, error).await),
         }
     }
 
@@ -511,10 +555,30 @@ impl RescueTarget {
         let params = Params::new().with(param::PARENT, parent.to_string());
         let parse = |data: &str| wire::parse_created(data).map(|id| (id, false));
         for _ in 0..3 {
+            let unchecked = Orphan {
+                parent,
+                node: None,
+                group,
+            };
             let (id, adopted) = self
                 .client
                 .call(method, &params, &parse, Some(&verify))
-                .await?;
+                .await
+                .inspect_err(|error| {
+                    if matches!(error, Error::Unverified { .. }) {
+                        self.record(unchecked);
+                    }
+                })?;
+            if !adopted && lock(&self.known).contains(&id) {
+                // Never take an existing node for the new one; the node the call made, if it
+                // made one, is found by the next run's clean-up.
+                self.record(unchecked);
+                return Err(Error::UnexpectedNode {
+                    method,
+                    asked: parent,
+                    answer: format!("node {id}, which existed before the call"),
+                });
+            }
             if adopted || lock(&self.claimed).insert(id) {
                 return Ok(id);
             }
@@ -529,28 +593,6 @@ impl RescueTarget {
             asked: parent,
             answer: "nodes other creates of this run had already taken".to_owned(),
         })
-    }
-
-    pub(crate) async fn delete_node(&self, node: NodeId) -> Result<(), Error> {
-        let params = Params::new().with(param::DELETE_NODE, node.to_string());
-        self.client
-            .call(method::DELETE_NODE, &params, &unit, Some(&Deleted { node }))
-            .await
-    }
-
-    /// Deletes the empty node a failed create left, and gives back the failure.
-    async fn roll_back(&self, node: NodeId, error: Error) -> Error {
-        match self.delete_node(node).await {
-            Ok(()) => error,
-            Err(rollback) => {
-                tracing::warn!(%node, error = %rollback, "could not delete an empty node after a failed create");
-                Error::Orphaned {
-                    node,
-                    source: Box::new(error),
-                    rollback: Box::new(rollback),
-                }
-            }
-        }
     }
 }
 

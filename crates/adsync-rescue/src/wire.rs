@@ -69,8 +69,32 @@ pub enum Code {
 /// Codes longer than this are cut when kept verbatim (an HTML error page is not a code).
 const MAX_CODE_LEN: usize = 80;
 
+/// What an unknown code reads as when its text is not shown: the first token of an answer that
+/// does not look like one of Rescue's codes may be a secret sent back (a bare authcode, a
+/// password, a proxy reflecting the request form), so it is never kept.
+pub const UNSHOWN_CODE: &str = "(an answer that is not a Rescue code, not shown)";
+
+/// Whether `raw` looks like one of Rescue's codes: capitals, digits and underscores, starting
+/// with a capital. Authcodes (lower case), passwords and forms (`=`, `&`, `%`) do not.
+fn code_shaped(raw: &str) -> bool {
+    raw.starts_with(|c: char| c.is_ascii_uppercase())
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `raw`, cut to [`MAX_CODE_LEN`], when it looks like a code; [`UNSHOWN_CODE`] otherwise.
+fn shown(raw: &str) -> String {
+    if code_shaped(raw) {
+        truncate(raw)
+    } else {
+        UNSHOWN_CODE.to_owned()
+    }
+}
+
 impl Code {
-    /// Parses a code in any case.
+    /// Parses a code in any case. An unknown code is kept verbatim only when it looks like a
+    /// code (see [`UNSHOWN_CODE`]).
     pub fn parse(raw: &str) -> Code {
         let upper = raw.trim().to_ascii_uppercase();
         match upper.as_str() {
@@ -97,9 +121,37 @@ impl Code {
             code::INVALIDPARAM_COMPANY => Code::InvalidParamCompany,
             code::INVALID_EMAIL_AND_NODE_BOTH_SPECIFIED => Code::InvalidEmailAndNodeBothSpecified,
             other if other.starts_with(code::INVALIDPARAM_PASSWORD_PREFIX) => {
-                Code::InvalidParamPassword(truncate(raw.trim()))
+                Code::InvalidParamPassword(if code_shaped(raw.trim()) {
+                    truncate(raw.trim())
+                } else {
+                    code::INVALIDPARAM_PASSWORD_PREFIX.to_owned()
+                })
             }
-            _ => Code::Other(truncate(raw.trim())),
+            _ => Code::Other(shown(raw.trim())),
+        }
+    }
+
+    /// This code, or [`UNSHOWN_CODE`] when its text mentions one of `secrets` (or is a long
+    /// enough piece of one): the last screen for a code-shaped secret sent back.
+    pub fn screened<'s>(self, secrets: impl IntoIterator<Item = &'s str>) -> Code {
+        let raw = match &self {
+            Code::InvalidParamPassword(raw) | Code::Other(raw) => raw.as_str(),
+            _ => return self,
+        };
+        let upper = raw.to_ascii_uppercase();
+        let mentions = |secret: &str| {
+            let secret = secret.to_ascii_uppercase();
+            (secret.len() >= 4 && upper.contains(&secret))
+                || (upper.len() >= 6 && secret.contains(&upper))
+        };
+        if !secrets.into_iter().any(mentions) {
+            return self;
+        }
+        match self {
+            Code::InvalidParamPassword(_) => {
+                Code::InvalidParamPassword(code::INVALIDPARAM_PASSWORD_PREFIX.to_owned())
+            }
+            _ => Code::Other(UNSHOWN_CODE.to_owned()),
         }
     }
 
@@ -181,7 +233,12 @@ type Record = HashMap<&'static str, String>;
 /// documentation's collapsed layout puts several `Key:Value` pairs on a line; it is recognised
 /// when the first line of data holds two or more known keys, and then only known keys (preceded
 /// by whitespace) split fields.
-fn records(data: &str, keys: &[&'static str], start: &str) -> Vec<Record> {
+///
+/// A record that breaks the format is an error, never read around: one that does not start with
+/// `start`, one holding a known key twice, and (in the wire layout) a line that is not a
+/// `Key:Value` field. That is what a value with a line break in it looks like, and reading
+/// around it would take the rest of the value for fields of its own.
+fn records(data: &str, keys: &[&'static str], start: &str) -> Result<Vec<Record>, WireError> {
     let text = data.replace("\r\n", "\n").replace('\r', "\n");
     let first_line = text
         .lines()
@@ -201,32 +258,78 @@ fn canonical(raw_key: &str, keys: &[&'static str]) -> Option<&'static str> {
         .find(|k| k.eq_ignore_ascii_case(raw_key))
 }
 
-fn line_records(text: &str, keys: &[&'static str], start: &str) -> Vec<Record> {
-    let mut out = Vec::new();
-    let mut current = Record::new();
-    for line in text.lines() {
-        if line.trim().is_empty() {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
+/// Records being built: those complete so far and the current one.
+#[derive(Default)]
+struct Builder {
+    done: Vec<Record>,
+    current: Record,
+}
+
+impl Builder {
+    /// Which record is being built, for messages: its number, and its id when read (ids are
+    /// no secret, and name the node an administrator must correct).
+    fn which(&self, start: &str) -> String {
+        let number = self.done.len() + 1;
+        match self.current.get(start) {
+            Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("record {number} (`{start}` {id})")
             }
+            _ => format!("record {number}"),
+        }
+    }
+
+    /// Adds the field `k`; a `start` key begins a new record.
+    fn add(&mut self, k: &'static str, value: &str, start: &str) -> Result<(), WireError> {
+        let record = self.which(start);
+        if k.eq_ignore_ascii_case(start) {
+            self.end();
+        } else if self.current.is_empty() {
+            return Err(wire_error(format!(
+                "{record} does not start with `{start}`; the answer breaks the format"
+            )));
+        } else if self.current.contains_key(k) {
+            return Err(wire_error(format!(
+                "{record} holds `{k}` twice; the answer breaks the format (a value with \
+                 a line break?)"
+            )));
+        }
+        self.current.insert(k, value.trim().to_owned());
+        Ok(())
+    }
+
+    fn end(&mut self) {
+        if !self.current.is_empty() {
+            self.done.push(std::mem::take(&mut self.current));
+        }
+    }
+
+    fn finish(mut self) -> Vec<Record> {
+        self.end();
+        self.done
+    }
+}
+
+fn line_records(text: &str, keys: &[&'static str], start: &str) -> Result<Vec<Record>, WireError> {
+    let mut records = Builder::default();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            records.end();
             continue;
         }
-        // A line without a colon is not a field; it is ignored like an unknown key.
         let Some((raw_key, value)) = line.split_once(':') else {
-            continue;
+            return Err(wire_error(format!(
+                "line {} of the answer, in {}, is not a `Key:Value` field; the answer breaks the \
+                 format (a value with a line break?)",
+                index + 1,
+                records.which(start)
+            )));
         };
-        let Some(k) = canonical(raw_key, keys) else {
-            continue;
-        };
-        if k.eq_ignore_ascii_case(start) && current.contains_key(k) {
-            out.push(std::mem::take(&mut current));
+        // Unknown keys are ignored: the API may add fields.
+        if let Some(k) = canonical(raw_key, keys) {
+            records.add(k, value, start)?;
         }
-        current.insert(k, value.trim().to_owned());
     }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
+    Ok(records.finish())
 }
 
 /// Byte offsets of `Key:` markers of known keys in `text`: (start of key, end of colon, key).
@@ -252,22 +355,19 @@ fn markers(text: &str, keys: &[&'static str]) -> Vec<(usize, usize, &'static str
     found
 }
 
-fn collapsed_records(text: &str, keys: &[&'static str], start: &str) -> Vec<Record> {
+fn collapsed_records(
+    text: &str,
+    keys: &[&'static str],
+    start: &str,
+) -> Result<Vec<Record>, WireError> {
     let found = markers(text, keys);
-    let mut out = Vec::new();
-    let mut current = Record::new();
+    let mut records = Builder::default();
     for (index, &(_, value_start, k)) in found.iter().enumerate() {
         let value_end = found.get(index + 1).map_or(text.len(), |next| next.0);
-        let value = text.get(value_start..value_end).unwrap_or("").trim();
-        if k.eq_ignore_ascii_case(start) && current.contains_key(k) {
-            out.push(std::mem::take(&mut current));
-        }
-        current.insert(k, value.to_owned());
+        let value = text.get(value_start..value_end).unwrap_or("");
+        records.add(k, value, start)?;
     }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
+    Ok(records.finish())
 }
 
 fn field<'r>(record: &'r Record, k: &str, what: &str) -> Result<&'r str, WireError> {
@@ -310,7 +410,7 @@ pub fn parse_hierarchy_records(data: &str) -> Result<Vec<RescueNode>, WireError>
         node_type,
     ] = key::HIERARCHY;
     let mut nodes = Vec::new();
-    for (index, record) in records(data, &key::HIERARCHY, node_id).iter().enumerate() {
+    for (index, record) in records(data, &key::HIERARCHY, node_id)?.iter().enumerate() {
         let what = format!("hierarchy record {}", index + 1);
         let id = number(field(record, node_id, &what)?, node_id, &what)?;
         let what = format!("hierarchy node {id}");
@@ -432,7 +532,7 @@ pub fn parse_user(data: &str) -> Result<UserDetails, WireError> {
         holder,
         status,
     ] = key::USER;
-    let found = records(data, &key::USER, node_id);
+    let found = records(data, &key::USER, node_id)?;
     let [record] = found.as_slice() else {
         return Err(wire_error(format!(
             "the user answer holds {} records instead of one",
@@ -473,7 +573,7 @@ pub struct Account {
 /// Parses a `getAccount` answer.
 pub fn parse_account(data: &str) -> Result<Account, WireError> {
     let [account_id, organization, admin_id, tech_id, email] = key::ACCOUNT;
-    let found = records(data, &key::ACCOUNT, account_id);
+    let found = records(data, &key::ACCOUNT, account_id)?;
     let [record] = found.as_slice() else {
         return Err(wire_error(format!(
             "the account answer holds {} records instead of one",
@@ -509,20 +609,23 @@ pub fn parse_authcode(data: &str) -> Result<String, WireError> {
     Ok(authcode.to_owned())
 }
 
-/// The id in a `createUser` / `createGroup` answer: the first integer after the status.
+/// The id in a `createUser` / `createGroup` answer: the data after the status is the id alone
+/// (or `NodeID:<id>`). Anything else is an error, not a guess: taking the first number out of
+/// a malformed answer could name a node this call did not make.
 pub fn parse_created(data: &str) -> Result<NodeId, WireError> {
-    let missing = || wire_error("the answer holds no new node id");
-    let start = data
-        .find(|c: char| c.is_ascii_digit())
-        .ok_or_else(missing)?;
-    let digits: String = data[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits
-        .parse()
-        .map(NodeId)
-        .map_err(|_| wire_error("the new node id is out of range"))
+    let text = data.trim();
+    let digits = match text.split_once(':') {
+        Some((k, id)) if k.trim().eq_ignore_ascii_case(key::HIERARCHY[0]) => id.trim(),
+        _ => text,
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(wire_error("the answer is not a new node id alone"));
+    }
+    match digits.parse() {
+        Ok(0) => Err(wire_error("the new node id is 0")),
+        Ok(id) => Ok(NodeId(id)),
+        Err(_) => Err(wire_error("the new node id is out of range")),
+    }
 }
 
 #[cfg(test)]

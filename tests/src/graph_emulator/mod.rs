@@ -123,6 +123,14 @@ pub enum Fault {
     Forbidden,
     /// The real answer, held back this long (a client with a shorter timeout gives up first).
     Slow(Duration),
+    /// This status and body, verbatim: a broken service, or a proxy that reflects what it got
+    /// (`{bearer}` in the body becomes the bearer token of the request).
+    Answer {
+        /// The status.
+        status: u16,
+        /// The body, as bytes on the wire.
+        body: String,
+    },
 }
 
 /// A queued fault: answers `left` requests of `aim` (any kind when `None`) once `skip` of them
@@ -519,6 +527,21 @@ impl Respond for Handler {
                 held = hold;
                 let (status, body) = serve(&mut state, kind, request);
                 (status, json_response(status, &body))
+            }
+            Some(Fault::Answer { status, body }) => {
+                // A reflecting proxy: `{bearer}` stands for the token the request carried.
+                let bearer = request
+                    .headers
+                    .get("authorization")
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.strip_prefix("Bearer "))
+                    .unwrap_or_default();
+                let body = body.replace("{bearer}", bearer);
+                (
+                    status,
+                    ResponseTemplate::new(status)
+                        .set_body_raw(body.into_bytes(), "application/json"),
+                )
             }
             Some(fault @ (Fault::Malformed | Fault::Truncated)) => {
                 let (status, body) = serve(&mut state, kind, request);

@@ -17,9 +17,9 @@
 //!
 //! Faults are queued per method: `ERROR` before or after the write is applied, timeouts (the
 //! answer held back, before or after applying), `NOTLOGGEDIN` ending the session, HTTP statuses,
-//! raw bodies. Latency applies to every answer. A seeded [`Throttle`] answers a fixed share of
-//! requests with HTTP 429, reproducibly, for load runs. Every request is counted by method, and
-//! the state can be exported as a snapshot at any time.
+//! raw bodies (instead of applying, or after it). Latency applies to every answer. A seeded
+//! [`Throttle`] answers a fixed share of requests with HTTP 429, reproducibly, for load runs.
+//! Every request is counted by method, and the state can be exported as a snapshot at any time.
 
 mod org;
 
@@ -75,11 +75,16 @@ pub enum Fault {
     },
     /// A 200 with this body, nothing applied.
     Body(String),
+    /// The request is applied, then answered with this body (a malformed or lying answer).
+    BodyAfterApply(String),
 }
 
 impl Fault {
     fn after_apply(&self) -> bool {
-        matches!(self, Fault::ErrorAfterApply | Fault::TimeoutAfterApply(_))
+        matches!(
+            self,
+            Fault::ErrorAfterApply | Fault::TimeoutAfterApply(_) | Fault::BodyAfterApply(_)
+        )
     }
 }
 
@@ -275,7 +280,9 @@ impl Respond for Handler {
                     }
                 }
                 Fault::Body(body) => ResponseTemplate::new(200).set_body_string(body.clone()),
-                Fault::ErrorAfterApply | Fault::TimeoutAfterApply(_) => ResponseTemplate::new(200),
+                Fault::ErrorAfterApply | Fault::TimeoutAfterApply(_) | Fault::BodyAfterApply(_) => {
+                    ResponseTemplate::new(200)
+                }
             };
             return match fault {
                 Fault::Timeout(_) => template,
@@ -294,6 +301,9 @@ impl Respond for Handler {
             Some(Fault::TimeoutAfterApply(hold)) => ResponseTemplate::new(200)
                 .set_body_string(body)
                 .set_delay(hold + latency),
+            Some(Fault::BodyAfterApply(instead)) => ResponseTemplate::new(200)
+                .set_body_string(instead)
+                .set_delay(latency),
             _ => ResponseTemplate::new(200)
                 .set_body_string(body)
                 .set_delay(latency),

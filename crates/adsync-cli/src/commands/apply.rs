@@ -8,10 +8,8 @@ use std::time::{Duration, SystemTime};
 use adsync_core::adapter::{AdapterError, AdapterErrorKind, Applied, DetailRequest, Target};
 use adsync_core::model::{NodeId, RescueSnapshot};
 
-use adsync_core::execute::{
-    ActionResult, ApplyObserver, ApplyReport, Outcome, check_preconditions, execute,
-};
-use adsync_core::plan::{Action, Plan};
+use adsync_core::execute::{ActionResult, ApplyObserver, ApplyReport, Outcome, execute};
+use adsync_core::plan::{Action, CurrentState, Plan};
 use adsync_core::scope::detail_request_for_plan;
 use adsync_web::view::ReadFacts;
 
@@ -76,6 +74,8 @@ pub(crate) struct Trace {
     pub(crate) plan: Option<Plan>,
     /// What executing it did, and how long it took.
     pub(crate) report: Option<(ApplyReport, Duration)>,
+    /// A GoTo cycle's plan and failures, as the page shows them.
+    pub(crate) goto: Option<crate::goto::PageTrace>,
 }
 
 /// One apply under the lock, recorded in `last-run.json` whatever its end.
@@ -105,7 +105,22 @@ pub(crate) async fn apply_traced(
         started: crate::clock::format_time(started),
         ..LastRun::default()
     };
-    let result = apply(global, options, loaded, &run_id, &mut record, trace).await;
+    let result = match crate::goto::target_config(loaded) {
+        Some(goto) => {
+            let flags = crate::goto::Flags {
+                plan: options.plan,
+                yes: options.yes,
+                allow_destructive: options.allow_destructive,
+                allow_empty_groups: options.allow_empty_groups,
+                json: options.json,
+                stop: options.stop,
+                print_plan: options.print_plan,
+            };
+            let run = (run_id.as_str(), &mut record, &mut trace.goto);
+            crate::goto::apply(global, loaded, goto, &flags, run).await
+        }
+        None => apply(global, options, loaded, &run_id, &mut record, trace).await,
+    };
     record.finished = crate::clock::now();
     match &result {
         Ok(ExitStatus::Success) => record.outcome = "success".into(),
@@ -179,6 +194,7 @@ async fn apply(
         ))?;
     }
     if plan.is_empty() {
+        finish(global, target.as_target()).await;
         if args.json {
             output::stdout(&output::json(&report_json(
                 run_id,
@@ -208,6 +224,7 @@ async fn apply(
     if let Some(progress) = &observer.progress {
         progress.finish_and_clear();
     }
+    finish(global, target.as_target()).await;
     write_back(target)?;
     let links = adsync_core::execute::links_after(load::read_links(loaded)?, plan, report);
     state::write_links(&loaded.state_dir(), &links)?;
@@ -237,7 +254,7 @@ fn confirm_unless_told(args: &Options<'_>, plan: &Plan) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::NeedsYes);
     }
-    if !confirm(plan.actions.len())? {
+    if !output::confirm(plan.actions.len())? {
         // As terraform does: a declined apply is not a success a script may build on.
         return Err(Error::Declined);
     }
@@ -259,6 +276,17 @@ fn record_counts(record: &mut LastRun, plan: &Plan, report: &ApplyReport) {
         record
             .counts
             .insert(outcome.as_str().into(), report.count(outcome) as u64);
+    }
+}
+
+/// Lets the target tidy what earlier runs left half made (`Target::finish`); a failure there
+/// leaves this run's actions as they are, so it is a warning, not the run's error.
+async fn finish(global: &Global, target: &dyn Target) {
+    if let Err(error) = target.finish().await {
+        output::warning(
+            global,
+            &format!("the target could not tidy up after the apply: {error}"),
+        );
     }
 }
 
@@ -349,9 +377,10 @@ fn stopped_before_applying(global: &Global) -> ExitStatus {
     ExitStatus::Incomplete
 }
 
-/// Loads a saved plan, refuses it when made from another configuration, warns when it is old
-/// or was made against another organization, and checks every precondition against a fresh
-/// read.
+/// Loads a saved plan and re-checks it (`crate::saved`): refuses it when its format, seal or
+/// configuration is not this one's or any action breaks the invariants against a fresh read;
+/// warns when it is old or was made against another organization; recomputes its guards; and
+/// checks every precondition against the fresh read.
 async fn saved_plan(
     global: &Global,
     loaded: &Loaded,
@@ -359,15 +388,7 @@ async fn saved_plan(
     target: &TargetHandle,
     max_age: Option<std::time::Duration>,
 ) -> Result<(Plan, std::collections::BTreeMap<String, String>), Error> {
-    let plan: Plan = load::read_data(path)?;
-    let digest = loaded.config.digest();
-    if plan.config_digest != digest {
-        return Err(Error::StalePlan {
-            path: path.to_owned(),
-            plan: plan.config_digest,
-            config: digest,
-        });
-    }
+    let mut plan = crate::saved::open(loaded, path)?;
     let origin = plan.origin.clone().unwrap_or_default();
     if let (Some(made), Some(max_age)) = (origin.made_at.as_deref(), max_age)
         && let Some(age) = crate::clock::age(made)
@@ -397,7 +418,12 @@ async fn saved_plan(
             &format!("the plan was made against the Rescue organization `{then}`; this is `{now}`"),
         );
     }
-    let drifted = check_preconditions(&plan, &snapshot);
+    let current = CurrentState {
+        rescue: snapshot,
+        links: load::read_links(loaded)?,
+    };
+    let (drifted, blocked) = crate::saved::check(loaded, path, &plan, &current)?;
+    plan.blocked = blocked;
     Ok((plan, drifted))
 }
 
@@ -412,25 +438,6 @@ fn guard_flags(plan: &Plan, args: &Options<'_>) -> String {
         }
     }
     flags.join(" and ")
-}
-
-#[expect(
-    clippy::print_stderr,
-    reason = "the confirmation prompt belongs on stderr"
-)]
-fn confirm(actions: usize) -> Result<bool, Error> {
-    eprint!("apply these {actions} changes? [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|source| Error::Write {
-            path: "<stdin>".into(),
-            source,
-        })?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
-    ))
 }
 
 struct Observer {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use adsync_core::plan::Plan;
+use adsync_core::plan::CurrentState;
 use adsync_core::scope::detail_request_for_plan;
 
 use crate::cli::{DryRunArgs, Global};
@@ -17,18 +17,28 @@ use crate::workbook;
 
 pub(crate) async fn run(global: &Global, args: &DryRunArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
+    if let Some(goto) = crate::goto::target_config(&loaded) {
+        return crate::goto::dry_run(global, args, &loaded, goto).await;
+    }
     let target = crate::wiring::target(&loaded)?;
     let (plan, rescue, links) = match &args.plan {
         // The report is the same object as what `apply plan.json` runs; Rescue is read for the
         // Tree sheet, as apply reads it to check the plan.
+        // The saved plan is checked as `apply` checks it, so the report never shows a file that
+        // apply would refuse.
         Some(path) => {
-            let plan: Plan = load::read_data(path)?;
+            let mut plan = crate::saved::open(&loaded, path)?;
             let rescue = target
                 .as_target()
                 .snapshot(&detail_request_for_plan(&plan))
                 .await
                 .map_err(Error::TargetRead)?;
-            (plan, rescue, load::read_links(&loaded)?)
+            let current = CurrentState {
+                rescue,
+                links: load::read_links(&loaded)?,
+            };
+            plan.blocked = crate::saved::check(&loaded, path, &plan, &current)?.1;
+            (plan, current.rescue, current.links)
         }
         None => {
             let planned = super::plan::read_and_plan(

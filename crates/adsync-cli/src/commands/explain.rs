@@ -70,6 +70,9 @@ struct Unmanaged<'a> {
 
 pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
+    if let Some(goto) = crate::goto::target_config(&loaded) {
+        return crate::goto::explain(global, args, &loaded, goto).await;
+    }
     let target = crate::wiring::target(&loaded)?;
     let planned = super::plan::read_and_plan(
         global,

@@ -36,7 +36,9 @@ async fn login(global: &Global, args: &GotoLoginArgs) -> Result<ExitStatus, Erro
         retry: RetryPolicy::default(),
     };
     let pending = start_login(settings).await.map_err(failed)?;
-    output::note(
+    // Verbatim: the address carries the sign-in's `state` (a secret of this login only), and
+    // the person at the terminal must open it as it is.
+    output::note_verbatim(
         global.quiet,
         &format!(
             "open this address in a browser and sign in to GoTo as an account administrator:\n\n  \

@@ -22,11 +22,16 @@ use crate::suggest;
 
 pub(crate) async fn run(global: &Global, args: &PlanArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
+    if let Some(goto) = crate::goto::target_config(&loaded) {
+        return crate::goto::plan_command(global, args, &loaded, goto).await;
+    }
     let target = crate::wiring::target(&loaded)?;
     let plan = make_plan(global, args.json, &loaded, target.as_target()).await?;
     let listing = listing(&plan, args)?;
     if let Some(out) = &args.out {
-        output::write_atomic(out, output::json(&plan).as_bytes())?;
+        // Sealed: `apply` refuses the file if anything in it changes after this.
+        let sealed = crate::saved::sealed(&loaded, &plan)?;
+        output::write_atomic(out, output::json(&sealed).as_bytes())?;
     }
     print_warnings(global, &plan);
     if args.json {
@@ -102,6 +107,18 @@ pub(crate) async fn make_plan(
     )
 }
 
+/// The failed read of a directory that took longer than `budget`.
+fn over_budget(budget: std::time::Duration) -> adsync_core::adapter::AdapterError {
+    adsync_core::adapter::AdapterError::new(
+        adsync_core::adapter::AdapterErrorKind::Transport,
+        format!(
+            "reading the directory took longer than its budget of {}s (sync.read_budget_s); \
+             nothing is decided on a partial read",
+            budget.as_secs()
+        ),
+    )
+}
+
 /// [`make_plan`], keeping what was read; the directory only when `keep_directory` (a large one
 /// is dropped as soon as the desired state is made from it). `read` is told what both reads
 /// found and how long they took once both have finished, even when planning then fails.
@@ -118,9 +135,12 @@ pub(crate) async fn read_and_plan(
     let request = loaded.source_request();
     let groups = crate::render::group_kind(&loaded.config.source);
     let bar = ReadBar::directory(global, json, groups, request.groups.len());
-    let directory = source
-        .snapshot_reporting(&request, &bar)
+    // Every source's read is bounded by `sync.read_budget_s` (Graph also bounds its own, with
+    // the same budget, so its error names the request it was on).
+    let budget = std::time::Duration::from_secs(loaded.config.sync.read_budget_s);
+    let directory = tokio::time::timeout(budget, source.snapshot_reporting(&request, &bar))
         .await
+        .unwrap_or_else(|_| Err(over_budget(budget)))
         .map_err(Error::SourceRead);
     bar.finish();
     let directory = directory?;

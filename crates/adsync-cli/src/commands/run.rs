@@ -230,6 +230,11 @@ async fn dry_run_cycle(
     let result = async {
         let _lock =
             crate::state::Lock::acquire(&loaded.state_dir(), "run --dry-run", global.quiet)?;
+        if let Some(goto) = crate::goto::target_config(loaded) {
+            let name = format!("adsync-dry-run-{}.xlsx", crate::clock::compact(now));
+            let cycle = (args.out_dir.join(name), &mut trace.goto);
+            return crate::goto::dry_run_cycle(global, loaded, goto, cycle).await;
+        }
         let target = crate::wiring::target(loaded)?;
         let planned = super::plan::read_and_plan(
             global,

@@ -19,6 +19,9 @@ use crate::suggest;
 
 pub(crate) async fn run(global: &Global, args: &TreeArgs) -> Result<ExitStatus, Error> {
     let loaded = super::config(global)?;
+    if let Some(goto) = crate::goto::target_config(&loaded) {
+        return crate::goto::tree(global, args, &loaded, goto).await;
+    }
     let target = crate::wiring::target(&loaded)?;
     let snapshot = target
         .as_target()

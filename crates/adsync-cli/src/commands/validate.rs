@@ -154,7 +154,10 @@ fn render(loaded: &Loaded, checks: &Checks, paint: Paint) -> String {
 fn configuration(loaded: &Loaded, checks: &mut Checks) {
     let config = &loaded.config;
     let kind = crate::render::group_kind(&config.source);
+    let goto_rules = config.goto.as_ref().map_or(0, |goto| goto.rules.len());
     match config.pairings.len() {
+        // A goto target has rules instead (loading refused one without any).
+        0 if goto_rules > 0 => checks.ok("configuration", format!("{goto_rules} goto rules")),
         0 => checks.warn(
             "configuration",
             "no pairings: adsync would read both sides and change nothing",
@@ -190,6 +193,9 @@ fn secrets(global: &Global, loaded: &Loaded, online: bool, checks: &mut Checks) 
         SourceConfig::Ldap(ldap) => references.push(("source.password", &ldap.password)),
         SourceConfig::Snapshot(_) => {}
     }
+    if let TargetConfig::Goto(goto) = &config.target {
+        references.push(("target.client_secret", &goto.client_secret));
+    }
     if let TargetConfig::Rescue(rescue) = &config.target {
         match rescue.auth.mode() {
             Some(RescueAuthMode::Token(token)) => references.push(("target.auth.api_token", token)),
@@ -205,6 +211,9 @@ fn secrets(global: &Global, loaded: &Loaded, online: bool, checks: &mut Checks) 
         if let Some(default_password) = &rescue.default_password {
             references.push(("target.default_password", default_password));
         }
+    }
+    if let Some(key) = &config.sync.plan_signing_key {
+        references.push(("sync.plan_signing_key", key));
     }
     for (key, reference) in references {
         match load::secret(loaded, reference, key) {
@@ -249,11 +258,8 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
                 "Microsoft Graph",
                 format!("signed in to tenant {}", config.tenant),
             );
-            for pairing in &loaded.config.pairings {
-                let Some(group) = &pairing.entra_group else {
-                    continue;
-                };
-                let check = format!("Entra group of `{}`", pairing.label());
+            for (label, group) in paired_groups(&loaded.config) {
+                let check = format!("Entra group of `{label}`");
                 match graph.resolve_group(group).await {
                     Ok(group) => checks.ok(check, format!("{} ({})", group.display_name, group.id)),
                     Err(error) => checks.failed(check, error.into()),
@@ -270,11 +276,8 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
                     return;
                 }
             };
-            for pairing in &loaded.config.pairings {
-                let Some(group) = &pairing.entra_group else {
-                    continue;
-                };
-                let check = format!("Entra group of `{}`", pairing.label());
+            for (label, group) in paired_groups(&loaded.config) {
+                let check = format!("Entra group of `{label}`");
                 match adsync_core::desired::group_members(&directory, group, config.nested_groups) {
                     Ok((id, users)) => checks.ok(check, format!("{id}, {} members", users.len())),
                     Err(problem) => checks.fail(check, problem.to_string(), None),
@@ -282,6 +285,26 @@ async fn online_source(loaded: &Loaded, checks: &mut Checks) {
             }
         }
     }
+}
+
+/// Every group the configuration pairs, with what to call it: the pairings' labels, and the
+/// goto rules' as `goto rule NAME`.
+fn paired_groups(
+    config: &adsync_core::config::Config,
+) -> Vec<(String, &adsync_core::config::GroupRef)> {
+    let pairings = config
+        .pairings
+        .iter()
+        .filter_map(|pairing| Some((pairing.label(), pairing.entra_group.as_ref()?)));
+    let rules = config
+        .goto
+        .iter()
+        .flat_map(|goto| goto.rules.iter())
+        .filter_map(|rule| {
+            let group = rule.entra_group.as_ref()?;
+            Some((format!("goto rule {}", rule.name), group))
+        });
+    pairings.chain(rules).collect()
 }
 
 /// Binds to the directory and finds every pairing's group.
@@ -321,11 +344,8 @@ async fn online_ldap(loaded: &Loaded, config: &LdapSourceConfig, checks: &mut Ch
             }
         ),
     );
-    for pairing in &loaded.config.pairings {
-        let Some(group) = &pairing.entra_group else {
-            continue;
-        };
-        let check = format!("Active Directory group of `{}`", pairing.label());
+    for (label, group) in paired_groups(&loaded.config) {
+        let check = format!("Active Directory group of `{label}`");
         match ldap.resolve_group(group).await {
             Ok(group) => checks.ok(
                 check,
@@ -371,6 +391,7 @@ async fn online_target(loaded: &Loaded, checks: &mut Checks) {
                 }
             }
         }
+        TargetConfig::Goto(config) => return online_goto(loaded, config, checks).await,
         TargetConfig::Snapshot(config) => match load::read_data(&loaded.resolve(&config.path)) {
             Ok(snapshot) => snapshot,
             Err(error) => {
@@ -382,6 +403,37 @@ async fn online_target(loaded: &Loaded, checks: &mut Checks) {
     let tree = OrgTree::new(&snapshot);
     for pairing in &loaded.config.pairings {
         destination(loaded, &tree, pairing, checks);
+    }
+}
+
+/// A GoTo account: signed in, and the whole account read.
+async fn online_goto(
+    loaded: &Loaded,
+    config: &adsync_core::goto::GotoTargetConfig,
+    checks: &mut Checks,
+) {
+    let Ok(target) = crate::goto::target(loaded, config) else {
+        checks.fail("GoTo", "not signed in: a secret cannot be read", None);
+        return;
+    };
+    match target.check_auth().await {
+        Ok(account) => checks.ok("GoTo", format!("signed in to account {account}")),
+        Err(error) => {
+            checks.failed("GoTo", error.into());
+            return;
+        }
+    }
+    match target.snapshot().await {
+        Ok(account) => checks.ok(
+            "GoTo account",
+            format!(
+                "{} users, {} licences, {} user groups",
+                account.users.len(),
+                account.licences.len(),
+                account.groups.len()
+            ),
+        ),
+        Err(error) => checks.failed("GoTo account", error),
     }
 }
 

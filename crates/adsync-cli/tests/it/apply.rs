@@ -212,13 +212,16 @@ fn saved_plan_from_another_configuration_is_refused() {
 fn a_second_run_is_refused_while_the_lock_is_held_and_a_dead_holder_is_taken_over() {
     let dir = copy_fixture("scenarios/create-technician", "lock");
     std::fs::create_dir_all(dir.join(".adsync")).expect("state dir");
-    // The test process itself is a live holder.
+    // The test process itself is a live holder: it holds the OS lock on the file.
     let live = format!(
         "{{\"pid\": {}, \"started\": \"2026-11-21T10:00:00.000Z\", \"command\": \"apply\"}}",
         std::process::id()
     );
     std::fs::write(dir.join(".adsync/lock"), live).expect("lock written");
+    let holder = std::fs::File::open(dir.join(".adsync/lock")).expect("opened");
+    holder.lock().expect("the OS lock");
     let run = adsync(&dir, &["apply", "--config", "config.yaml", "--yes"], &[]);
+    drop(holder);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stderr.contains(&format!("pid {}", std::process::id())),

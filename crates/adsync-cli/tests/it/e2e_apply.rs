@@ -572,3 +572,48 @@ fn an_empty_group_left_by_an_interrupted_create_is_filled_by_the_next_apply() {
     );
     assert_converged(&emulated, "after filling empty groups");
 }
+
+/// A `createUser` answer naming a node that already exists is refused; the empty node the call
+/// made goes into the target's ledger, which the end of the apply tidies: the node proven empty
+/// is deleted and the state directory keeps no ledger. The next apply creates the user.
+#[test]
+fn an_empty_node_behind_a_lying_create_answer_is_tidied_after_the_apply() {
+    let emulated = Emulated::start("demo", "e2e-orphan-ledger");
+    let ledger = emulated
+        .dir
+        .join(".adsync")
+        .join(adsync_rescue::ORPHANS_FILE);
+    emulated.rescue.inject(
+        Some(method::CREATE_USER),
+        Fault::BodyAfterApply("OK 3".to_owned()),
+        1,
+    );
+    let run = emulated.run(&["apply", "--yes", "--json"]);
+    assert_eq!(run.code, 4, "{}", run.transcript());
+    assert_eq!(emulated.rescue.count(method::DELETE_NODE), 1);
+    assert_eq!(empty_nodes(&emulated), [], "the empty node is removed");
+    assert!(!ledger.exists(), "nothing is left to remember");
+
+    let run = emulated.run(&["apply", "--yes", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_converged(&emulated, "after the lying create");
+}
+
+/// A corrupt ledger of empty nodes does not stop the apply: it is moved aside, never deleted.
+#[test]
+fn a_corrupt_empty_node_ledger_is_set_aside_and_the_apply_goes_on() {
+    let emulated = Emulated::start("demo", "e2e-orphan-ledger-corrupt");
+    let state = emulated.dir.join(".adsync");
+    std::fs::create_dir_all(&state).expect("state directory");
+    let ledger = state.join(adsync_rescue::ORPHANS_FILE);
+    std::fs::write(&ledger, "{ not a list").expect("ledger written");
+    let run = emulated.run(&["apply", "--yes", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(!ledger.exists());
+    let aside = state.join(format!("{}.corrupt", adsync_rescue::ORPHANS_FILE));
+    assert_eq!(
+        std::fs::read_to_string(aside).expect("set aside"),
+        "{ not a list"
+    );
+    assert_converged(&emulated, "after setting the ledger aside");
+}

@@ -183,13 +183,21 @@ fn a_saved_plan_says_how_to_apply_it_and_an_old_one_is_flagged() {
     );
     let mut plan: serde_json::Value =
         serde_json::from_str(&emulated.read("plan.json")).expect("plan.json");
+    assert!(plan["digest"].is_string(), "a saved plan is sealed");
     assert_eq!(plan["origin"]["tenant"], "contoso.onmicrosoft.com");
     assert_eq!(plan["origin"]["organization"], "Contoso Support");
     assert!(plan["origin"]["made_at"].is_string());
 
-    // Two days old: applied, with a warning.
+    // Years old: applied, with a warning. (The file is sealed: a hand edit of `made_at` would
+    // be refused, so the old plan is sealed again, as `plan --out` would have sealed it then.)
     plan["origin"]["made_at"] = "2020-01-01T00:00:00.000Z".into();
-    std::fs::write(emulated.dir.join("plan.json"), plan.to_string()).expect("written");
+    let mut old: adsync_core::plan::Plan = serde_json::from_value(plan).expect("a plan");
+    old.seal(None);
+    std::fs::write(
+        emulated.dir.join("plan.json"),
+        serde_json::to_string(&old).expect("json"),
+    )
+    .expect("written");
     let run = emulated.run(&["apply", "plan.json", "--max-plan-age", "12h"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(

@@ -366,7 +366,10 @@ fn refusals_leak_nothing() {
         ),
     )
     .expect("lock written");
+    let holder = std::fs::File::open(&lock).expect("opened");
+    holder.lock().expect("the OS lock");
     check(&emulated, &["apply", "--yes"], &env, 1);
+    drop(holder);
     std::fs::remove_file(&lock).expect("lock removed");
 }
 

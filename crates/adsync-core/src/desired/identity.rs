@@ -29,6 +29,23 @@ pub(super) fn identity_key(user: &DirectoryUser, use_upn: bool) -> Option<Cow<'_
     raw.and_then(UserKey::normalize)
 }
 
+/// A paired member without a key, with what can still tell its Rescue user apart: its object
+/// id (for a link) and its other identity attribute.
+pub(super) fn keyless(user: &DirectoryUser, planes: [bool; 2], use_upn: bool) -> super::Keyless {
+    let other = if use_upn {
+        user.mail.as_deref()
+    } else {
+        Some(user.upn.as_str())
+    };
+    super::Keyless {
+        object_id: user.id.clone(),
+        display_name: user.display_name.clone(),
+        missing: if use_upn { "userPrincipalName" } else { "mail" },
+        planes,
+        other_key: other.and_then(UserKey::new),
+    }
+}
+
 /// Every directory user's key and standing, and the people: one per key, in key order.
 pub(super) struct Identities<'d> {
     /// By directory user (listing order).

@@ -46,8 +46,28 @@ pub struct DesiredState {
     pub held: BTreeSet<UserKey>,
     /// Non-fatal problems.
     pub warnings: Vec<Warning>,
+    /// Members of paired groups whose record lacks the identity attribute: not desired, and not
+    /// leavers either (a partial record is not a leaver); their Rescue users are kept as they are.
+    pub keyless: Vec<Keyless>,
     /// The people and their placements, shared with the plans made from this state.
     records: Arc<Records>,
+}
+
+/// A member of a paired group whose directory record lacks the identity attribute (mail, or
+/// userPrincipalName with `use_upn_instead_of_email`): null, absent, empty or blank.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keyless {
+    /// The directory object id (what a link in the state directory names).
+    pub object_id: String,
+    /// The display name, for warnings.
+    pub display_name: String,
+    /// The attribute it lacks: `mail` or `userPrincipalName`.
+    pub missing: &'static str,
+    /// Whether pairings of each plane hold the member (`Plane as usize`).
+    pub planes: [bool; 2],
+    /// The record's other identity attribute as a key (the userPrincipalName when keys are
+    /// mails, the mail when they are userPrincipalNames), when it has one.
+    pub other_key: Option<UserKey>,
 }
 
 /// What plans keep of a [`DesiredState`]: the people and where each plane wants them.
@@ -205,11 +225,25 @@ pub fn desired_on(
     }
     warnings.extend(findings.warnings);
     warnings.sort();
+    let mut keyless: Vec<Keyless> = found
+        .keyless
+        .iter()
+        .map(|(&user, &planes)| {
+            identity::keyless(
+                &users[user as usize],
+                planes,
+                config.sync.use_upn_instead_of_email,
+            )
+        })
+        .collect();
+    // In object id order, whatever order the directory listed them in (plans are deterministic).
+    keyless.sort_by(|a, b| a.object_id.cmp(&b.object_id));
     Ok(DesiredState {
         config_digest: config.digest(),
         pairings,
         held: identities.held,
         warnings,
+        keyless,
         records: Arc::new(Records { people, planes }),
     })
 }

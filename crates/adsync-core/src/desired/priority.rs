@@ -2,7 +2,7 @@
 //! within a plane a user goes to the first pairing that holds them, and every later one that
 //! holds them too loses.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::identity::Standing;
 use crate::model::Plane;
@@ -41,6 +41,9 @@ pub(super) struct Membership<'d> {
     pub(super) choices: Vec<[Choice; 2]>,
     /// Paired users without a key or with a shared one, each once, in the order met.
     pub(super) skipped: Vec<u32>,
+    /// Paired users without a key, with the planes whose pairings hold them
+    /// (`Plane as usize`).
+    pub(super) keyless: BTreeMap<u32, [bool; 2]>,
     /// Member ids the directory does not hold.
     pub(super) unknown: BTreeSet<&'d str>,
 }
@@ -60,6 +63,7 @@ pub(super) fn walk<'d>(
             member_counts: vec![0; pairings.len()],
             choices: vec![Default::default(); standing.len()],
             skipped: Vec::new(),
+            keyless: BTreeMap::new(),
             unknown: BTreeSet::new(),
         },
         held_by: vec![None; standing.len()],
@@ -111,6 +115,9 @@ impl Walk<'_, '_> {
         match self.standing[user] {
             Standing::Keyed => prefer(&mut self.found.choices[user][plane as usize], pairing),
             Standing::NoKey | Standing::SharedKey => {
+                if self.standing[user] == Standing::NoKey {
+                    self.found.keyless.entry(user as u32).or_default()[plane as usize] = true;
+                }
                 if !std::mem::replace(&mut self.skipped[user], true) {
                     self.found.skipped.push(user as u32);
                 }

@@ -292,6 +292,24 @@ pub struct Precondition {
     /// The node's mobile add-on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<bool>,
+    /// The node's e-mail (empty when it had none): whose node it is. A node whose e-mail was
+    /// reassigned since is someone else's, and the action drifts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The node's name, the other half of whose node it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Precondition {
+    /// What every action on an existing node requires: the node is still who it was.
+    pub(crate) fn identity(node: &crate::model::RescueNode) -> Precondition {
+        Precondition {
+            email: Some(node.email.clone().unwrap_or_default()),
+            name: Some(node.name.clone()),
+            ..Precondition::default()
+        }
+    }
 }
 
 #[expect(

@@ -186,7 +186,8 @@ pub(super) fn managed_groups(desired: &DesiredState, places: &[Place]) -> [FastS
     managed
 }
 
-fn container_id(container: Container) -> &'static str {
+/// How a container is spelled in a `create_group` id.
+pub(super) fn container_id(container: Container) -> &'static str {
     match container {
         Container::MasterAdministrators => "master_administrators",
         Container::Administrators => "administrators",

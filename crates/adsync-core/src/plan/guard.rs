@@ -4,10 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Budget;
-use crate::desired::ResolvedPairing;
-use crate::model::{NodeId, RescueNode};
-
-use super::Place;
+use crate::model::{NodeId, Plane, RescueNode};
 
 /// Why a plan is blocked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +98,18 @@ impl Guard {
     }
 }
 
+/// What the empty-group guard needs of a pairing: its label, how many members its Entra group
+/// has, its plane, its destination's node when that exists, and its condition.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Paired<'a> {
+    pub(super) label: &'a str,
+    pub(super) member_count: u64,
+    pub(super) plane: Plane,
+    pub(super) node: Option<NodeId>,
+    /// The pairing's `where:`, as written.
+    pub(super) condition: Option<&'a str>,
+}
+
 /// The guards a plan of `disables` and `moves` trips (SPEC §6). `enabled_managed` counts the
 /// enabled managed users a percentage budget is taken of; `children` gives a destination's
 /// nodes, for the empty-group guard.
@@ -109,7 +118,7 @@ pub(super) fn guards<'n, C: Iterator<Item = &'n RescueNode>>(
     moves: u64,
     enabled_managed: u64,
     budgets: (Budget, Budget),
-    pairings: &[(&ResolvedPairing, &Place)],
+    pairings: &[Paired<'_>],
     children: impl Fn(NodeId) -> C,
 ) -> Option<Blocked> {
     let (max_disables, max_moves) = budgets;
@@ -130,8 +139,8 @@ pub(super) fn guards<'n, C: Iterator<Item = &'n RescueNode>>(
             base: enabled_managed,
         });
     }
-    for (pairing, place) in pairings {
-        if let Some(guard) = empty_group(pairing, place, &children) {
+    for pairing in pairings {
+        if let Some(guard) = empty_group(pairing, &children) {
             guards.push(guard);
         }
     }
@@ -154,15 +163,14 @@ fn over_budget(planned: u64, budget: Budget, base: u64) -> Option<(u64, String)>
 /// SPEC §6: a pairing whose Entra group resolves to no members while its Rescue group (which
 /// exists) holds enabled users of its plane.
 fn empty_group<'n, C: Iterator<Item = &'n RescueNode>>(
-    pairing: &ResolvedPairing,
-    place: &Place,
+    pairing: &Paired<'_>,
     children: impl Fn(NodeId) -> C,
 ) -> Option<Guard> {
     if pairing.member_count > 0 {
         return None;
     }
-    let plane = pairing.role.plane();
-    let enabled_members = children(place.node?)
+    let plane = pairing.plane;
+    let enabled_members = children(pairing.node?)
         .filter(|child| {
             child
                 .node_type
@@ -172,8 +180,8 @@ fn empty_group<'n, C: Iterator<Item = &'n RescueNode>>(
         })
         .count() as u64;
     (enabled_members > 0).then(|| Guard::EmptyGroup {
-        pairing: pairing.label.clone(),
+        pairing: pairing.label.to_owned(),
         enabled_members,
-        condition: pairing.condition.clone(),
+        condition: pairing.condition.map(str::to_owned),
     })
 }

@@ -10,10 +10,14 @@
 mod action;
 mod claim;
 mod destination;
+#[cfg(test)]
+mod fixture;
 mod guard;
 mod order;
 mod rules;
+mod seal;
 mod user_list;
+mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -36,8 +40,10 @@ pub use action::{
     MappedValue, MoveUser, NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
 };
 pub use guard::{Blocked, Guard};
+pub use seal::{DIGEST_PREFIX, SIGNATURE_PREFIX, SealError};
 pub use user_list::{Iter as UserIter, UserList};
 use user_list::{Matched, Rows};
+pub use verify::{Refusal, check_format, verify};
 
 use claim::{Claim, KeyedNode, PlaneClaims};
 use order::EntryOrder;
@@ -68,6 +74,13 @@ pub struct Plan {
     /// Where and when the plan was made; the CLI fills it in, `plan()` leaves it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// `sha256:<hex>` over the plan's canonical JSON without `digest` and `signature`; set by
+    /// [`Plan::seal`] when the plan is saved (`plan --out`), required by `apply plan.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// `hmac-sha256:<hex>` over the same bytes, keyed by `sync.plan_signing_key`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// Where and when a plan was made (an addition within format 1.0; every field optional, absent when
@@ -336,6 +349,7 @@ pub fn plan_on(
         managed,
         linked,
         held: desired.held.iter().map(UserKey::as_str).collect(),
+        keyless: rules::KeylessNodes::new(&desired.keyless, &current.links),
         labels: desired
             .pairings
             .iter()
@@ -374,12 +388,22 @@ pub fn plan_on(
     let summary = Summary::count(&actions, unchanged);
     // SPEC §6: the blast-radius budget and the empty-group guard.
     let paired: Vec<_> = desired.pairings.iter().zip(&places).collect();
+    let facts: Vec<_> = paired
+        .iter()
+        .map(|(pairing, place)| guard::Paired {
+            label: &pairing.label,
+            member_count: pairing.member_count,
+            plane: pairing.role.plane(),
+            node: place.node,
+            condition: pairing.condition.as_deref(),
+        })
+        .collect();
     let blocked = guard::guards(
         summary.disable_user,
         summary.move_user,
         enabled_managed,
         (policy.max_disables, policy.max_moves),
-        &paired,
+        &facts,
         |id| tree.children(id),
     );
     Ok(Plan {
@@ -402,6 +426,8 @@ pub fn plan_on(
                 .collect(),
         ),
         origin: None,
+        digest: None,
+        signature: None,
     })
 }
 
@@ -506,6 +532,8 @@ struct Scope<'p, 'a> {
     labels: Vec<Arc<str>>,
     /// The keys several directory users share ([`DesiredState::held`]), for lookups.
     held: FastSet<&'p str>,
+    /// The nodes of paired members whose record lacks the identity key.
+    keyless: rules::KeylessNodes<'p>,
 }
 
 /// What a part of the tree or of the user list yields.
@@ -558,6 +586,13 @@ impl<'a> Scope<'_, 'a> {
                 part.enabled_managed += 1;
             }
             if self.claims[plane].claimed.contains(&node.id) {
+                continue;
+            }
+            // A member still in a paired group whose record came back without its key keeps
+            // its node as it is: a partial record is not a leaver.
+            if let Some(member) = self.keyless.owner(node.id, role.plane(), keyed.key()) {
+                let member = &self.desired.keyless[member];
+                part.warnings.push(rules::keyless_warning(member, node));
                 continue;
             }
             // A node whose e-mail several directory users share is left as it is.

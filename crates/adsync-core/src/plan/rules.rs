@@ -8,15 +8,16 @@
 use std::collections::BTreeMap;
 
 use crate::config::Attribute;
-use crate::desired::{DesiredUser, DirectoryEntry, ResolvedPairing};
-use crate::model::{GroupPath, Plane, RescueNode, Role, Status, UserKey};
+use crate::desired::{DesiredUser, DirectoryEntry, Keyless, ResolvedPairing};
+use crate::hash::FastMap;
+use crate::model::{GroupPath, NodeId, Plane, RescueNode, Role, Status, UserKey};
 use crate::tree::GroupLocation;
 use crate::warning::{Warning, WarningKind};
 
 use super::claim::KeyedNode;
 use super::{
-    Action, Change, CreateUser, DisableUser, EnableUser, Location, MappedValue, MoveUser, NewUser,
-    Place, Policy, Precondition, SetMobileLicense, UpdateUser, UserRef,
+    Action, Change, CreateUser, DisableUser, EnableUser, Links, Location, MappedValue, MoveUser,
+    NewUser, Place, Policy, Precondition, SetMobileLicense, UpdateUser, UserRef,
 };
 
 /// A desired user with what decides its actions: the pairing that won it and its destination.
@@ -107,7 +108,7 @@ pub(crate) fn bring_in_line(
             reason: wanted.reason(),
             precondition: Precondition {
                 status: Some(Status::Disabled),
-                ..Precondition::default()
+                ..Precondition::identity(node)
             },
         }));
     }
@@ -141,7 +142,7 @@ fn move_back(
         reason: wanted.reason(),
         precondition: Precondition {
             parent: node.parent,
-            ..Precondition::default()
+            ..Precondition::identity(node)
         },
     }))
 }
@@ -164,7 +165,7 @@ fn update(wanted: &Wanted<'_>, node: &KeyedNode<'_>) -> Option<Action> {
         reason: wanted.reason(),
         precondition: Precondition {
             values,
-            ..Precondition::default()
+            ..Precondition::identity(node.node)
         },
     }))
 }
@@ -240,9 +241,15 @@ fn set_mobile(wanted: &Wanted<'_>, node: &RescueNode) -> Option<Action> {
             wanted.reason(),
             if grants { "grants" } else { "does not grant" }
         ),
+        // A user disabled by hand since the plan was made gets no add-on.
         precondition: Precondition {
             mobile: Some(has_mobile),
-            ..Precondition::default()
+            status: Some(if node.is_enabled() {
+                Status::Enabled
+            } else {
+                Status::Disabled
+            }),
+            ..Precondition::identity(node)
         },
     }))
 }
@@ -292,7 +299,7 @@ pub(crate) fn leaving(
                 status: Some(Status::Enabled),
                 parent: node.parent,
                 mobile: Some(mobile_on),
-                ..Precondition::default()
+                ..Precondition::identity(node)
             },
         }));
     }
@@ -307,7 +314,7 @@ pub(crate) fn leaving(
             precondition: Precondition {
                 status: Some(Status::Disabled),
                 mobile: Some(true),
-                ..Precondition::default()
+                ..Precondition::identity(node)
             },
         })
     })
@@ -381,5 +388,65 @@ pub(crate) fn shared_node_key_warning(
             node.id
         ),
         email: Some(user.user_key()),
+    }
+}
+
+/// A partial record is not a leaver: the Rescue users that members of paired groups without an
+/// identity key still own, per plane (`Plane as usize`) — the node their link names, or the
+/// node whose e-mail is their other identity attribute — with the member's index in
+/// [`crate::desired::DesiredState::keyless`]. Such a node is kept as it is, never disabled.
+#[derive(Debug, Default)]
+pub(crate) struct KeylessNodes<'a> {
+    by_node: [FastMap<NodeId, usize>; 2],
+    by_key: [FastMap<&'a str, usize>; 2],
+}
+
+impl<'a> KeylessNodes<'a> {
+    /// `keyless` in object id order ([`crate::desired::DesiredState::keyless`]).
+    pub(crate) fn new(keyless: &'a [Keyless], links: &Links) -> KeylessNodes<'a> {
+        let mut nodes = KeylessNodes::default();
+        for (at, member) in keyless.iter().enumerate() {
+            for plane in Plane::ALL {
+                if !member.planes[plane as usize] {
+                    continue;
+                }
+                // Several members claiming one node: the first in object id order names it.
+                if let Some(node) = links.plane(plane).get(&member.object_id) {
+                    nodes.by_node[plane as usize].entry(*node).or_insert(at);
+                }
+                if let Some(key) = &member.other_key {
+                    nodes.by_key[plane as usize]
+                        .entry(key.as_str())
+                        .or_insert(at);
+                }
+            }
+        }
+        nodes
+    }
+
+    /// The keyless member that owns `node` (of `plane`, with e-mail key `key`), if any.
+    pub(crate) fn owner(&self, node: NodeId, plane: Plane, key: Option<&str>) -> Option<usize> {
+        let plane = plane as usize;
+        self.by_node[plane]
+            .get(&node)
+            .or_else(|| key.and_then(|key| self.by_key[plane].get(key)))
+            .copied()
+    }
+}
+
+/// The warning for a node kept because its owner's directory record lacks the identity key.
+pub(crate) fn keyless_warning(member: &Keyless, node: &RescueNode) -> Warning {
+    let what = member.missing;
+    let email = node.key();
+    Warning {
+        kind: WarningKind::MissingKey,
+        message: format!(
+            "directory user {} (`{}`) is in a paired group but its record has no {what}; its Rescue user `{}` (node {}) is kept as it is, not disabled",
+            member.display_name,
+            member.object_id,
+            email.as_ref().map_or("", UserKey::as_str),
+            node.id
+        ),
+        email,
     }
 }

@@ -311,6 +311,117 @@ fn preconditions_catch_creates_moves_and_value_changes() {
     );
 }
 
+/// Issue 26: between `plan --out` and `apply`, a node whose e-mail and name were given to
+/// another person is that person's now: the disable or move the plan made for it drifts.
+#[test]
+fn a_node_reassigned_to_another_person_drifts() {
+    for (scenario_name, id, node_id) in [
+        (
+            "disable-when-user-left-group",
+            "disable_user:technician:omar.haddad@contoso.com",
+            101,
+        ),
+        (
+            "move-back-from-another-group",
+            "move_user:technician:jane.doe@contoso.com",
+            100,
+        ),
+    ] {
+        let (config, directory, rescue) = scenario(scenario_name);
+        let first = make_plan(&config, &directory, &rescue);
+        assert!(
+            first.actions.iter().any(|a| a.id() == id),
+            "{scenario_name}"
+        );
+        let mut reassigned = rescue.clone();
+        for node in &mut reassigned.nodes {
+            if node.id == NodeId(node_id) {
+                node.email = Some("new.hire@contoso.com".into());
+                node.name = "New Hire".into();
+            }
+        }
+        let drifted = check_preconditions(&first, &reassigned);
+        let reason = drifted
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} drifts: {drifted:?}"));
+        assert!(reason.contains("belongs to someone else"), "{reason}");
+        // Only the name given to someone else (a rename by hand): drifted too.
+        let mut renamed = rescue.clone();
+        for node in &mut renamed.nodes {
+            if node.id == NodeId(node_id) {
+                node.name = "New Hire".into();
+            }
+        }
+        assert!(check_preconditions(&first, &renamed).contains_key(id));
+    }
+}
+
+/// A user whose action drifted (its node may be someone else's now) gets no link recorded.
+#[test]
+fn a_drifted_user_gets_no_link() {
+    let (config, directory, rescue) = scenario("move-back-from-another-group");
+    let plan = make_plan(&config, &directory, &rescue);
+    let id = "move_user:technician:jane.doe@contoso.com";
+    let drifted = BTreeMap::from([(id.to_owned(), "node 100 belongs to someone else".to_owned())]);
+    let target = Flaky {
+        inner: MemoryTarget::new(rescue.clone(), 1),
+        refuse: BTreeMap::new(),
+        ran: Mutex::default(),
+    };
+    let report =
+        futures::executor::block_on(execute(&plan, &target, &drifted, &mut Recorder::default()));
+    assert_eq!(report.count(Outcome::Drifted), 1);
+    let links = links_after(Links::default(), &plan, &report);
+    assert!(links.technician.is_empty(), "{links:?}");
+    let applied = futures::executor::block_on(execute(
+        &plan,
+        &Flaky {
+            inner: MemoryTarget::new(rescue, 1),
+            refuse: BTreeMap::new(),
+            ran: Mutex::default(),
+        },
+        &BTreeMap::new(),
+        &mut Recorder::default(),
+    ));
+    let links = links_after(Links::default(), &plan, &applied);
+    assert_eq!(links.technician.values().next(), Some(&NodeId(100)));
+}
+
+/// Issue 26: a user disabled by hand after the plan was made does not get the mobile add-on the
+/// plan granted.
+#[test]
+fn a_user_disabled_by_hand_gets_no_add_on() {
+    let (config, directory, rescue) = scenario("mobile-addon-on-and-off");
+    let first = make_plan(&config, &directory, &rescue);
+    let grant = first
+        .actions
+        .iter()
+        .find(|a| a.kind() == ActionKind::SetMobileLicense && a.mobile() == Some(true))
+        .expect("the scenario grants an add-on");
+    let node_id = grant.node_id().expect("a node");
+    let mut disabled = rescue.clone();
+    for node in &mut disabled.nodes {
+        if node.id == node_id {
+            node.status = Some(Status::Disabled);
+        }
+    }
+    let drifted = check_preconditions(&first, &disabled);
+    assert_eq!(
+        drifted.get(grant.id()).map(String::as_str),
+        Some(format!("node {node_id} is now Disabled").as_str())
+    );
+    let target = Flaky {
+        inner: MemoryTarget::new(disabled, 1),
+        refuse: BTreeMap::new(),
+        ran: Mutex::default(),
+    };
+    let report =
+        futures::executor::block_on(execute(&first, &target, &drifted, &mut Recorder::default()));
+    let ran = target.ran.lock().expect("not poisoned").clone();
+    assert!(!ran.iter().any(|id| id == grant.id()), "{ran:?}");
+    assert!(report.count(Outcome::Drifted) >= 1);
+}
+
 /// The links recorded after an apply keep the old ones, add every matched user and every node
 /// an applied create made, and nothing for a create that failed.
 #[test]

@@ -5,4 +5,5 @@ mod condition;
 mod execute;
 mod oracle;
 mod properties;
+mod saved_plans;
 mod scenarios;

@@ -745,6 +745,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             use_upn_instead_of_email: spec.use_upn,
             email_as_ssoid: spec.email_as_ssoid,
             create_missing_groups: true,
+            read_budget_s: 1800,
             protected: spec
                 .protected
                 .iter()
@@ -754,8 +755,10 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             safety,
             state_dir: ".adsync".to_owned(),
             attributes: Mapping::default(),
+            plan_signing_key: None,
         },
         pairings,
+        goto: None,
     };
 
     let mut world = World {

@@ -8,7 +8,7 @@ use adsync_core::config::Config;
 use adsync_core::desired::desired;
 use adsync_core::memory::apply_action;
 use adsync_core::model::{DirectorySnapshot, RescueSnapshot};
-use adsync_core::plan::{CurrentState, Links, Plan, Policy, plan};
+use adsync_core::plan::{CurrentState, Links, Plan, Policy, plan, verify};
 
 struct Scenario {
     config: Config,
@@ -72,7 +72,32 @@ fn scenarios() {
             let dir = path.parent().expect("a scenario config sits in a folder");
             let scenario = load(dir);
             match check(&scenario) {
-                Ok(plan) => insta::assert_yaml_snapshot!(plan, { ".config_digest" => "[digest]" }),
+                Ok(plan) => {
+                    // A saved plan of every scenario passes the checks `apply plan.json` makes
+                    // against the world it was made in, and keeps its guards.
+                    let mut sealed = plan.clone();
+                    sealed.seal(Some(b"scenario key"));
+                    let text = serde_json::to_string(&sealed).expect("json");
+                    let read: Plan = serde_json::from_str(&text).expect("reads back");
+                    assert_eq!(
+                        read.check_seal(Some(b"scenario key")),
+                        Ok(()),
+                        "{}",
+                        path.display()
+                    );
+                    assert_eq!(
+                        verify(
+                            &read,
+                            &scenario.config,
+                            &scenario.current,
+                            &Default::default()
+                        ),
+                        Ok(plan.blocked.clone()),
+                        "{}",
+                        path.display()
+                    );
+                    insta::assert_yaml_snapshot!(plan, { ".config_digest" => "[digest]" })
+                }
                 Err(error) => insta::assert_snapshot!(error),
             }
         }

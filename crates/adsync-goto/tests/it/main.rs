@@ -6,6 +6,7 @@ mod errors;
 mod logs;
 mod no_delete;
 mod paging;
+mod planner;
 mod retry;
 mod support;
 mod token;

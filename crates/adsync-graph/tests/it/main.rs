@@ -1,8 +1,10 @@
 //! adsync-graph against wiremock: one server per test, no sleeping retries, loopback only.
 
+mod bounded;
 mod groups;
 mod hostile;
 mod members;
+mod page_fuzz;
 mod retry;
 mod security;
 mod token;

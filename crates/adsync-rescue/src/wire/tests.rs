@@ -325,3 +325,78 @@ fn authcode_errors_never_quote_the_answer() {
     assert!(parse_authcode(" AUTHCODE:").is_err());
     assert!(parse_authcode(" AUTHCODE").is_err());
 }
+
+#[test]
+fn created_ids_are_the_whole_answer_or_an_error() {
+    for data in [
+        "\n\nabc", " 12 34", " abc123", " 4242 OK", " NodeID:", " 0", " Name:5",
+    ] {
+        assert!(parse_created(data).is_err(), "{data:?}");
+    }
+}
+
+/// What a name with a line break written raw into Rescue looks like on the next read: the
+/// rest of the name forges fields or whole nodes. Each is a failed read, never a tree.
+#[test]
+fn records_that_break_the_format_are_errors() {
+    let base = TREE_LF;
+    assert!(parse_hierarchy(ok_data(base)).is_ok(), "the base parses");
+    for (injected, what) in [
+        // A field repeated inside a record.
+        ("Name:Jane Doe\nEmail:evil@example.com", "twice"),
+        // A value cut by a line break: the second half is not a field.
+        ("Name:Jane\nDoe", "not a `Key:Value` field"),
+        // A whole forged node right after the name.
+        (
+            "Name:Jane\nNodeID:900\nParentID:2\nName:Eve\nEmail:eve@example.com\nDescription:\nStatus:Online\nType:MasterAdministrator",
+            "twice",
+        ),
+        // A record that starts with another key than NodeID.
+        ("Name:Jane Doe\n\nEmail:x@example.com", "does not start"),
+    ] {
+        let hostile = base.replace("Name:Jane Doe", injected);
+        let err = parse_hierarchy(ok_data(&hostile)).expect_err(injected);
+        assert!(err.0.contains(what), "{injected:?}: {err}");
+    }
+    // The same in the documentation's collapsed layout.
+    let collapsed =
+        "NodeID:1 ParentID:0 Name:Contoso Email: Description: Status:Offline Type:Root Name:Evil";
+    assert!(parse_hierarchy(collapsed).is_err());
+}
+
+#[test]
+fn unknown_codes_that_do_not_look_like_codes_are_not_kept() {
+    for raw in [
+        "4ahx99bppkzxocbs590roo1l99o7au9rmwnea8q3",
+        "email=owner%40contoso.com&pwd=hunter2",
+        "Welcome-2-Rescue!",
+        "<html>",
+        "lowercase_code",
+    ] {
+        let code = Code::parse(raw);
+        assert_eq!(code, Code::Other(UNSHOWN_CODE.into()), "{raw}");
+        assert_eq!(Code::parse(code.as_str()), code, "reads back as itself");
+    }
+    assert_eq!(
+        Code::parse("invalidparam_password_s3cr3t!"),
+        Code::InvalidParamPassword("INVALIDPARAM_PASSWORD".into())
+    );
+    let known = ["ZEBRA_7734_PASS"];
+    assert_eq!(
+        Code::parse("ZEBRA_7734_PASS").screened(known),
+        Code::Other(UNSHOWN_CODE.into())
+    );
+    assert_eq!(
+        Code::parse("SOMETHING_NEW").screened(known),
+        Code::Other("SOMETHING_NEW".into())
+    );
+    assert_eq!(Code::Error.screened(["ERROR"]), Code::Error);
+}
+
+#[test]
+fn a_broken_record_is_named_by_its_node_id() {
+    let split = TREE_LF.replace("Name:Jane Doe", "Name:Jane\nDoe");
+    let err = parse_hierarchy(ok_data(&split)).expect_err("broken");
+    assert!(err.0.contains("record 4 (`NodeID` 100)"), "{err}");
+    assert!(!err.0.contains("Doe"), "the value is not quoted: {err}");
+}

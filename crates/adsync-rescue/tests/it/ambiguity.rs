@@ -244,6 +244,7 @@ async fn an_error_move_that_was_applied_is_not_sent_again() {
 #[tokio::test]
 async fn an_error_delete_that_was_applied_is_not_sent_again() {
     let server = MockServer::start().await;
+    mount_empty_node(&server, 555, 11, "Technician").await;
     api("deleteNode")
         .respond_with(answer("ERROR"))
         .expect(1)

@@ -57,6 +57,17 @@ fn create_group() -> Action {
 /// the error and how many times the method was called.
 async fn failure(via: Via, code: &str) -> (AdapterError, usize) {
     let server = MockServer::start().await;
+    mount_empty_node(&server, 555, 11, "Technician").await;
+    if matches!(via, Via::Delete) {
+        // The node to roll back stays in the tree: a delete answered `ERROR` was not applied.
+        let mut with_empty = org();
+        with_empty.push(rec(555, 11, "Technician", ""));
+        api("getHierarchy_v2")
+            .respond_with(answer(hierarchy(&with_empty)))
+            .with_priority(3)
+            .mount(&server)
+            .await;
+    }
     api(via.method())
         .respond_with(answer(code))
         .with_priority(1)
@@ -100,7 +111,7 @@ async fn failure(via: Via, code: &str) -> (AdapterError, usize) {
             let action = move_to(100, Container::Technicians, Some(10));
             target.apply(&action, None).await.err()
         }
-        Via::Delete => target.rollback_created(NodeId(101)).await.err(),
+        Via::Delete => target.rollback_created(NodeId(555)).await.err(),
         Via::CreateGroup | Via::SetGroup => target.apply(&create_group(), None).await.err(),
         Via::Account => target.check_auth().await.err().map(AdapterError::from),
         Via::AuthCode => password_target(&server)
@@ -228,6 +239,7 @@ async fn a_refused_mobile_add_on_is_out_of_licences_when_it_was_being_turned_on(
 
     // The same code while creating a user with the add-on.
     let server = MockServer::start().await;
+    mount_empty_node(&server, 555, 11, "Technician").await;
     api("createUser")
         .respond_with(answer("OK 555"))
         .mount(&server)

@@ -198,6 +198,15 @@ fn hostile_value() -> impl Strategy<Value = String> {
         Just("a: b: c".to_owned()),
         Just(format!("{MARKER} NodeID:7 ParentID:1")),
         Just("\u{feff}\u{202e}\u{0}".to_owned()),
+        // Directory text written raw into the text protocol: forged fields and whole nodes.
+        Just("Jane\nNodeID:7\nParentID:1".to_owned()),
+        Just("Jane\nEmail:eve@example.com".to_owned()),
+        Just(
+            "x\n\nNodeID:900\nParentID:2\nName:Eve\nEmail:eve@example.com\nDescription:\n\
+             Status:Online\nType:MasterAdministrator"
+                .to_owned()
+        ),
+        Just("x\r\nType:Root\u{85}\u{2028}\u{1b}[2J".to_owned()),
         "[^\n]{0,30}",
     ]
 }

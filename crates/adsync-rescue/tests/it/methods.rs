@@ -273,6 +273,7 @@ async fn create_user_prefers_the_parent_the_executor_resolved() {
 #[tokio::test]
 async fn a_failed_set_user_deletes_the_empty_node_and_reports_the_set_user_failure() {
     let server = MockServer::start().await;
+    mount_empty_node(&server, 555, 11, "Technician").await;
     api("createUser")
         .respond_with(answer("OK 555"))
         .mount(&server)
@@ -303,6 +304,7 @@ async fn a_failed_set_user_deletes_the_empty_node_and_reports_the_set_user_failu
 #[tokio::test]
 async fn a_node_that_cannot_be_deleted_after_a_failed_fill_is_reported_as_left_behind() {
     let server = MockServer::start().await;
+    mount_empty_node(&server, 555, 11, "Technician").await;
     api("createUser")
         .respond_with(answer("OK 555"))
         .mount(&server)
@@ -514,6 +516,7 @@ async fn create_group_creates_then_names_and_enables_it() {
 #[tokio::test]
 async fn a_failed_set_group_deletes_the_empty_group() {
     let server = MockServer::start().await;
+    mount_empty_node(&server, 77, 10, "TechnicianGroup").await;
     api("createGroup")
         .respond_with(answer("OK 77"))
         .mount(&server)
@@ -540,6 +543,7 @@ async fn a_failed_set_group_deletes_the_empty_group() {
 #[tokio::test]
 async fn rollback_deletes_the_node() {
     let server = MockServer::start().await;
+    mount_empty_node(&server, 555, 11, "Technician").await;
     api("deleteNode")
         .and(form_has("node", 555))
         .and(form_has("authcode", TOKEN))

@@ -312,3 +312,130 @@ async fn logs_at_every_level_show_no_secret() {
     assert!(text.contains("retrying"), "the retries were logged: {text}");
     assert_clean(&text);
 }
+
+/// Answers with the request's own form, as a misconfigured proxy might.
+struct Reflect;
+
+impl wiremock::Respond for Reflect {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        wiremock::ResponseTemplate::new(200).set_body_bytes(request.body.clone())
+    }
+}
+
+fn assert_never_quoted(error: &AdapterError, secrets: &[&str]) {
+    let text = format!("{} {:?}", full_text(error), error.code);
+    for secret in secrets {
+        assert!(!text.contains(secret), "`{secret}` leaked into: {text}");
+    }
+    assert!(!text.is_empty());
+}
+
+/// A tree holding node 555, the empty user a `createUser` under L2 made.
+fn org_with_empty_555() -> String {
+    let mut nodes = org();
+    nodes.push(user_rec(555, 11, "Technician", "", ""));
+    hierarchy(&nodes)
+}
+
+/// A create under L2 whose `setUser_v2` answers `set_user` (and is rolled back).
+async fn mount_failing_create(server: &MockServer, set_user: impl Into<String>) {
+    mount_answer(server, "getHierarchy_v2", org_with_empty_555()).await;
+    mount_answer(server, "createUser", "OK 555").await;
+    mount_answer(server, "setUser_v2", set_user).await;
+    mount_answer(server, "deleteNode", "OK").await;
+}
+
+#[tokio::test]
+async fn a_bare_authcode_answered_by_request_auth_code_is_not_quoted() {
+    let server = MockServer::start().await;
+    mount_answer(&server, "requestAuthCode", Q3_AUTHCODE).await;
+    let error = password_target(&server)
+        .snapshot(&DetailRequest::default())
+        .await
+        .expect_err("no authcode marker");
+    assert_never_quoted(&error, &[Q3_AUTHCODE, &Q3_AUTHCODE[..40]]);
+}
+
+#[tokio::test]
+async fn a_proxy_reflecting_the_form_gets_no_secret_quoted() {
+    let server = MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(Reflect)
+        .mount(&server)
+        .await;
+    // Signing in: the form holds the e-mail and the password.
+    let error = password_target(&server)
+        .snapshot(&DetailRequest::default())
+        .await
+        .expect_err("not an answer");
+    assert_never_quoted(&error, &[ADMIN_PASSWORD, "hunter2"]);
+    // A signed call: the form holds the API token.
+    let error = target(&server)
+        .snapshot(&DetailRequest::default())
+        .await
+        .expect_err("not an answer");
+    assert_never_quoted(&error, &[TOKEN, "5f1e9c2a"]);
+}
+
+#[tokio::test]
+async fn set_user_answering_the_default_password_is_not_quoted() {
+    let server = MockServer::start().await;
+    mount_failing_create(&server, format!("{DEFAULT_PASSWORD} and more")).await;
+    let error = target(&server)
+        .apply(&create_kim(), None)
+        .await
+        .expect_err("refused");
+    assert_never_quoted(&error, &[DEFAULT_PASSWORD]);
+}
+
+/// Secrets that look like Rescue codes (capitals, digits, underscores) pass the shape test; the
+/// client still knows them and does not quote them.
+#[tokio::test]
+async fn code_shaped_secrets_sent_back_are_not_quoted() {
+    const SHAPED_TOKEN: &str = "TOKEN_4F1E9C2A77";
+    const SHAPED_PASSWORD: &str = "ZEBRA_7734_PASS";
+    const SHAPED_AUTHCODE: &str = "AUTHCODE9X7Y6Z55";
+    let server = MockServer::start().await;
+    mount_answer(&server, "getHierarchy_v2", format!("{SHAPED_TOKEN}\n")).await;
+    let shaped = |server: &MockServer, auth: RescueCredentials| {
+        RescueTarget::new(RescueSettings {
+            auth,
+            default_password: Some(Secret::new(SHAPED_PASSWORD)),
+            ..settings(server)
+        })
+        .expect("a target")
+    };
+    let token = RescueCredentials::Token(Secret::new(SHAPED_TOKEN));
+    let error = shaped(&server, token.clone())
+        .snapshot(&DetailRequest::default())
+        .await
+        .expect_err("not OK");
+    assert_never_quoted(&error, &[SHAPED_TOKEN]);
+
+    let server = MockServer::start().await;
+    mount_failing_create(&server, SHAPED_PASSWORD).await;
+    let error = shaped(&server, token)
+        .apply(&create_kim(), None)
+        .await
+        .expect_err("refused");
+    assert_never_quoted(&error, &[SHAPED_PASSWORD]);
+
+    // An authcode issued during the run, sent back by a later call.
+    let server = MockServer::start().await;
+    mount_answer(
+        &server,
+        "requestAuthCode",
+        format!("OK AUTHCODE: {SHAPED_AUTHCODE}"),
+    )
+    .await;
+    mount_answer(&server, "getHierarchy_v2", SHAPED_AUTHCODE).await;
+    let password = RescueCredentials::Password {
+        email: ADMIN_EMAIL.to_owned(),
+        password: Secret::new(ADMIN_PASSWORD),
+    };
+    let error = shaped(&server, password)
+        .snapshot(&DetailRequest::default())
+        .await
+        .expect_err("not OK");
+    assert_never_quoted(&error, &[SHAPED_AUTHCODE]);
+}

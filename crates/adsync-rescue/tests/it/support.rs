@@ -406,3 +406,25 @@ impl Respond for EchoUsers {
         answer(user_answer(&Details { id, ..jane() })).set_delay(self.delay)
     }
 }
+
+/// Answers `getHierarchy_v2` for node `id` alone (`isnode`) with an empty node of `kind` under
+/// `parent`: what `createUser`/`createGroup` made and nothing filled, as a rollback reads it.
+pub(crate) async fn mount_empty_node(
+    server: &MockServer,
+    id: u64,
+    parent: u64,
+    kind: &'static str,
+) {
+    api("getHierarchy_v2")
+        .and(form_has("isnode", "true"))
+        .and(form_has("node", id))
+        .respond_with(answer(hierarchy(&[rec(id, parent, kind, "")])))
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+/// Answers every call of `name` with `body`.
+pub(crate) async fn mount_answer(server: &MockServer, name: &str, body: impl Into<String>) {
+    api(name).respond_with(answer(body)).mount(server).await;
+}
