@@ -35,8 +35,15 @@ impl SourceRequest {
             attributes: config.directory_attributes(),
             ..SourceRequest::default()
         };
-        for pairing in &config.pairings {
-            match (&pairing.entra_group, &pairing.condition) {
+        // GoTo rules select their users from the same snapshot, as pairings do.
+        let rules = config.goto.iter().flat_map(|goto| goto.rules.iter());
+        let selectors = config
+            .pairings
+            .iter()
+            .map(|pairing| (&pairing.entra_group, &pairing.condition))
+            .chain(rules.map(|rule| (&rule.entra_group, &rule.condition)));
+        for selector in selectors {
+            match selector {
                 (Some(group), _) if !request.groups.contains(group) => {
                     request.groups.push(group.clone());
                 }
@@ -44,13 +51,6 @@ impl SourceRequest {
                     request.selections.push(condition.condition().clone());
                 }
                 _ => {}
-            }
-        }
-        // GoTo rules read their groups from the same snapshot.
-        let rules = config.goto.iter().flat_map(|goto| goto.rules.iter());
-        for group in rules.filter_map(|rule| rule.entra_group.as_ref()) {
-            if !request.groups.contains(group) {
-                request.groups.push(group.clone());
             }
         }
         request

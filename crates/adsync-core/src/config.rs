@@ -1391,9 +1391,15 @@ impl Config {
         let mut mappings = vec![&self.sync.attributes];
         for pairing in &self.pairings {
             mappings.push(&pairing.attributes.templates);
-            if let Some(condition) = &pairing.condition {
-                names.extend(condition.condition().attributes());
-            }
+        }
+        let rules = self.goto.iter().flat_map(|goto| goto.rules.iter());
+        let conditions = self
+            .pairings
+            .iter()
+            .filter_map(|pairing| pairing.condition.as_ref())
+            .chain(rules.filter_map(|rule| rule.condition.as_ref()));
+        for condition in conditions {
+            names.extend(condition.condition().attributes());
         }
         for mapping in mappings {
             for field in Attribute::ALL {
