@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use adsync_core::config::{
     Attribute, Config, DestinationRef, GroupRef, Limits, Pairing, SnapshotSourceConfig,
-    SnapshotTargetConfig, SourceConfig, SyncConfig, TargetConfig,
+    SnapshotTargetConfig, SourceConfig, SyncConfig, Synced, TargetConfig,
 };
 use adsync_core::model::{
     DirectoryGroup, DirectorySnapshot, DirectoryUser, GroupPath, NodeId, NodeType, Plane,
@@ -443,19 +443,23 @@ fn pairing(i: usize, group_id: &str, destination: NodeId) -> Pairing {
     };
     Pairing {
         name: (i % 3 == 1).then(|| format!("pairing-{i:04}")),
-        entra_group: if i % 4 == 3 {
+        entra_group: Some(if i % 4 == 3 {
             GroupRef::Id {
                 id: group_id.to_owned(),
             }
         } else {
             GroupRef::Name(group_name(i))
-        },
+        }),
+        condition: None,
         rescue_group,
         role,
         mobile_license: i.is_multiple_of(3),
         upn_as_ssoid,
         email_as_ssoid,
-        attributes,
+        attributes: Synced {
+            fields: attributes,
+            templates: Default::default(),
+        },
     }
 }
 
@@ -478,6 +482,7 @@ pub fn directory(shape: &Shape) -> DirectorySide {
                 mobile_phone: None,
                 employee_id: None,
                 account_enabled: person.enabled,
+                attributes: Default::default(),
             }
         })
         .collect();

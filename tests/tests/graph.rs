@@ -31,6 +31,7 @@ fn request_all(seed: &DirectorySnapshot, nested_groups: bool) -> SourceRequest {
             })
             .collect(),
         nested_groups,
+        ..Default::default()
     }
 }
 
@@ -415,6 +416,7 @@ fn tiny() -> DirectorySnapshot {
         mobile_phone: None,
         employee_id: None,
         account_enabled: true,
+        attributes: Default::default(),
     };
     let group = |id: &str, name: &str, members: &[&str], member_groups: &[&str]| DirectoryGroup {
         id: id.to_owned(),

@@ -39,6 +39,8 @@ fn request(seed: &DirectorySnapshot, nested_groups: bool) -> SourceRequest {
     SourceRequest {
         groups,
         nested_groups,
+        attributes: Vec::new(),
+        selections: Vec::new(),
     }
 }
 
@@ -100,6 +102,7 @@ fn churn(directory: &mut DirectorySnapshot) -> Vec<String> {
         mobile_phone: None,
         employee_id: None,
         account_enabled: true,
+        attributes: Default::default(),
     };
     group_mut(directory, &plain)
         .members
@@ -190,6 +193,8 @@ async fn many_paired_groups_are_filtered_fifty_at_a_time_and_tracked_by_one_link
             })
             .collect(),
         nested_groups: true,
+        attributes: Vec::new(),
+        selections: Vec::new(),
     };
     let emulator = GraphEmulator::start(seed).await;
     let source = GraphSource::new(emulator.settings(4)).expect("settings");

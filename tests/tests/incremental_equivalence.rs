@@ -89,16 +89,7 @@ impl World {
         let graph = GraphEmulator::start(directory).await;
         let rescue = RescueEmulator::start(&rescue).await;
         let source = GraphSource::new(graph.settings(4)).expect("settings");
-        let mut groups = Vec::new();
-        for pairing in &config.pairings {
-            if !groups.contains(&pairing.entra_group) {
-                groups.push(pairing.entra_group.clone());
-            }
-        }
-        let request = SourceRequest {
-            groups,
-            nested_groups: config.source.nested_groups(),
-        };
+        let request = SourceRequest::for_config(&config);
         World {
             config,
             links,

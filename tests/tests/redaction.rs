@@ -79,6 +79,7 @@ async fn graph_settings_source_and_errors() {
     let request = SourceRequest {
         groups: vec![GroupRef::Name("SG-Rescue-L2".into())],
         nested_groups: true,
+        ..Default::default()
     };
     source.snapshot(&request).await.expect("a read");
     assert!(emulator.count(graph_emulator::RequestKind::Token) >= 1);

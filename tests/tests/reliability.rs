@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use adsync_core::adapter::{
     AdapterError, AdapterErrorKind, FailureCategory, Source, SourceRequest, Target,
 };
-use adsync_core::config::{Config, GroupRef};
+use adsync_core::config::Config;
 use adsync_core::desired::desired;
 use adsync_core::error::PlanError;
 use adsync_core::execute::{ApplyReport, NoObserver, Outcome, execute};
@@ -95,16 +95,7 @@ impl World {
     }
 
     fn request(&self) -> SourceRequest {
-        let mut groups: Vec<GroupRef> = Vec::new();
-        for pairing in &self.config.pairings {
-            if !groups.contains(&pairing.entra_group) {
-                groups.push(pairing.entra_group.clone());
-            }
-        }
-        SourceRequest {
-            groups,
-            nested_groups: self.config.source.nested_groups(),
-        }
+        SourceRequest::for_config(&self.config)
     }
 
     /// Reads both sides and plans, as `adsync plan` does (no links).
@@ -574,6 +565,7 @@ fn paging_world() -> (DirectorySnapshot, Config) {
             mobile_phone: None,
             employee_id: None,
             account_enabled: true,
+            attributes: Default::default(),
         });
         extra.push(id);
     }
@@ -1118,6 +1110,7 @@ fn load_world(pairings: usize, members: usize) -> (DirectorySnapshot, RescueSnap
                 mobile_phone: None,
                 employee_id: None,
                 account_enabled: true,
+                attributes: Default::default(),
             });
             group.members.push(id);
             // A third already exist: one in three of those with an old name, one in five

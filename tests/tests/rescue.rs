@@ -113,7 +113,8 @@ fn set_mobile(node: u64, mobile: bool) -> Action {
 fn update(node: u64, changes: &[(Attribute, &str, &str)]) -> Action {
     let changes = changes.iter().map(|&(attribute, old, new)| {
         let (old, new) = (old.to_owned(), new.to_owned());
-        (attribute, Change { old, new })
+        let mapped = None;
+        (attribute, Change { old, new, mapped })
     });
     Action::UpdateUser(UpdateUser {
         id: test_id(ActionKind::UpdateUser),

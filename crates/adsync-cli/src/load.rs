@@ -51,25 +51,10 @@ impl Loaded {
         self.resolve(&self.config.sync.state_dir)
     }
 
-    /// The request the source gets: the pairings' groups, in order, once each.
+    /// The request the source gets: the pairings' groups and conditions, in order, once each, and
+    /// the attributes the configuration reads.
     pub(crate) fn source_request(&self) -> SourceRequest {
-        let mut groups = Vec::new();
-        let goto_groups = self
-            .config
-            .goto
-            .iter()
-            .flat_map(|goto| goto.rules.iter())
-            .filter_map(|rule| rule.entra_group.as_ref());
-        let paired = self.config.pairings.iter().map(|p| &p.entra_group);
-        for group in paired.chain(goto_groups) {
-            if !groups.contains(group) {
-                groups.push(group.clone());
-            }
-        }
-        SourceRequest {
-            groups,
-            nested_groups: self.config.source.nested_groups(),
-        }
+        SourceRequest::for_config(&self.config)
     }
 }
 

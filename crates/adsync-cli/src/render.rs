@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use adsync_core::config::SourceConfig;
 use adsync_core::model::{Container, GroupPath, Role};
-use adsync_core::plan::{Action, ActionKind, Plan, Summary, Warning, WarningKind};
+use adsync_core::plan::{Action, ActionKind, MappedValue, Plan, Summary, Warning, WarningKind};
 
 use crate::style::{Paint, Tone};
 
@@ -206,13 +206,28 @@ fn change_phrases(action: &Action) -> Vec<String> {
         .flatten()
         .map(|(attribute, change)| {
             format!(
-                "{} {} -> {}",
+                "{} {} -> {}{}",
                 attribute.as_str(),
                 quoted(&change.old),
-                quoted(&change.new)
+                quoted(&change.new),
+                change.mapped.as_ref().map(mapped_from).unwrap_or_default()
             )
         })
         .collect()
+}
+
+/// ` (from `{displayName} ({department})`: displayName "Jane Doe", department missing)`: where
+/// a mapped value came from.
+pub(crate) fn mapped_from(mapped: &MappedValue) -> String {
+    let values: Vec<String> = mapped
+        .values
+        .iter()
+        .map(|(name, value)| match value {
+            Some(value) => format!("{name} {}", quoted(value)),
+            None => format!("{name} missing"),
+        })
+        .collect();
+    format!(" (from `{}`: {})", mapped.template, values.join(", "))
 }
 
 /// One action as a line, without colour.

@@ -233,7 +233,17 @@ fn details(action: &Action) -> String {
         .into_iter()
         .flatten()
         .map(|(attribute, change)| {
-            format!("{}: {} -> {}", attribute.as_str(), change.old, change.new)
+            let from = change
+                .mapped
+                .as_ref()
+                .map(render::mapped_from)
+                .unwrap_or_default();
+            format!(
+                "{}: {} -> {}{from}",
+                attribute.as_str(),
+                change.old,
+                change.new
+            )
         })
         .collect();
     match (action.kind(), action.mobile()) {
@@ -321,6 +331,7 @@ fn warning_label(kind: WarningKind) -> &'static str {
         WarningKind::AccountHolder => "account holder",
         WarningKind::DuplicateNode => "duplicate Rescue users",
         WarningKind::ClaimConflict => "claimed twice",
+        WarningKind::Truncated => "value cut",
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use adsync_core::config::{
     Attribute, Config, DestinationRef, GroupRef, Pairing, SnapshotSourceConfig,
-    SnapshotTargetConfig, SourceConfig, SyncConfig, TargetConfig,
+    SnapshotTargetConfig, SourceConfig, SyncConfig, Synced, TargetConfig,
 };
 use adsync_core::desired::desired;
 use adsync_core::model::{
@@ -33,13 +33,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sync: SyncConfig::default(),
         pairings: vec![Pairing {
             name: Some("helpdesk-l2".into()),
-            entra_group: GroupRef::Name("SG-Rescue-L2".into()),
+            entra_group: Some(GroupRef::Name("SG-Rescue-L2".into())),
+            condition: None,
             rescue_group: Some(DestinationRef::Path(GroupPath::parse("Helpdesk/L2"))),
             role: Role::Technician,
             mobile_license: true,
             upn_as_ssoid: false,
             email_as_ssoid: None,
-            attributes: BTreeSet::from([Attribute::Name, Attribute::Email]),
+            attributes: Synced {
+                fields: BTreeSet::from([Attribute::Name, Attribute::Email]),
+                templates: Default::default(),
+            },
         }],
         goto: None,
     };
@@ -107,6 +111,7 @@ fn person(id: &str, mail: &str, name: &str) -> DirectoryUser {
         mobile_phone: None,
         employee_id: None,
         account_enabled: true,
+        attributes: Default::default(),
     }
 }
 

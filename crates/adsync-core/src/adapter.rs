@@ -6,7 +6,8 @@ use std::fmt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::config::GroupRef;
+use crate::condition::Condition;
+use crate::config::{Config, GroupRef};
 use crate::model::{DirectorySnapshot, NodeId, RescueSnapshot};
 use crate::plan::Action;
 pub use crate::scope::DetailRequest;
@@ -18,6 +19,42 @@ pub struct SourceRequest {
     pub groups: Vec<GroupRef>,
     /// Expand nested groups.
     pub nested_groups: bool,
+    /// Attributes beyond the fixed ones ([`crate::attribute::FIXED`]) that templates and
+    /// conditions read, by Graph name, sorted: every user read carries them.
+    pub attributes: Vec<String>,
+    /// The conditions of pairings that name no group, in pairing order (duplicates removed):
+    /// every directory user satisfying one is read too.
+    pub selections: Vec<Condition>,
+}
+
+impl SourceRequest {
+    /// What `config`'s pairings need read.
+    pub fn for_config(config: &Config) -> SourceRequest {
+        let mut request = SourceRequest {
+            nested_groups: config.source.nested_groups(),
+            attributes: config.directory_attributes(),
+            ..SourceRequest::default()
+        };
+        // GoTo rules select their users from the same snapshot, as pairings do.
+        let rules = config.goto.iter().flat_map(|goto| goto.rules.iter());
+        let selectors = config
+            .pairings
+            .iter()
+            .map(|pairing| (&pairing.entra_group, &pairing.condition))
+            .chain(rules.map(|rule| (&rule.entra_group, &rule.condition)));
+        for selector in selectors {
+            match selector {
+                (Some(group), _) if !request.groups.contains(group) => {
+                    request.groups.push(group.clone());
+                }
+                (None, Some(condition)) if !request.selections.contains(condition.condition()) => {
+                    request.selections.push(condition.condition().clone());
+                }
+                _ => {}
+            }
+        }
+        request
+    }
 }
 
 /// A provider of the desired state: Microsoft Graph, a snapshot file, later LDAP.

@@ -10,8 +10,10 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+use crate::condition::{self, Condition};
 use crate::model::{GroupPath, NodeId, Role, UserKey};
 use crate::secret::SecretRef;
+use crate::template::Template;
 
 /// The whole configuration file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -334,6 +336,9 @@ pub struct SyncConfig {
     /// State directory (relative to the config file).
     #[serde(default = "default_state_dir")]
     pub state_dir: String,
+    /// Templates for the Rescue fields, for every pairing that gives none of its own.
+    #[serde(default, skip_serializing_if = "Mapping::is_empty")]
+    pub attributes: Mapping,
     /// The secret that signs saved plans (an HMAC written by `plan --out`, required by
     /// `apply plan.json`); without it a saved plan carries a digest only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -360,6 +365,7 @@ impl Default for SyncConfig {
             limits: Limits::default(),
             safety: SafetyConfig::default(),
             state_dir: default_state_dir(),
+            attributes: Mapping::default(),
             plan_signing_key: None,
             full_read_every: default_day(),
             verify_every: default_day(),
@@ -507,8 +513,13 @@ pub struct Pairing {
     /// Label; defaults to the Entra group's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// The Entra group.
-    pub entra_group: GroupRef,
+    /// The Entra group; may be left out when `where` selects the members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra_group: Option<GroupRef>,
+    /// A condition over directory attributes that members satisfy: alone it selects from the
+    /// whole directory, with `entra_group` from the group's members.
+    #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Where>,
     /// The Rescue destination (absent for master administrators).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rescue_group: Option<DestinationRef>,
@@ -523,18 +534,255 @@ pub struct Pairing {
     /// SSO ID := the key e-mail; defaults to `sync.email_as_ssoid` when neither flag is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_as_ssoid: Option<bool>,
-    /// Rescue fields kept equal to the directory.
-    #[serde(default = "default_attributes")]
-    pub attributes: BTreeSet<Attribute>,
+    /// Rescue fields kept equal to the directory: a list (`[name, email]`), or a map from
+    /// field to template (`{ name: "{displayName} ({department})", email: null }`).
+    #[serde(default)]
+    pub attributes: Synced,
 }
 
 impl Pairing {
     /// The label shown in plans and reports.
     pub fn label(&self) -> String {
-        match &self.name {
-            Some(name) => name.clone(),
-            None => self.entra_group.to_string(),
+        match (&self.name, &self.entra_group, &self.condition) {
+            (Some(name), _, _) => name.clone(),
+            (None, Some(group), _) => group.to_string(),
+            (None, None, Some(condition)) => format!("where {}", condition.as_str()),
+            (None, None, None) => String::new(),
         }
+    }
+}
+
+/// A pairing's `where:`: the condition as written and as parsed.
+#[derive(Clone, Debug)]
+pub struct Where {
+    text: String,
+    condition: Condition,
+}
+
+impl Where {
+    /// Parses `text` ([`condition::parse`]).
+    pub fn parse(text: &str) -> Result<Where, condition::ParseError> {
+        Ok(Where {
+            text: text.to_owned(),
+            condition: condition::parse(text)?,
+        })
+    }
+
+    /// The condition as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The condition as parsed.
+    pub fn condition(&self) -> &Condition {
+        &self.condition
+    }
+}
+
+impl PartialEq for Where {
+    fn eq(&self, other: &Where) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Serialize for Where {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Where {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Where, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Where::parse(&text)
+            .map_err(|error| de::Error::custom(format!("where: condition `{text}`, {error}")))
+    }
+}
+
+/// Templates for the Rescue fields (`sync.attributes`, or the map form of a pairing's
+/// `attributes`); a field without one keeps its fixed source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// name (default: displayName, or the key when it is empty).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "name_template"
+    )]
+    pub name: Option<Template>,
+    /// nick (default: givenName).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nick_template"
+    )]
+    pub nick: Option<Template>,
+    /// email: the identity key; a template is refused by [`Config::validate`].
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "email_template"
+    )]
+    pub email: Option<Template>,
+    /// SSO ID (default: per `upn_as_ssoid` / `email_as_ssoid`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "ssoid_template"
+    )]
+    pub ssoid: Option<Template>,
+    /// description (default: jobTitle).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "description_template"
+    )]
+    pub description: Option<Template>,
+}
+
+/// A field's template, parsed; a mistake names the field and the column.
+fn field_template<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    field: &str,
+) -> Result<Option<Template>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    crate::template::parse(&text)
+        .map(Some)
+        .map_err(|error| de::Error::custom(format!("{field}: template `{text}`, {error}")))
+}
+
+macro_rules! field_templates {
+    ($($name:ident => $field:literal),*) => {$(
+        fn $name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Template>, D::Error> {
+            field_template(deserializer, $field)
+        }
+    )*};
+}
+
+field_templates!(
+    name_template => "name",
+    nick_template => "nick",
+    email_template => "email",
+    ssoid_template => "ssoid",
+    description_template => "description"
+);
+
+impl Mapping {
+    /// Whether no field has a template.
+    pub fn is_empty(&self) -> bool {
+        Attribute::ALL
+            .iter()
+            .all(|&field| self.get(field).is_none())
+    }
+
+    /// The template of `field`.
+    pub fn get(&self, field: Attribute) -> Option<&Template> {
+        match field {
+            Attribute::Name => self.name.as_ref(),
+            Attribute::Nick => self.nick.as_ref(),
+            Attribute::Email => self.email.as_ref(),
+            Attribute::Ssoid => self.ssoid.as_ref(),
+            Attribute::Description => self.description.as_ref(),
+        }
+    }
+
+    fn slot(&mut self, field: Attribute) -> &mut Option<Template> {
+        match field {
+            Attribute::Name => &mut self.name,
+            Attribute::Nick => &mut self.nick,
+            Attribute::Email => &mut self.email,
+            Attribute::Ssoid => &mut self.ssoid,
+            Attribute::Description => &mut self.description,
+        }
+    }
+}
+
+/// A pairing's `attributes`: which Rescue fields are kept equal to the directory, and the
+/// pairing's own templates for some of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Synced {
+    /// The fields kept equal.
+    pub fields: BTreeSet<Attribute>,
+    /// The pairing's templates (only for fields in `fields`).
+    pub templates: Mapping,
+}
+
+impl Default for Synced {
+    fn default() -> Synced {
+        Synced {
+            fields: default_attributes(),
+            templates: Mapping::default(),
+        }
+    }
+}
+
+impl Serialize for Synced {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.templates.is_empty() {
+            return self.fields.serialize(serializer);
+        }
+        let mut map = serializer.serialize_map(Some(self.fields.len()))?;
+        for &field in &self.fields {
+            map.serialize_entry(&field, &self.templates.get(field))?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Synced {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Synced, D::Error> {
+        struct SyncedVisitor;
+
+        impl<'de> Visitor<'de> for SyncedVisitor {
+            type Value = Synced;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of fields ([name, email]) or a map from field to template")
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Synced, A::Error> {
+                let mut fields = BTreeSet::new();
+                while let Some(field) = seq.next_element::<Attribute>()? {
+                    fields.insert(field);
+                }
+                Ok(Synced {
+                    fields,
+                    templates: Mapping::default(),
+                })
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Synced, A::Error> {
+                let mut synced = Synced {
+                    fields: BTreeSet::new(),
+                    templates: Mapping::default(),
+                };
+                while let Some(field) = map.next_key::<Attribute>()? {
+                    if !synced.fields.insert(field) {
+                        return Err(de::Error::custom(format!(
+                            "`{}` given twice",
+                            field.as_str()
+                        )));
+                    }
+                    let text = map.next_value::<Option<String>>()?;
+                    *synced.templates.slot(field) = match text {
+                        None => None,
+                        Some(text) => Some(crate::template::parse(&text).map_err(|error| {
+                            de::Error::custom(format!(
+                                "attributes.{}: template `{text}`, {error}",
+                                field.as_str()
+                            ))
+                        })?),
+                    };
+                }
+                Ok(synced)
+            }
+        }
+
+        deserializer.deserialize_any(SyncedVisitor)
     }
 }
 
@@ -590,6 +838,15 @@ pub enum Attribute {
 }
 
 impl Attribute {
+    /// Every field, in order.
+    pub const ALL: [Attribute; 5] = [
+        Attribute::Name,
+        Attribute::Nick,
+        Attribute::Email,
+        Attribute::Ssoid,
+        Attribute::Description,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -985,6 +1242,17 @@ impl Config {
         }
         if let SourceConfig::Ldap(ldap) = &self.source {
             ldap.validate(problem);
+            for name in self.directory_attributes() {
+                if name.starts_with("extension_") {
+                    problem(
+                        "source".into(),
+                        format!(
+                            "`{name}` is a directory schema extension of Entra ID; an LDAP \
+                             source cannot read it"
+                        ),
+                    );
+                }
+            }
         }
         if let TargetConfig::Rescue(rescue) = &self.target {
             match rescue.auth.mode() {
@@ -1017,7 +1285,8 @@ impl Config {
 
     /// Each pairing's destination, SSO setting and group, and pairings given twice.
     fn check_pairings(&self, problem: &mut impl FnMut(String, String)) {
-        let mut seen: Vec<(&GroupRef, Role, Option<DestinationRef>, usize)> = Vec::new();
+        type Selects<'a> = (Option<&'a GroupRef>, Option<&'a str>);
+        let mut seen: Vec<(Selects<'_>, Role, Option<DestinationRef>, usize)> = Vec::new();
         for (index, pairing) in self.pairings.iter().enumerate() {
             let at = format!("pairings[{index}]");
             let destination = pairing.rescue_group.as_ref();
@@ -1057,10 +1326,32 @@ impl Config {
                     "upn_as_ssoid and email_as_ssoid are both set; choose one".into(),
                 );
             }
-            if let GroupRef::Name(name) | GroupRef::Id { id: name } = &pairing.entra_group
+            if let Some(GroupRef::Name(name) | GroupRef::Id { id: name }) = &pairing.entra_group
                 && name.trim().is_empty()
             {
                 problem(format!("{at}.entra_group"), "must name a group".into());
+            }
+            if pairing.entra_group.is_none() && pairing.condition.is_none() {
+                problem(
+                    at.clone(),
+                    "selects nobody: give `entra_group`, `where` (a condition over attributes), \
+                     or both"
+                        .into(),
+                );
+            }
+            check_templates(
+                &format!("{at}.attributes"),
+                &pairing.attributes.templates,
+                problem,
+            );
+            if pairing.attributes.templates.ssoid.is_some()
+                && (pairing.upn_as_ssoid || pairing.email_as_ssoid == Some(true))
+            {
+                problem(
+                    format!("{at}.attributes.ssoid"),
+                    "a template and upn_as_ssoid/email_as_ssoid both set the SSO ID; choose one"
+                        .into(),
+                );
             }
             // Rescue group names compare without regard to case.
             let normalized = normalize_destination(pairing.role, destination).map(|d| match d {
@@ -1069,20 +1360,32 @@ impl Config {
                 }
                 other => other.clone(),
             });
+            let selects = (
+                pairing.entra_group.as_ref(),
+                pairing.condition.as_ref().map(Where::as_str),
+            );
             if let Some((_, _, _, first)) = seen.iter().find(|(group, role, dest, _)| {
-                **group == pairing.entra_group && *role == pairing.role && *dest == normalized
+                *group == selects && *role == pairing.role && *dest == normalized
             }) {
+                let what = match (&pairing.entra_group, &pairing.condition) {
+                    (Some(group), None) => format!("Entra group `{group}`"),
+                    (Some(group), Some(c)) => {
+                        format!("Entra group `{group}` and condition `{}`", c.as_str())
+                    }
+                    (None, Some(c)) => format!("condition `{}`", c.as_str()),
+                    (None, None) => "selection".to_owned(),
+                };
                 problem(
                     at.clone(),
                     format!(
-                        "duplicates pairings[{first}]: the same Entra group `{}` to the same destination",
-                        pairing.entra_group
+                        "duplicates pairings[{first}]: the same {what} to the same destination"
                     ),
                 );
             } else {
-                seen.push((&pairing.entra_group, pairing.role, normalized, index));
+                seen.push((selects, pairing.role, normalized, index));
             }
         }
+        check_templates("sync.attributes", &self.sync.attributes, problem);
     }
 
     /// A digest of the configuration's meaning, kept in saved plans so a plan made from another
@@ -1097,6 +1400,44 @@ impl Config {
             hex.push_str(&format!("{byte:02x}"));
         }
         format!("sha256:{hex}")
+    }
+
+    /// The attributes beyond the fixed ones that the templates and conditions read, by Graph
+    /// name, sorted, each once: what a source must read besides a `DirectoryUser`'s fields.
+    pub fn directory_attributes(&self) -> Vec<String> {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        let mut mappings = vec![&self.sync.attributes];
+        for pairing in &self.pairings {
+            mappings.push(&pairing.attributes.templates);
+        }
+        let rules = self.goto.iter().flat_map(|goto| goto.rules.iter());
+        let conditions = self
+            .pairings
+            .iter()
+            .filter_map(|pairing| pairing.condition.as_ref())
+            .chain(rules.filter_map(|rule| rule.condition.as_ref()));
+        for condition in conditions {
+            names.extend(condition.condition().attributes());
+        }
+        for mapping in mappings {
+            for field in Attribute::ALL {
+                names.extend(
+                    mapping
+                        .get(field)
+                        .into_iter()
+                        .flat_map(Template::attributes),
+                );
+            }
+        }
+        names
+            .into_iter()
+            .filter(|name| {
+                !crate::attribute::FIXED
+                    .iter()
+                    .any(|(fixed, _)| fixed == name)
+            })
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The protected e-mails as keys (invalid ones are reported by [`Config::validate`]).
@@ -1154,6 +1495,18 @@ impl LdapSourceConfig {
                 problem(format!("source.{key}"), "must be at least 1".into());
             }
         }
+    }
+}
+
+/// The e-mail is the identity key adsync matches Rescue users by; it takes no template.
+fn check_templates(at: &str, mapping: &Mapping, problem: &mut impl FnMut(String, String)) {
+    if mapping.email.is_some() {
+        problem(
+            format!("{at}.email"),
+            "the e-mail is the identity key (mail, or userPrincipalName with \
+             use_upn_instead_of_email) and takes no template; remove it"
+                .into(),
+        );
     }
 }
 
@@ -1241,6 +1594,109 @@ target: { type: snapshot, path: r.yaml }
                 "{key} {problems:?}"
             );
         }
+    }
+
+    const TARGET: &str =
+        "source: { type: snapshot, path: d.yaml }\ntarget: { type: snapshot, path: r.yaml }\n";
+
+    #[test]
+    fn bad_conditions_and_templates_name_key_line_and_column() {
+        for (pairing, words) in [
+            (
+                "  - where: 'department eq \"Service Desk\" and'\n    rescue_group: H\n    role: technician\n",
+                [
+                    "pairings[0]: where: condition",
+                    "column 33: expected an attribute",
+                    "line 4",
+                ],
+            ),
+            (
+                "  - entra_group: G\n    rescue_group: H\n    role: technician\n    attributes: { name: '{displayName} ({departmnt})' }\n",
+                [
+                    "attributes.name: template",
+                    "column 17: unknown attribute `departmnt`",
+                    "line 7",
+                ],
+            ),
+        ] {
+            let text = format!("{TARGET}pairings:\n{pairing}");
+            let error = serde_yaml::from_str::<Config>(&text)
+                .expect_err("refused")
+                .to_string();
+            for word in words {
+                assert!(error.contains(word), "{word}: {error}");
+            }
+        }
+        let text = format!(
+            "{TARGET}sync:\n  attributes: {{ email: '{{mail}}' }}\npairings:\n  - {{ rescue_group: H, role: technician }}\n"
+        );
+        let config: Config = serde_yaml::from_str(&text).expect("parses");
+        let problems: Vec<String> = config
+            .validate()
+            .expect_err("invalid")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("pairings[0]: selects nobody")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("sync.attributes.email: the e-mail is the identity key")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_ldap_source_refuses_schema_extensions() {
+        let text = format!(
+            "source:\n{}target: {{ type: snapshot, path: r.yaml }}\npairings:\n  - {{ where: \"extension_0123456789abcdef0123456789abcdef_tier eq 'l2'\", rescue_group: H, role: technician }}\n",
+            LDAP.lines()
+                .map(|line| format!("  {line}\n"))
+                .collect::<String>()
+        );
+        let config: Config = serde_yaml::from_str(&text).expect("parses");
+        let problems = config.validate().expect_err("invalid");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == "source" && p.message.contains("schema extension of Entra ID")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn attributes_take_a_list_or_a_map_and_keep_the_digest_of_a_list() {
+        let list = format!(
+            "{TARGET}pairings:\n  - {{ entra_group: G, rescue_group: H, role: technician, attributes: [name, ssoid] }}\n"
+        );
+        let map = format!(
+            "{TARGET}pairings:\n  - {{ entra_group: G, rescue_group: H, role: technician, attributes: {{ name: null, ssoid: '{{employeeId}}' }} }}\n"
+        );
+        let list: Config = serde_yaml::from_str(&list).expect("a list");
+        let map: Config = serde_yaml::from_str(&map).expect("a map");
+        assert_eq!(
+            list.pairings[0].attributes.fields,
+            map.pairings[0].attributes.fields
+        );
+        assert_eq!(
+            map.pairings[0]
+                .attributes
+                .templates
+                .ssoid
+                .as_ref()
+                .map(Template::as_str),
+            Some("{employeeId}")
+        );
+        let json = serde_json::to_value(&list.pairings[0]).expect("serializes");
+        assert_eq!(json["attributes"], serde_json::json!(["name", "ssoid"]));
+        let again: Config = serde_json::from_value(serde_json::to_value(&map).expect("serializes"))
+            .expect("reads back");
+        assert_eq!(again, map);
     }
 
     #[test]

@@ -96,6 +96,22 @@ pub enum Problem {
         /// How many entries it holds.
         count: usize,
     },
+    /// A template yields an empty text for a field Rescue requires.
+    #[error(
+        "{key}: template `{template}` yields an empty {field} for {user} (pairing `{pairing}`); add a fallback (`{{displayName|userPrincipalName}}`)"
+    )]
+    EmptyField {
+        /// The pairing's label.
+        pairing: String,
+        /// The configuration key of the template (`pairings[1].attributes.name`).
+        key: String,
+        /// The template as written.
+        template: String,
+        /// The field.
+        field: &'static str,
+        /// The user's key.
+        user: String,
+    },
     /// A goto rule that cannot be used: a `where:` condition (not yet supported), or a group
     /// not found or ambiguous.
     #[error("{message}")]

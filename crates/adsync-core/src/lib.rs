@@ -52,6 +52,8 @@
 //! second core below them in a private engine that decides nothing.
 
 pub mod adapter;
+pub mod attribute;
+pub mod condition;
 pub mod config;
 pub mod desired;
 mod engine;
@@ -64,6 +66,7 @@ pub mod model;
 pub mod plan;
 pub mod scope;
 pub mod secret;
+pub mod template;
 pub mod tree;
 mod warning;
 

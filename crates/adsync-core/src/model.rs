@@ -2,6 +2,7 @@
 //! (current side), in the public interchange formats of SPEC §14.
 
 use std::borrow::{Borrow, Cow};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -357,6 +358,10 @@ pub struct DirectoryUser {
     /// accountEnabled.
     #[serde(default = "default_true")]
     pub account_enabled: bool,
+    /// Further attributes by Graph name, read when the configuration uses them:
+    /// `onPremisesExtensionAttributes.extensionAttribute7`, `extension_<appid>_<name>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 fn default_true() -> bool {

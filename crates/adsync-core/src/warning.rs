@@ -34,4 +34,6 @@ pub enum WarningKind {
     DuplicateNode,
     /// A node is claimed by two directory users (a link and an e-mail disagree).
     ClaimConflict,
+    /// A mapped field was longer than adsync writes to Rescue and was cut.
+    Truncated,
 }

@@ -216,6 +216,16 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+
+    /// Reading the users a pairing's `where:` selects failed; the snapshot is abandoned.
+    #[error("could not read the users where `{condition}`")]
+    Selection {
+        /// The condition, as adsync prints it.
+        condition: String,
+        /// What failed.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 /// What a token refusal means, from `error_codes` first and the OAuth2 `error` second.
@@ -322,6 +332,17 @@ impl Error {
         }
     }
 
+    /// Wraps `self` with the condition whose read it broke (a refused token stays as it is).
+    pub(crate) fn in_selection(self, condition: String) -> Error {
+        match self {
+            Error::Token { .. } | Error::TokenRequest { .. } => self,
+            _ => Error::Selection {
+                condition,
+                source: Box::new(self),
+            },
+        }
+    }
+
     /// The kind core's callers branch on.
     pub fn kind(&self) -> AdapterErrorKind {
         match self {
@@ -346,7 +367,9 @@ impl Error {
                 AdapterErrorKind::NotFound
             }
             Error::AmbiguousGroup { .. } => AdapterErrorKind::Conflict,
-            Error::Group { source, .. } | Error::TokenRequest { source } => source.kind(),
+            Error::Group { source, .. }
+            | Error::Selection { source, .. }
+            | Error::TokenRequest { source } => source.kind(),
         }
     }
 
@@ -358,7 +381,9 @@ impl Error {
                 None => error.clone(),
             }),
             Error::Refused { code, .. } if !code.is_empty() => Some(code.clone()),
-            Error::Group { source, .. } | Error::TokenRequest { source } => source.code(),
+            Error::Group { source, .. }
+            | Error::Selection { source, .. }
+            | Error::TokenRequest { source } => source.code(),
             _ => None,
         }
     }
@@ -422,7 +447,7 @@ impl Error {
                                            sign-in endpoint (`cloud`, or `authority_url` when \
                                            set) and run the command again"
                 .to_owned(),
-            Error::Group { source, .. } => return source.hint(),
+            Error::Group { source, .. } | Error::Selection { source, .. } => return source.hint(),
             _ => return None,
         })
     }
@@ -457,7 +482,9 @@ impl From<Error> for AdapterError {
             }
             message.push_str(&current.to_string());
             match current {
-                Error::Group { source, .. } | Error::TokenRequest { source } => {
+                Error::Group { source, .. }
+                | Error::Selection { source, .. }
+                | Error::TokenRequest { source } => {
                     current = *source;
                 }
                 Error::InvalidUrl { source, .. } => break Some(Box::new(source)),

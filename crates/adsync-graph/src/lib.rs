@@ -11,17 +11,28 @@
 //! - nested groups off: `GET /groups/{id}/members/microsoft.graph.user` only, and `member_groups`
 //!   stays empty (core would ignore it).
 //!
-//! Listings ask for exactly the user fields of a `DirectoryUser` (`$select`) in pages of 999
-//! (`$top`), send `ConsistencyLevel: eventual` with `$count=true` (an OData cast is an advanced
-//! query) on every page, and follow each `@odata.nextLink` exactly as given. Users are
-//! de-duplicated by id. Every read is bounded: a nextLink seen before in the same listing, more
-//! pages than the first page's `@odata.count` allows, a listing ending short of that count, and
-//! a read past its wall-clock budget ([`GraphSource::with_read_budget`]) are failed reads.
+//! - a pairing with a `where:` and no group: `GET /users?$filter=…` ([`graph_filter`]), so only
+//!   the users the condition selects are read.
 //!
-//! Reading a snapshot therefore costs, for the groups `g` of a request:
-//! `sum_g (1 + max(1, ceil(users_g / 999)) + [nested] max(1, ceil(direct_groups_g / 999)))`
+//! Listings ask for exactly the user fields of a `DirectoryUser` plus the further attributes the
+//! configuration's templates and conditions read (`$select`, built by [`user_select`] for every
+//! user listing) in pages of 999 (`$top`), send `ConsistencyLevel: eventual` with `$count=true`
+//! (an OData cast, and `ne`, `not` or an extension attribute in a filter, make an advanced query)
+//! on every page, and follow each `@odata.nextLink` exactly as given. Users are de-duplicated by
+//! id. Every read is bounded: a nextLink seen before in the same listing, more pages than the
+//! first page's `@odata.count` allows, a listing ending short of that count, and a read past its
+//! wall-clock budget ([`GraphSource::with_read_budget`]) are failed reads.
+//!
+//! Reading a snapshot therefore costs, for the groups `g` and the conditions `c` of a request,
+//!
+//! ```text
+//! sum_g (1 + max(1, ceil(users_g / 999)) + [nested] max(1, ceil(direct_groups_g / 999)))
+//!   + sum_c max(1, ceil(users_c / 999))
+//! ```
+//!
 //! requests plus one token request, where `users_g` is the transitive (or, nesting off, direct)
-//! user count: one resolution per group, every member page, and nothing else.
+//! user count and `users_c` the users a condition selects:
+//! one resolution per group, every member page, and nothing else.
 //!
 //! Reads are all or nothing (SPEC §6): 429, 500, 502, 503, 504 and transport failures are retried
 //! per [`RetryPolicy`] (honouring `Retry-After`), and any read still failing fails the whole
@@ -39,6 +50,7 @@ mod convert;
 pub mod decode;
 mod delta;
 mod error;
+mod filter;
 mod retry;
 mod wire;
 
@@ -48,6 +60,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use adsync_core::adapter::{
     AdapterError, NoProgress, ReadProgress, ReadStep, Source, SourceRequest,
 };
+use adsync_core::condition::Condition;
 use adsync_core::config::{Cloud, GraphSourceConfig, GroupRef};
 use adsync_core::model::{DirectoryGroup, DirectorySnapshot, DirectoryUser};
 use adsync_core::secret::Secret;
@@ -62,7 +75,9 @@ pub use crate::delta::{
     PairedGroup, TrackedGroup,
 };
 pub use crate::error::{Error, TokenRefusal};
+pub use crate::filter::graph_filter;
 pub use crate::retry::RetryPolicy;
+pub use crate::wire::user_select;
 
 /// Graph's largest page for groups and members.
 pub const PAGE_SIZE: usize = 999;
@@ -272,16 +287,22 @@ impl GraphSource {
             .into_iter()
             .filter(|group| seen.insert(group.id.clone()))
             .collect();
-        let tally = Tally::new(progress, unique.len());
+        let select = wire::user_select(&request.attributes);
+        let tally = Tally::new(progress, unique.len() + request.selections.len());
         tally.report();
-        let read = try_join_all(unique.into_iter().map(|group| async {
+        let groups_read = try_join_all(unique.into_iter().map(|group| async {
             let read = self
-                .read_group_counted(group, request.nested_groups, &tally)
+                .read_group_counted(group, request.nested_groups, &select, &tally)
                 .await;
             tally.group_done();
             read
-        }))
-        .await?;
+        }));
+        let selections_read = try_join_all(request.selections.iter().map(|condition| async {
+            let read = self.list_selected(condition, &select, &tally).await;
+            tally.group_done();
+            read
+        }));
+        let (read, selected) = futures::future::try_join(groups_read, selections_read).await?;
 
         let mut users_seen = HashSet::new();
         let mut users = Vec::new();
@@ -300,12 +321,18 @@ impl GraphSource {
                 member_groups: group.member_groups,
             });
         }
+        for user in selected.into_iter().flatten() {
+            if users_seen.insert(user.id.clone()) {
+                users.push(user);
+            }
+        }
         users.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(DirectorySnapshot { users, groups })
     }
 
     async fn read_group(&self, group: GroupSummary, nested: bool) -> Result<GroupMembers, Error> {
-        self.read_group_counted(group, nested, &Tally::new(&NoProgress, 1))
+        let tally = Tally::new(&NoProgress, 1);
+        self.read_group_counted(group, nested, wire::USER_SELECT, &tally)
             .await
     }
 
@@ -313,17 +340,18 @@ impl GraphSource {
         &self,
         group: GroupSummary,
         nested: bool,
+        select: &str,
         tally: &Tally<'_>,
     ) -> Result<GroupMembers, Error> {
         let label = format!("`{}` ({})", group.display_name, group.id);
         let (users, member_groups) = if nested {
             futures::future::try_join(
-                self.list_users(&group.id, true, tally),
+                self.list_users(&group.id, true, select, tally),
                 self.list_member_groups(&group.id),
             )
             .await
         } else {
-            self.list_users(&group.id, false, tally)
+            self.list_users(&group.id, false, select, tally)
                 .await
                 .map(|users| (users, Vec::new()))
         }
@@ -340,6 +368,7 @@ impl GraphSource {
         &self,
         group_id: &str,
         nested: bool,
+        select: &str,
         tally: &Tally<'_>,
     ) -> Result<Vec<DirectoryUser>, Error> {
         let relation = if nested {
@@ -349,12 +378,36 @@ impl GraphSource {
         };
         let url = self.url(
             &["groups", group_id, relation, "microsoft.graph.user"],
+            &[("$select", select), ("$top", "999"), ("$count", "true")],
+        );
+        self.user_pages(url, tally).await
+    }
+
+    /// The users `condition` selects (`GET /users?$filter=…`, an advanced query), every page,
+    /// de-duplicated by id and sorted by id.
+    async fn list_selected(
+        &self,
+        condition: &Condition,
+        select: &str,
+        tally: &Tally<'_>,
+    ) -> Result<Vec<DirectoryUser>, Error> {
+        let filter = graph_filter(condition);
+        let url = self.url(
+            &["users"],
             &[
-                ("$select", wire::USER_SELECT),
+                ("$filter", filter.as_str()),
+                ("$select", select),
                 ("$top", "999"),
                 ("$count", "true"),
             ],
         );
+        self.user_pages(url, tally)
+            .await
+            .map_err(|error| error.in_selection(condition.to_string()))
+    }
+
+    /// Every page of a user listing at `url`, de-duplicated by id and sorted by id.
+    async fn user_pages(&self, url: Url, tally: &Tally<'_>) -> Result<Vec<DirectoryUser>, Error> {
         let mut seen = HashSet::new();
         let mut users = Vec::new();
         self.client

@@ -1,6 +1,9 @@
 //! Serde mirrors of what Microsoft Entra ID and Microsoft Graph send. Unknown fields are ignored;
 //! fields adsync depends on are required, so a body without them is a parse error, not a guess.
 
+use std::collections::BTreeMap;
+
+use adsync_core::attribute;
 use serde::Deserialize;
 
 /// `POST /{tenant}/oauth2/v2.0/token`, HTTP 200.
@@ -87,11 +90,36 @@ pub(crate) struct User {
     pub(crate) employee_id: Option<String>,
     #[serde(default)]
     pub(crate) account_enabled: Option<bool>,
+    /// `extensionAttribute1` … `15`, each a text or null (only when selected).
+    #[serde(default)]
+    pub(crate) on_premises_extension_attributes: Option<BTreeMap<String, Option<String>>>,
+    /// Everything else sent: the selected schema extensions (`extension_<appid>_<name>`) among
+    /// them.
+    #[serde(flatten)]
+    pub(crate) other: BTreeMap<String, serde_json::Value>,
 }
 
-/// The user properties adsync reads: exactly the fields of a `DirectoryUser`.
+/// The user properties adsync always reads: exactly the fixed fields of a `DirectoryUser`.
 pub(crate) const USER_SELECT: &str = "id,userPrincipalName,mail,displayName,givenName,surname,\
                                       jobTitle,department,mobilePhone,employeeId,accountEnabled";
+
+/// `$select` for user listings: the fixed fields, then the Graph property of each further
+/// attribute the configuration reads (`onPremisesExtensionAttributes` once for any of its
+/// fifteen, each schema extension by name), in the order given. Every user read uses it, so a
+/// listing added later (a delta read) asks for the same properties.
+pub fn user_select(attributes: &[String]) -> String {
+    let mut select = USER_SELECT.to_owned();
+    let mut added: Vec<&str> = Vec::new();
+    for name in attributes {
+        let property = attribute::graph_property(name);
+        if !added.contains(&property) && !USER_SELECT.split(',').any(|fixed| fixed == property) {
+            added.push(property);
+            select.push(',');
+            select.push_str(property);
+        }
+    }
+    select
+}
 
 /// A group (lookups, search, nested-group listings).
 #[derive(Deserialize)]
@@ -144,4 +172,28 @@ pub(crate) struct DeltaMember {
     pub(crate) id: String,
     #[serde(rename = "@removed", default)]
     pub(crate) removed: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_adds_each_property_once_after_the_fixed_fields() {
+        let attributes = [
+            "onPremisesExtensionAttributes.extensionAttribute7",
+            "department",
+            "extension_0123456789abcdef0123456789abcdef_tier",
+            "onPremisesExtensionAttributes.extensionAttribute3",
+        ]
+        .map(str::to_owned);
+        assert_eq!(
+            user_select(&attributes),
+            format!(
+                "{USER_SELECT},onPremisesExtensionAttributes,\
+                 extension_0123456789abcdef0123456789abcdef_tier"
+            )
+        );
+        assert_eq!(user_select(&[]), USER_SELECT);
+    }
 }

@@ -201,6 +201,15 @@ pub enum Error {
     /// `search_groups` was given nothing to search for.
     #[error("the group search term is empty")]
     EmptySearchTerm,
+
+    /// A `where:` condition or a template needs what Active Directory cannot answer.
+    #[error("`{what}` cannot be read from Active Directory: {reason}")]
+    Unsupported {
+        /// The condition or attribute.
+        what: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -301,7 +310,8 @@ impl From<Error> for AdapterError {
             | Error::CaFile { .. }
             | Error::Tls(_)
             | Error::InvalidGuid { .. }
-            | Error::EmptySearchTerm => AdapterErrorKind::Unknown,
+            | Error::EmptySearchTerm
+            | Error::Unsupported { .. } => AdapterErrorKind::Unknown,
         };
         let hint = hint(&error);
         let code = match &error {

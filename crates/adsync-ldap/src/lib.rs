@@ -29,6 +29,7 @@
 mod ad;
 mod connection;
 mod error;
+mod filter;
 mod groups;
 mod members;
 mod users;
@@ -40,16 +41,18 @@ use std::time::Duration;
 use adsync_core::adapter::{
     AdapterError, NoProgress, ReadProgress, ReadStep, Source, SourceRequest,
 };
+use adsync_core::condition::Condition;
 use adsync_core::config::{GroupRef, InChain, LdapSourceConfig};
 use adsync_core::model::{DirectoryGroup, DirectorySnapshot, DirectoryUser};
 use adsync_core::secret::Secret;
 use async_trait::async_trait;
 
-use crate::connection::Connection;
+use crate::connection::{Connection, Search};
 use crate::members::Plan;
 use crate::users::GroupEntry;
 
 pub use crate::error::Error;
+pub use crate::filter::ldap_filter;
 
 /// Everything [`LdapSource::new`] needs.
 #[derive(Clone, Debug)]
@@ -224,6 +227,12 @@ impl LdapSource {
         request: &SourceRequest,
         progress: &dyn ReadProgress,
     ) -> Result<DirectorySnapshot, Error> {
+        for attribute in &request.attributes {
+            filter::ad_name(attribute).map_err(|reason| Error::Unsupported {
+                what: attribute.clone(),
+                reason,
+            })?;
+        }
         let plan = self.plan(conn, request.nested_groups).await;
         let mut listed = 0u64;
         let mut users: BTreeMap<String, DirectoryUser> = BTreeMap::new();
@@ -257,10 +266,42 @@ impl LdapSource {
                 users: listed,
             });
         }
+        for condition in &request.selections {
+            for user in self.selected(conn, condition).await? {
+                users.entry(user.id.clone()).or_insert(user);
+            }
+        }
         Ok(DirectorySnapshot {
             users: users.into_values().collect(),
             groups,
         })
+    }
+
+    /// Every user `condition` selects, by a subtree search under the base DN with the
+    /// condition as an LDAP filter; complete or an error, as every search is.
+    async fn selected(
+        &self,
+        conn: &Connection,
+        condition: &Condition,
+    ) -> Result<Vec<DirectoryUser>, Error> {
+        let filter = filter::ldap_filter(condition).map_err(|reason| Error::Unsupported {
+            what: condition.to_string(),
+            reason,
+        })?;
+        let search = Search {
+            purpose: format!("the users where `{condition}`"),
+            base: &self.settings.base_dn,
+            scope: ldap3::Scope::Subtree,
+            filter: format!("(&(objectClass=user)(!(objectClass=computer)){filter})"),
+            attrs: users::member_attrs(),
+        };
+        let mut selected = Vec::new();
+        for entry in conn.search(&search).await? {
+            if matches!(users::kind(&entry), users::Kind::User) {
+                selected.push(users::user(&entry)?.user);
+            }
+        }
+        Ok(selected)
     }
 
     async fn plan(&self, conn: &Connection, nested: bool) -> Plan<'_> {

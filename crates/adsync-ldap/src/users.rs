@@ -1,5 +1,8 @@
 //! A user or group entry as the directory model: the attributes read and how each maps.
 
+use std::collections::BTreeMap;
+
+use adsync_core::attribute::ON_PREMISES_EXTENSIONS;
 use adsync_core::model::DirectoryUser;
 
 use crate::ad::{self, Sid};
@@ -26,9 +29,28 @@ pub(crate) const MEMBER_ATTRS: [&str; 15] = [
     "userAccountControl",
 ];
 
-/// The attributes as owned strings, for a search.
+/// The attributes as owned strings, for a search, with the fifteen extension attributes that
+/// templates and conditions may read (`onPremisesExtensionAttributes.extensionAttributeN` in
+/// Graph's naming); AD returns only those an entry holds.
 pub(crate) fn member_attrs() -> Vec<String> {
-    MEMBER_ATTRS.iter().map(|name| (*name).to_owned()).collect()
+    MEMBER_ATTRS
+        .iter()
+        .map(|name| (*name).to_owned())
+        .chain((1..=15).map(|n| format!("extensionAttribute{n}")))
+        .collect()
+}
+
+/// The extension attributes an entry holds, by Graph's names.
+fn extension_attributes(entry: &Entry) -> BTreeMap<String, String> {
+    (1..=15)
+        .filter_map(|n| {
+            let value = entry.text(&format!("extensionAttribute{n}"))?;
+            Some((
+                format!("{ON_PREMISES_EXTENSIONS}.extensionAttribute{n}"),
+                value,
+            ))
+        })
+        .collect()
 }
 
 /// What an entry met as a group member is.
@@ -100,6 +122,7 @@ pub(crate) fn user(entry: &Entry) -> Result<UserEntry, Error> {
             mobile_phone: non_empty("mobile"),
             employee_id: non_empty("employeeID"),
             account_enabled,
+            attributes: extension_attributes(entry),
         },
         sid: entry
             .values("objectSid")

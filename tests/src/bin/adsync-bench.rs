@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! adsync-bench [plan|sync|apply|all] [--quick] [options]
-//!   plan   --pairings 999 --members 999 [--people N] [--runs 1] [--rounds 41]
-//!   plan-one --pairings N --members N [--people N] [--runs 1] [--digest]
+//!   plan   --pairings 999 --members 999 [--people N] [--runs 1] [--rounds 41] [--mapped]
+//!   plan-one --pairings N --members N [--people N] [--runs 1] [--digest] [--mapped]
 //!   sync   --pairings 100 --members 999 [--people N] --latency-ms 20
 //!          [--graph-concurrency 8] [--concurrency 4] [--steady]
 //!   apply  --actions 2000 --latency-ms 20 --concurrency 4
@@ -47,7 +47,7 @@ const REQUESTS_RATIO_TARGET: f64 = 1.05;
 const WALL_RATIO_TARGET: f64 = 1.5;
 
 const USAGE: &str = "usage: adsync-bench [plan|sync|apply|all] [--quick] [--pairings N] [--members N] \
-[--people N] [--runs N] [--rounds N] [--digest] [--steady] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
+[--people N] [--runs N] [--rounds N] [--digest] [--steady] [--mapped] [--latency-ms N] [--concurrency N] [--graph-concurrency N] [--actions N]";
 
 #[derive(Clone, Debug, Default)]
 struct Options {
@@ -65,6 +65,10 @@ struct Options {
     digest: bool,
     /// `sync --steady`: a full run, an apply, a no-change run and a 1% churn run.
     steady: bool,
+    /// `plan`, `plan-one`: give the configuration templates (issue 24) for name, nick and
+    /// description that yield the fixed fields' values, so the plan is the same and only the
+    /// mapping's cost differs.
+    mapped: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +102,7 @@ fn parse(args: &[String]) -> Result<(Vec<Scenario>, Options), String> {
             "--quick" => options.quick = true,
             "--digest" => options.digest = true,
             "--steady" => options.steady = true,
+            "--mapped" => options.mapped = true,
             "--pairings" => options.pairings = Some(number(arg)?),
             "--members" => options.members = Some(number(arg)?),
             "--people" => options.people = Some(number(arg)?),
@@ -298,7 +303,16 @@ fn snake(name: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // plan
 
-fn plan_size(shape: &Shape, runs: usize, digest: bool) -> Result<Value, String> {
+/// Templates that yield what the fixed fields give (`--mapped`).
+fn map_fields(config: &mut Config) -> Result<(), String> {
+    let template = |text: &str| adsync_core::template::parse(text).map_err(|e| e.to_string());
+    config.sync.attributes.name = Some(template("{displayName|mail}")?);
+    config.sync.attributes.nick = Some(template("{givenName:trim}")?);
+    config.sync.attributes.description = Some(template("{jobTitle:trim}")?);
+    Ok(())
+}
+
+fn plan_size(shape: &Shape, runs: usize, digest: bool, mapped: bool) -> Result<Value, String> {
     let mut desired_times = Vec::with_capacity(runs);
     let mut plan_times = Vec::with_capacity(runs);
     let mut desired_cpu = Vec::with_capacity(runs);
@@ -311,7 +325,13 @@ fn plan_size(shape: &Shape, runs: usize, digest: bool) -> Result<Value, String> 
     for run in 0..runs {
         // What `adsync plan` holds, step by step: the directory until desired() is done (the
         // CLI drops it then), the Rescue tree and the links from then on.
-        let DirectorySide { config, directory } = synthetic::directory(shape);
+        let DirectorySide {
+            mut config,
+            directory,
+        } = synthetic::directory(shape);
+        if mapped {
+            map_fields(&mut config)?;
+        }
         let users = directory.users.len();
         let memberships: usize = directory.groups.iter().map(|g| g.members.len()).sum();
         let rss_directory = status_mib("VmRSS");
@@ -445,7 +465,8 @@ fn plan_one(options: &Options) -> Result<String, String> {
     if let Some(people) = options.people {
         shape.people = people;
     }
-    Ok(plan_size(&shape, options.runs.unwrap_or(1), options.digest)?.to_string())
+    let runs = options.runs.unwrap_or(1);
+    Ok(plan_size(&shape, runs, options.digest, options.mapped)?.to_string())
 }
 
 /// The SHA-256 of `plan`'s JSON, hashed as it is written: two planners that make the same plan
@@ -492,9 +513,10 @@ fn median_round(mut rounds: Vec<Value>, total: impl Fn(&Value) -> f64) -> Value 
 
 /// Runs one size of `plan` in a child process, so that the peak RSS it reports is its own and
 /// not what an earlier size left in the allocator.
-fn plan_size_apart(shape: &Shape, runs: usize) -> Result<Value, String> {
+fn plan_size_apart(shape: &Shape, runs: usize, mapped: bool) -> Result<Value, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let output = std::process::Command::new(exe)
+        .args(mapped.then(|| "--mapped".to_owned()))
         .args([
             "plan-one".to_owned(),
             "--pairings".to_owned(),
@@ -547,7 +569,7 @@ fn plan_scenario(options: &Options) -> Result<String, String> {
     let mut measured: [Vec<Value>; 3] = Default::default();
     for _ in 0..rounds {
         for (shape, rounds_of_size) in shapes.iter().zip(&mut measured) {
-            rounds_of_size.push(plan_size_apart(shape, runs)?);
+            rounds_of_size.push(plan_size_apart(shape, runs, options.mapped)?);
         }
     }
     let total = |size: &Value| size["total_ms"].as_f64().unwrap_or(0.0);
@@ -578,6 +600,7 @@ fn plan_scenario(options: &Options) -> Result<String, String> {
     let mut line = json!({
         "scenario": "plan",
         "quick": options.quick,
+        "mapped": options.mapped,
         "cores": std::thread::available_parallelism().map_or(0, usize::from),
     });
     if let (Value::Object(line), Value::Object(figures)) = (&mut line, largest.clone()) {
@@ -814,16 +837,7 @@ async fn sync_scenario(options: &Options) -> Result<String, String> {
 
 /// The pairings' groups, in order, once each: what the CLI asks a source for.
 fn source_request(config: &Config) -> SourceRequest {
-    let mut groups = Vec::new();
-    for pairing in &config.pairings {
-        if !groups.contains(&pairing.entra_group) {
-            groups.push(pairing.entra_group.clone());
-        }
-    }
-    SourceRequest {
-        groups,
-        nested_groups: config.source.nested_groups(),
-    }
+    SourceRequest::for_config(config)
 }
 
 // ---------------------------------------------------------------------------------------------

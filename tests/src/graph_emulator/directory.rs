@@ -211,10 +211,31 @@ pub(crate) fn user_json(
             "employeeId" => text(user.employee_id.as_ref()),
             "accountEnabled" => Value::Bool(user.account_enabled),
             "businessPhones" => Value::Array(Vec::new()),
+            "onPremisesExtensionAttributes" => on_premises_extensions(user),
+            extension if extension.starts_with("extension_") => {
+                match user.attributes.get(extension) {
+                    Some(value) => Value::String(value.clone()),
+                    // Graph leaves out a schema extension the user has no value for.
+                    None => continue,
+                }
+            }
             // Properties of other types in a mixed listing are left out, as Graph does.
             _ => continue,
         };
         object.insert(property.into(), value);
+    }
+    Value::Object(object)
+}
+
+/// `onPremisesExtensionAttributes`: all fifteen, null where the user has none.
+fn on_premises_extensions(user: &DirectoryUser) -> Value {
+    let mut object = Map::new();
+    for n in 1..=15 {
+        let name = format!("extensionAttribute{n}");
+        let value = user
+            .attributes
+            .get(&format!("onPremisesExtensionAttributes.{name}"));
+        object.insert(name, text(value));
     }
     Value::Object(object)
 }

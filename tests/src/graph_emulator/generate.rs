@@ -98,6 +98,7 @@ pub fn directory(shape: &DirectoryShape) -> DirectorySnapshot {
                 mobile_phone: (i % 5 == 0).then(|| format!("+1 555 01{:02}", i % 100)),
                 employee_id: (i % 2 == 0).then(|| format!("E{i:06}")),
                 account_enabled: i % 11 != 3,
+                attributes: Default::default(),
             }
         })
         .collect();

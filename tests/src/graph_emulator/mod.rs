@@ -26,6 +26,7 @@
 mod delta;
 mod directory;
 pub mod generate;
+mod odata;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -84,6 +85,8 @@ pub enum RequestKind {
     UsersDelta,
     /// A page of `GET /groups/delta`.
     GroupsDelta,
+    /// A page of `GET /users` (with a `$filter`, for a pairing's `where:`).
+    UserList,
     /// Anything the emulator does not serve.
     Unknown,
 }
@@ -193,6 +196,8 @@ pub struct Served {
     pub request: String,
     /// The status answered.
     pub status: u16,
+    /// The request's `ConsistencyLevel` header, when it had one.
+    pub consistency: Option<String>,
 }
 
 #[derive(Debug)]
@@ -635,6 +640,11 @@ impl Respond for Handler {
             kind,
             request: described,
             status,
+            consistency: request
+                .headers
+                .get("ConsistencyLevel")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
         });
         let delay = latency + held;
         if !delay.is_zero() {
@@ -734,6 +744,7 @@ fn classify(request: &Request) -> RequestKind {
         ["users", "delta"] => RequestKind::UsersDelta,
         ["groups", "delta"] => RequestKind::GroupsDelta,
         ["groups", _] => RequestKind::GroupById,
+        ["users"] => RequestKind::UserList,
         ["groups", _, "members", "microsoft.graph.user"] => RequestKind::MemberUsers,
         ["groups", _, "transitiveMembers", "microsoft.graph.user"] => {
             RequestKind::TransitiveMemberUsers
@@ -978,11 +989,56 @@ fn serve(state: &mut State, kind: RequestKind, request: &Request) -> (u16, Value
             let base = state.base.clone();
             state.delta.serve(&base, collection, &query, readable)
         }
+        RequestKind::UserList => users(state, request, &query, select.as_deref(), eventual),
         RequestKind::Token | RequestKind::Unknown => (
             400,
             graph_error("Request_BadRequest", "Resource not found for the segment."),
         ),
     }
+}
+
+/// `GET /users`, filtered as `$filter` says. Graph refuses `ne`, `not` and on-premises extension
+/// attributes in a filter unless the request is an advanced query (`ConsistencyLevel: eventual`
+/// and `$count=true`), and so does the emulator.
+fn users(
+    state: &State,
+    request: &Request,
+    query: &HashMap<String, String>,
+    select: Option<&[String]>,
+    eventual: bool,
+) -> (u16, Value) {
+    if let Some(bad) = unknown_property(select, USER_PROPERTIES, "user") {
+        return bad;
+    }
+    let filter = match query.get("$filter").map(|filter| odata::parse(filter)) {
+        None => None,
+        Some(Some(parsed)) => Some(parsed),
+        Some(None) => {
+            return (
+                400,
+                graph_error("Request_UnsupportedQuery", "Unsupported Query."),
+            );
+        }
+    };
+    let advanced = eventual && query.get("$count").is_some_and(|count| count == "true");
+    if filter.as_ref().is_some_and(|f| f.advanced) && !advanced {
+        return (
+            400,
+            graph_error(
+                "Request_UnsupportedQuery",
+                "Unsupported or invalid query filter clause specified for property of resource 'User'.",
+            ),
+        );
+    }
+    let readable = state.users_readable;
+    let items: Vec<Value> = state
+        .directory
+        .users
+        .values()
+        .filter(|user| filter.as_ref().is_none_or(|f| f.condition.matches(*user)))
+        .map(|user| directory::user_json(user, select, false, !readable))
+        .collect();
+    page(&state.base, request, query, eventual, items, "users")
 }
 
 fn not_found(id: &str) -> (u16, Value) {
@@ -998,7 +1054,12 @@ fn not_found(id: &str) -> (u16, Value) {
 }
 
 fn unknown_property(select: Option<&[String]>, known: &[&str], kind: &str) -> Option<(u16, Value)> {
-    let unknown = select?.iter().find(|p| !known.contains(&p.as_str()))?;
+    let extension = |p: &str| {
+        kind == "user" && (p == "onPremisesExtensionAttributes" || p.starts_with("extension_"))
+    };
+    let unknown = select?
+        .iter()
+        .find(|p| !known.contains(&p.as_str()) && !extension(p))?;
     Some((
         400,
         graph_error(

@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use adsync_core::config::Config;
+use adsync_core::config::{Attribute, Config, Pairing};
 use adsync_core::model::{DirectorySnapshot, DirectoryUser, NodeId, RescueNode, Role};
-use adsync_core::plan::{Action, CurrentState, UserEntry};
+use adsync_core::plan::{Action, CurrentState, Plan, UserEntry};
 use adsync_core::tree::OrgTree;
 use serde::Serialize;
 
@@ -30,6 +30,34 @@ struct DirectoryMatch<'a> {
     upn: &'a str,
     account_enabled: bool,
     pairings: Vec<String>,
+    /// Each pairing's `where:`, and which of its comparisons hold for the user.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    conditions: Vec<ConditionCheck>,
+    /// The fields the first pairing holding the user maps, and what they came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mapped: Vec<MappedField>,
+    #[serde(skip)]
+    user: &'a DirectoryUser,
+}
+
+/// A pairing's condition tried on one user.
+#[derive(Debug, Serialize)]
+struct ConditionCheck {
+    pairing: String,
+    condition: String,
+    selected: bool,
+    /// Each comparison, in the order written, with whether it holds.
+    parts: Vec<(String, bool)>,
+}
+
+/// A mapped field: its template, where it was configured, the value, and the directory values.
+#[derive(Debug, Serialize)]
+struct MappedField {
+    field: &'static str,
+    key: String,
+    template: String,
+    value: String,
+    from: Vec<(String, Option<String>)>,
 }
 
 /// A Rescue user the plan does not manage, and why.
@@ -108,7 +136,8 @@ pub(crate) async fn run(global: &Global, args: &ExplainArgs) -> Result<ExitStatu
     let mut out = String::new();
     let source = render::directory_name(&loaded.config.source);
     for entry in &entries {
-        entry_block(&mut out, entry, source, &people, &actions, paint);
+        let mapped = winner_mapped(&loaded.config, plan, entry, &people);
+        entry_block(&mut out, entry, source, &people, &actions, &mapped, paint);
     }
     for person in people.iter().filter(|p| !has_entry(&entries, p)) {
         unkeyed_block(&mut out, person, &loaded.config);
@@ -151,26 +180,126 @@ fn directory_matches<'a>(
             mail: user.mail.as_deref(),
             upn: &user.upn,
             account_enabled: user.account_enabled,
-            pairings: pairings_holding(config, directory, &user.id),
+            pairings: pairings_holding(config, directory, user),
+            conditions: conditions_tried(config, user),
+            mapped: config
+                .pairings
+                .iter()
+                .position(|pairing| holds(config, directory, pairing, user))
+                .map_or_else(Vec::new, |index| mapped_fields(config, index, user)),
+            user,
         })
         .collect()
 }
 
-/// The labels of the pairings whose directory group holds `id` (transitively when nested groups
-/// are on), in priority order.
-fn pairings_holding(config: &Config, directory: &DirectorySnapshot, id: &str) -> Vec<String> {
+/// The fields the entry's winning pairing maps for its directory user (the plan lists the
+/// pairings in configuration order).
+fn winner_mapped(
+    config: &Config,
+    plan: &Plan,
+    entry: &UserEntry,
+    people: &[DirectoryMatch<'_>],
+) -> Vec<MappedField> {
+    let person = people
+        .iter()
+        .find(|p| Some(p.id) == entry.object_id.as_deref());
+    let winner = entry
+        .pairing
+        .as_deref()
+        .and_then(|label| plan.pairings.iter().position(|p| p.name == label));
+    match (person, winner) {
+        (Some(person), Some(index)) => mapped_fields(config, index, person.user),
+        _ => Vec::new(),
+    }
+}
+
+/// Every pairing's `where:` tried on `user`.
+fn conditions_tried(config: &Config, user: &DirectoryUser) -> Vec<ConditionCheck> {
     config
         .pairings
         .iter()
-        .filter(|pairing| {
-            adsync_core::desired::group_members(
-                directory,
-                &pairing.entra_group,
-                config.source.nested_groups(),
-            )
-            .is_ok_and(|(_, users)| users.iter().any(|user| user.id == id))
+        .filter_map(|pairing| {
+            let condition = pairing.condition.as_ref()?;
+            Some(ConditionCheck {
+                pairing: pairing.label(),
+                condition: condition.as_str().to_owned(),
+                selected: condition.condition().matches(user),
+                parts: condition.condition().trace(user),
+            })
         })
-        .map(|pairing| format!("{} ({})", pairing.label(), pairing.entra_group))
+        .collect()
+}
+
+/// The fields pairing `index` maps (its own templates, else `sync.attributes`; an SSO ID flag
+/// of the pairing outranks a global SSO ID template), rendered for `user` with the values they
+/// read.
+fn mapped_fields(config: &Config, index: usize, user: &DirectoryUser) -> Vec<MappedField> {
+    let Some(pairing) = config.pairings.get(index) else {
+        return Vec::new();
+    };
+    let own_ssoid_flag = pairing.upn_as_ssoid || pairing.email_as_ssoid == Some(true);
+    Attribute::ALL
+        .into_iter()
+        .filter_map(|field| {
+            let (template, key) = match pairing.attributes.templates.get(field) {
+                Some(own) => (
+                    own,
+                    format!("pairings[{index}].attributes.{}", field.as_str()),
+                ),
+                None if field == Attribute::Ssoid && own_ssoid_flag => return None,
+                None => (
+                    config.sync.attributes.get(field)?,
+                    format!("sync.attributes.{}", field.as_str()),
+                ),
+            };
+            Some(MappedField {
+                field: field.as_str(),
+                key,
+                template: template.to_string(),
+                value: template.render(user),
+                from: template.sources(user),
+            })
+        })
+        .collect()
+}
+
+/// Whether `pairing` holds `user`: its group does (if it names one) and its condition holds (if
+/// it has one).
+fn holds(
+    config: &Config,
+    directory: &DirectorySnapshot,
+    pairing: &Pairing,
+    user: &DirectoryUser,
+) -> bool {
+    let in_group = pairing.entra_group.as_ref().is_none_or(|group| {
+        adsync_core::desired::group_members(directory, group, config.source.nested_groups())
+            .is_ok_and(|(_, users)| users.iter().any(|member| member.id == user.id))
+    });
+    in_group
+        && pairing
+            .condition
+            .as_ref()
+            .is_none_or(|condition| condition.condition().matches(user))
+}
+
+/// The labels of the pairings that hold `user` (through their group, transitively when nested
+/// groups are on, and their condition), in priority order.
+fn pairings_holding(
+    config: &Config,
+    directory: &DirectorySnapshot,
+    user: &DirectoryUser,
+) -> Vec<String> {
+    config
+        .pairings
+        .iter()
+        .filter(|pairing| holds(config, directory, pairing, user))
+        .map(|pairing| match (&pairing.entra_group, &pairing.condition) {
+            (Some(group), _) => format!("{} ({group})", pairing.label()),
+            (None, Some(condition)) if pairing.name.is_some() => {
+                format!("{} (where {})", pairing.label(), condition.as_str())
+            }
+            _ => pairing.label(),
+        })
         .collect()
 }
 
@@ -236,6 +365,49 @@ fn unmanaged<'a>(
         .collect()
 }
 
+/// Which conditions selected the user (and which comparison failed), and where each mapped
+/// field's value came from.
+fn attribute_lines(out: &mut String, person: &DirectoryMatch<'_>, mapped: &[MappedField]) {
+    for check in &person.conditions {
+        let verdict = if check.selected {
+            "selected"
+        } else {
+            "not selected"
+        };
+        let parts: Vec<String> = check
+            .parts
+            .iter()
+            .map(|(part, holds)| format!("{part}: {}", if *holds { "yes" } else { "no" }))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  where:      {verdict} by `{}` ({}): {}",
+            check.pairing,
+            check.condition,
+            parts.join("; ")
+        );
+    }
+    for field in mapped {
+        let from: Vec<String> = field
+            .from
+            .iter()
+            .map(|(name, value)| match value {
+                Some(value) => format!("{name} = \"{value}\""),
+                None => format!("{name} missing"),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  mapped:     {} = \"{}\" from `{}` ({}; {})",
+            field.field,
+            field.value,
+            field.template,
+            field.key,
+            from.join(", ")
+        );
+    }
+}
+
 /// One user entry of the plan; `source` names the directory (`Entra ID`).
 fn entry_block(
     out: &mut String,
@@ -243,6 +415,7 @@ fn entry_block(
     source: &str,
     people: &[DirectoryMatch<'_>],
     actions: &[&Action],
+    mapped: &[MappedField],
     paint: Paint,
 ) {
     let _ = writeln!(
@@ -274,6 +447,9 @@ fn entry_block(
     }
     if let Some(person) = person.filter(|p| !p.pairings.is_empty()) {
         let _ = writeln!(out, "  paired in:  {}", person.pairings.join(", "));
+    }
+    if let Some(person) = person {
+        attribute_lines(out, person, mapped);
     }
     let _ = writeln!(
         out,
@@ -372,6 +548,7 @@ fn unkeyed_block(out: &mut String, person: &DirectoryMatch<'_>, config: &Config)
     if !person.pairings.is_empty() {
         let _ = writeln!(out, "  paired in:  {}", person.pairings.join(", "));
     }
+    attribute_lines(out, person, &person.mapped);
     let key = if config.sync.use_upn_instead_of_email {
         "UPN"
     } else {

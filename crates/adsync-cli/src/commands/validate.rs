@@ -295,7 +295,7 @@ fn paired_groups(
     let pairings = config
         .pairings
         .iter()
-        .map(|pairing| (pairing.label(), &pairing.entra_group));
+        .filter_map(|pairing| Some((pairing.label(), pairing.entra_group.as_ref()?)));
     let rules = config
         .goto
         .iter()

@@ -158,3 +158,32 @@ fn missing_config_file() {
     assert_eq!(run.code, 1);
     insta::assert_snapshot!(run.stderr);
 }
+
+/// Issue 24: a bad condition or template names the file, the key, the line and the column in
+/// the condition or template.
+#[test]
+fn bad_condition_and_template_name_file_key_line_and_column() {
+    let config = GOOD.replace(
+        "    role: technician",
+        "    role: technician\n    where: 'department eq \"Service Desk\" and acountEnabled eq true'",
+    );
+    let error = check("bad-where", &config, &[]);
+    for words in [
+        "`adsync.yaml`",
+        "pairings[0]: where: condition",
+        "column 34: unknown attribute `acountEnabled`; did you mean `accountEnabled`?",
+        "line 8",
+    ] {
+        assert!(error.contains(words), "{words}: {error}");
+    }
+    let config = format!("{GOOD}sync:\n  attributes:\n    ssoid: '{{employeeId:shout}}'\n");
+    let error = check("bad-template", &config, &[]);
+    for words in [
+        "`adsync.yaml`",
+        "sync.attributes: ssoid: template `{employeeId:shout}`",
+        "column 13: unknown transform `shout`",
+        "line 13",
+    ] {
+        assert!(error.contains(words), "{words}: {error}");
+    }
+}

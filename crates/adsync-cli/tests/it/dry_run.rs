@@ -372,3 +372,32 @@ fn a_saved_plan_renders_the_same_object_apply_runs() {
     // The Tree sheet shows Rescue as it is now: empty.
     assert_eq!(rows(&mut workbook, "Tree").len(), 1, "a header only");
 }
+
+/// Issue 24: a changed value a template made names the template and the directory values it
+/// read, in the plan's words and in the workbook's Changes sheet.
+#[test]
+fn a_mapped_change_shows_its_template_and_values() {
+    let dir = copy_fixture("scenarios/mapped-fields-from-templates", "dry-run-mapped");
+    let plan = adsync(&dir, &["plan", "--config", "config.yaml"], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    let from = "ssoid \"old-sso\" -> \"JD-0042\" (from `{onPremisesExtensionAttributes.extensionAttribute7|employeeId:upper}`: employeeId \"e-1001\", onPremisesExtensionAttributes.extensionAttribute7 \"JD-0042\")";
+    assert!(plan.stdout.contains(from), "{}", plan.transcript());
+    let run = adsync(
+        &dir,
+        &["dry-run", "--config", "config.yaml", "--out", "report.xlsx"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let mut workbook: Xlsx<_> = open_workbook(dir.join("report.xlsx")).expect("an xlsx");
+    let changes = rows(&mut workbook, "Changes");
+    let jane = changes
+        .iter()
+        .find(|row| row.iter().any(|cell| cell == "jane.doe@contoso.com"))
+        .expect("jane's update");
+    assert!(
+        jane.iter().any(|cell| cell.contains(
+            "name: Jane Doe -> Jane Doe (Service Desk) (from `{displayName} ({department})`: department \"Service Desk\", displayName \"Jane Doe\")"
+        )),
+        "{jane:?}"
+    );
+}

@@ -97,8 +97,10 @@ fn every_unblocked_scenario_converges_through_the_emulators() {
             "empty-group-guard-blocks",
             "entra-group-ambiguous-is-error",
             "entra-group-missing-is-error",
+            "mapped-empty-name-is-error",
             "member-limit-exceeded",
             "missing-rescue-group-is-error",
+            "where-selecting-nobody-is-guarded",
         ],
         "only the blocked and error scenarios are left out"
     );

@@ -9,6 +9,10 @@ use adsync_goto::{RefreshTokenStore, TokenFile};
 use adsync_tests::goto_emulator::{CLIENT_SECRET, GotoEmulator, Route};
 use calamine::{Reader, Xlsx, open_workbook};
 
+use adsync_core::model::DirectorySnapshot;
+use adsync_tests::graph_emulator::{self, GraphEmulator, RequestKind};
+
+use crate::emulated::GRAPH_SECRET_VAR;
 use crate::{Run, adsync, copy_fixture};
 
 struct Goto {
@@ -54,14 +58,17 @@ impl Goto {
     }
 
     fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// [`Goto::run`] with further environment variables.
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let _guard = self.runtime.enter();
         let mut all = vec!["--config", "adsync.yaml"];
         all.extend_from_slice(args);
-        adsync(
-            &self.dir,
-            &all,
-            &[("ADSYNC_GOTO_CLIENT_SECRET", CLIENT_SECRET)],
-        )
+        let mut env = env.to_vec();
+        env.push(("ADSYNC_GOTO_CLIENT_SECRET", CLIENT_SECRET));
+        adsync(&self.dir, &all, &env)
     }
 
     fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
@@ -528,28 +535,125 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[test]
-fn a_where_rule_is_a_configuration_error_naming_the_rule() {
-    let goto = Goto::start("goto-e2e-where");
+/// The GoTo fixture read through the Graph emulator, with Otto and Grace in department
+/// Support, and the `support` rule selecting by `where:` instead of its group.
+fn where_rule_through_graph(name: &str) -> (Goto, GraphEmulator) {
+    let goto = Goto::start(name);
+    let mut directory: DirectorySnapshot =
+        serde_yaml::from_str(include_str!("../../../../fixtures/goto/directory.yaml"))
+            .expect("the fixture parses");
+    for user in &mut directory.users {
+        if ["u-otto", "u-grace"].contains(&user.id.as_str()) {
+            user.department = Some("Support".to_owned());
+        }
+    }
+    let graph = goto.runtime.block_on(GraphEmulator::start(directory));
     let config = goto.dir.join("adsync.yaml");
     let text = std::fs::read_to_string(&config).expect("config");
-    let with_where = text.replace(
-        "      entra_group: SG-GoTo-Support\n",
-        "      where: { department: Support }\n",
+    let source = format!(
+        "source:\n  type: graph\n  tenant: {}\n  client_id: {}\n  client_secret: {{ env: {} }}\n  \
+         authority_url: {uri}\n  graph_url: {uri}\n  retry: {{ max_attempts: 2, \
+         initial_backoff_ms: 1, max_backoff_ms: 5, request_timeout_s: 2 }}\n",
+        graph_emulator::TENANT,
+        graph_emulator::CLIENT_ID,
+        GRAPH_SECRET_VAR,
+        uri = graph.uri(),
     );
-    assert_ne!(with_where, text);
-    std::fs::write(&config, with_where).expect("written");
-    for command in [&["validate"][..], &["plan"][..]] {
-        let run = goto.run(command);
-        assert_eq!(run.code, 1, "{}", run.transcript());
-        assert!(
-            run.stderr.contains(
-                "goto.rules[1]: goto rule `support`: `where:` conditions are not yet supported"
-            ),
-            "{}",
-            run.transcript()
+    let edited = text
+        .replace(
+            "source:\n  type: snapshot                 # or graph / ldap, as for Rescue\n  \
+             path: directory.yaml\n",
+            &source,
+        )
+        .replace(
+            "      entra_group: SG-GoTo-Support\n",
+            "      where: department eq 'Support'\n",
         );
+    assert!(
+        edited.contains("type: graph") && edited.contains("where: department"),
+        "{edited}"
+    );
+    std::fs::write(&config, edited).expect("written");
+    (goto, graph)
+}
+
+fn run_with_graph(goto: &Goto, args: &[&str]) -> Run {
+    goto.run_with(args, &[(GRAPH_SECRET_VAR, graph_emulator::CLIENT_SECRET)])
+}
+
+#[test]
+fn a_where_rule_selects_users_through_the_graph_and_goto_emulators() {
+    let (goto, graph) = where_rule_through_graph("goto-e2e-where");
+    let run = run_with_graph(&goto, &["plan"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout
+            .contains("+ add otto@contoso.com (Otto Lilienthal): G2M, OPENVOICE; Support"),
+        "Otto is selected by his department: {}",
+        run.transcript()
+    );
+    // The rule's users were read with one filtered `/users` listing, the condition's attribute
+    // selected; the other rules' groups as before, and the support group not at all.
+    let listings: Vec<_> = graph
+        .served()
+        .into_iter()
+        .filter(|served| served.kind == RequestKind::UserList)
+        .collect();
+    assert_eq!(listings.len(), 1, "{listings:#?}");
+    assert!(
+        listings[0]
+            .request
+            .contains("department%20eq%20%27Support%27")
+            || listings[0].request.contains("department+eq+%27Support%27"),
+        "{listings:#?}"
+    );
+    assert!(
+        graph
+            .served()
+            .iter()
+            .all(|served| !served.request.contains("g-support")),
+        "{:#?}",
+        graph.served()
+    );
+    // Ada (in the support group, but not in department Support) is not the rule's: nothing
+    // gives her OPENVOICE.
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|line| line.contains("ada@contoso.com") && line.contains("OPENVOICE")),
+        "{}",
+        run.transcript()
+    );
+}
+
+#[test]
+fn a_bad_condition_in_a_goto_rule_is_a_configuration_error_naming_file_key_and_column() {
+    let (goto, graph) = where_rule_through_graph("goto-e2e-where-bad");
+    let config = goto.dir.join("adsync.yaml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replace("where: department eq", "where: departmnt eq"),
+    )
+    .expect("written");
+    for command in [&["validate"][..], &["plan"][..]] {
+        let run = run_with_graph(&goto, command);
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        for expected in [
+            "`adsync.yaml`",
+            "goto.rules[1]",
+            "where: condition `departmnt eq 'Support'`, column 1: unknown attribute `departmnt`",
+            "did you mean `department`",
+            "line ",
+        ] {
+            assert!(
+                run.stderr.contains(expected),
+                "{expected}: {}",
+                run.transcript()
+            );
+        }
     }
+    assert!(graph.served().is_empty(), "nothing was read");
     assert_eq!(goto.emulator.count(Route::ListUsers), 0, "nothing was read");
 }
 

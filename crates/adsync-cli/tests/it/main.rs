@@ -7,6 +7,7 @@ mod crash;
 mod demo;
 mod dry_run;
 mod e2e_apply;
+mod e2e_attributes;
 mod e2e_commands;
 mod e2e_errors;
 mod e2e_goto;

@@ -11,7 +11,9 @@
 
 mod groups;
 mod identity;
+mod mapping;
 mod priority;
+mod selection;
 mod settings;
 
 use std::collections::BTreeSet;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
-use crate::config::Config;
+use crate::config::{Attribute, Config};
 use crate::engine::{self, Cores};
 use crate::error::{PlanError, Problem};
 use crate::model::{DirectorySnapshot, DirectoryUser, Plane, Role, UserKey, trim};
@@ -28,8 +30,10 @@ use crate::warning::{Warning, WarningKind};
 
 pub use groups::group_members;
 use identity::Identities;
+pub use mapping::FIELD_LIMITS;
+use mapping::{Findings, Mapped};
 use priority::{Choice, Membership, PairedGroups};
-pub use settings::{Destination, ResolvedPairing, SsoidSource};
+pub use settings::{Destination, FieldTemplate, ResolvedPairing, SsoidSource};
 
 /// What the directory wants, per plane.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +131,8 @@ struct Placement {
     pairing: u32,
     losing: Box<[u32]>,
     role: Role,
+    /// The winning pairing's mapped values, when it maps any field.
+    mapped: Option<Box<Mapped>>,
 }
 
 /// Resolves every pairing against `directory` and decides who belongs where.
@@ -169,24 +175,38 @@ pub fn desired_on(
         .pairings
         .iter()
         .map(|pairing| PairedGroups {
-            groups: match groups.resolve(&pairing.entra_group, &pairing.label()) {
-                Ok(group) => groups.reached(group, nested),
-                Err(problem) => {
-                    problems.push(problem);
-                    Vec::new()
-                }
+            groups: match &pairing.entra_group {
+                None => Vec::new(),
+                Some(group) => match groups.resolve(group, &pairing.label()) {
+                    Ok(group) => groups.reached(group, nested),
+                    Err(problem) => {
+                        problems.push(problem);
+                        Vec::new()
+                    }
+                },
             },
             plane: pairing.role.plane(),
+            everyone: selection::selects_from_everyone(
+                pairing.entra_group.is_some(),
+                pairing.condition.as_ref().map(|c| c.condition()),
+            ),
         })
         .collect();
 
-    // SPEC §3: the pairings in priority order, each holding its groups' members.
+    // SPEC §3: the pairings in priority order, each holding its groups' members (those its
+    // condition selects, or everyone it selects when it names no group).
     let members = engine::members_as_users(directory, &users_by_id, &paired_groups(&paired), cores);
     drop(users_by_id);
+    let conditions: Vec<_> = config
+        .pairings
+        .iter()
+        .map(|pairing| pairing.condition.as_ref().map(|c| c.condition()))
+        .collect();
     let found = priority::walk(
         &paired,
         &members,
         |group| &directory.groups[group].members,
+        |pairing, user| selection::selects(conditions[pairing], &users[user]),
         &identities.standing,
     );
     drop(members);
@@ -196,8 +216,15 @@ pub fn desired_on(
         return Err(PlanError { problems });
     }
     let mut warnings = skipped_warnings(users, &identities, &found, config);
+    let (people, planes, findings) =
+        people_and_places(users, &identities, &found.choices, &pairings, cores)?;
+    if !findings.problems.is_empty() {
+        return Err(PlanError {
+            problems: findings.problems,
+        });
+    }
+    warnings.extend(findings.warnings);
     warnings.sort();
-    let (people, planes) = people_and_places(users, &identities, &found.choices, &pairings, cores)?;
     let mut keyless: Vec<Keyless> = found
         .keyless
         .iter()
@@ -253,23 +280,28 @@ fn resolve_pairings(
     problems: &mut Vec<Problem>,
 ) -> Vec<ResolvedPairing> {
     let mut resolved = Vec::with_capacity(config.pairings.len());
-    for ((pairing, groups), &members) in
-        config.pairings.iter().zip(paired).zip(&found.member_counts)
+    for (index, ((pairing, groups), &members)) in config
+        .pairings
+        .iter()
+        .zip(paired)
+        .zip(&found.member_counts)
+        .enumerate()
     {
-        let Some(&group) = groups.groups.first() else {
-            continue;
+        let group = match (&pairing.entra_group, groups.groups.first()) {
+            // The group did not resolve: a problem already.
+            (Some(_), None) => continue,
+            (_, group) => group.map(|&group| &directory.groups[group]),
         };
-        let group = &directory.groups[group];
         let limit = config.sync.limits.max_members_per_group;
         if members > limit {
             problems.push(Problem::MemberLimit {
                 pairing: pairing.label(),
-                group: group.display_name.clone(),
+                group: group.map_or_else(|| pairing.label(), |g| g.display_name.clone()),
                 members,
                 limit,
             });
         }
-        resolved.push(settings::resolve(pairing, group, members, config));
+        resolved.push(settings::resolve((index, pairing), group, members, config));
     }
     resolved
 }
@@ -327,53 +359,70 @@ fn skipped_warnings(
     warnings
 }
 
-/// The people in key order with what plans need of them, and each plane's placements; the
-/// two halves of the people on two cores.
+/// The people, each plane's placements, and what mapping found.
+type Peopled = (Vec<Person>, [Vec<Placement>; 2], Findings);
+
+/// The people in key order with what plans need of them, each plane's placements, and what
+/// mapping the fields found; the two halves of the people on two cores.
 fn people_and_places(
     users: &[DirectoryUser],
     identities: &Identities<'_>,
     choices: &[[Choice; 2]],
     pairings: &[ResolvedPairing],
     cores: Cores,
-) -> Result<(Vec<Person>, [Vec<Placement>; 2]), PlanError> {
+) -> Result<Peopled, PlanError> {
     check_size("list of people", identities.people.len())?;
     let keep_upn = pairings
         .iter()
         .any(|pairing| pairing.ssoid_from == Some(SsoidSource::Upn));
     let people = &identities.people;
     let half = people.len() / 2;
+    let reads: Vec<Vec<&str>> = pairings.iter().map(mapping::read_by).collect();
     let part = |from: usize, part: &[u32]| {
         let mut people = Vec::with_capacity(part.len());
         let mut planes: [Vec<Placement>; 2] = Default::default();
+        let mut findings = Findings::default();
         for (rank, &user) in (from..).zip(part) {
+            let key = UserKey::from_normalized(identities.key(user).unwrap_or_default());
+            let record = &users[user as usize];
             for plane in Plane::ALL {
                 let choice = &choices[user as usize][plane as usize];
                 let Some(pairing) = choice.winner else {
                     continue;
                 };
+                let winning = &pairings[pairing as usize];
                 planes[plane as usize].push(Placement {
                     // Checked above.
                     person: rank as u32,
                     pairing,
                     losing: choice.losing.as_slice().into(),
-                    role: pairings[pairing as usize].role,
+                    role: winning.role,
+                    mapped: mapping::map(
+                        winning,
+                        &reads[pairing as usize],
+                        record,
+                        &key,
+                        &mut findings,
+                    ),
                 });
             }
-            let key = UserKey::from_normalized(identities.key(user).unwrap_or_default());
-            people.push(person(&users[user as usize], key, keep_upn));
+            people.push(person(record, key, keep_upn));
         }
-        (people, planes)
+        (people, planes, findings)
     };
-    let ((mut people_all, mut planes), (more, more_planes)) = cores.join(
-        people.len(),
-        || part(0, &people[..half]),
-        || part(half, &people[half..]),
-    );
+    let ((mut people_all, mut planes, mut findings), (more, more_planes, more_findings)) = cores
+        .join(
+            people.len(),
+            || part(0, &people[..half]),
+            || part(half, &people[half..]),
+        );
     people_all.extend(more);
     for (plane, more) in planes.iter_mut().zip(more_planes) {
         plane.extend(more);
     }
-    Ok((people_all, planes))
+    findings.warnings.extend(more_findings.warnings);
+    findings.problems.extend(more_findings.problems);
+    Ok((people_all, planes, findings))
 }
 
 fn person(record: &DirectoryUser, key: UserKey, keep_upn: bool) -> Person {
@@ -583,14 +632,23 @@ impl<'a> DesiredUser<'a> {
             .map(|&pairing| pairing as usize)
     }
 
-    /// name <- displayName (trimmed; the key when it is empty).
-    pub fn name(&self) -> &'a str {
-        &self.person().name
+    /// The winning pairing's value for a mapped field.
+    fn mapped(&self, field: Attribute) -> Option<&'a str> {
+        let mapped = self.placement.mapped.as_deref()?;
+        mapped.value(self.winning_pairing(), field)
     }
 
-    /// nick <- givenName (trimmed).
+    /// name <- the winning pairing's template, else displayName (trimmed; the key when it is
+    /// empty).
+    pub fn name(&self) -> &'a str {
+        self.mapped(Attribute::Name)
+            .unwrap_or_else(|| &self.person().name)
+    }
+
+    /// nick <- the winning pairing's template, else givenName (trimmed).
     pub fn nick(&self) -> &'a str {
-        self.person().nick()
+        self.mapped(Attribute::Nick)
+            .unwrap_or_else(|| self.person().nick())
     }
 
     /// SSO ID per the winning pairing's settings; `None` when it sets no SSO source.
@@ -598,18 +656,46 @@ impl<'a> DesiredUser<'a> {
         Some(match self.winning_pairing().ssoid_from? {
             SsoidSource::Upn => self.person().upn(),
             SsoidSource::Email => self.key(),
+            SsoidSource::Template => self.mapped(Attribute::Ssoid).unwrap_or_default(),
         })
     }
 
-    /// description <- jobTitle (trimmed).
+    /// description <- the winning pairing's template, else jobTitle (trimmed).
     pub fn description(&self) -> &'a str {
-        self.person().description()
+        self.mapped(Attribute::Description)
+            .unwrap_or_else(|| self.person().description())
+    }
+
+    /// Where a mapped field's value came from: the template and each attribute it reads with
+    /// the user's value (`None` when missing); `None` when the winning pairing does not map
+    /// `field`.
+    pub fn mapped_from(&self, field: Attribute) -> Option<MappedFrom<'a>> {
+        let mapped = self.placement.mapped.as_deref()?;
+        let pairing = self.winning_pairing();
+        let template = pairing.templates.get(&field)?;
+        let names = template.template.attributes();
+        let values = mapping::read_by(pairing)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, name)| names.contains(name))
+            .map(|(n, name)| (name, mapped.source(pairing, n)))
+            .collect();
+        Some(MappedFrom { template, values })
     }
 
     /// The records the user lies in, and its index in its plane there.
     pub(crate) fn records(&self) -> (&'a Arc<Records>, usize) {
         (&self.state.records, self.index)
     }
+}
+
+/// Where a mapped field's value came from ([`DesiredUser::mapped_from`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MappedFrom<'a> {
+    /// The template and where it was configured.
+    pub template: &'a FieldTemplate,
+    /// Each attribute the template reads, with the user's value (`None` when missing).
+    pub values: Vec<(&'a str, Option<&'a str>)>,
 }
 
 /// A keyed directory user, desired or not.

@@ -25,9 +25,12 @@ fn prefer(choice: &mut Choice, pairing: u32) {
 
 /// One pairing as the walk sees it: the groups its members come from, and its plane.
 pub(super) struct PairedGroups {
-    /// The pairing's group and the groups it nests; empty when the group did not resolve.
+    /// The pairing's group and the groups it nests; empty when the group did not resolve or the
+    /// pairing names none.
     pub(super) groups: Vec<usize>,
     pub(super) plane: Plane,
+    /// The pairing selects from every directory user (a `where:` without a group).
+    pub(super) everyone: bool,
 }
 
 /// What the walk found.
@@ -46,55 +49,80 @@ pub(super) struct Membership<'d> {
 }
 
 /// Walks the pairings in priority order. `members[g]` lists group `g`'s members as directory
-/// users (`None` for an id the directory does not hold), with `ids[g]` their ids.
+/// users (`None` for an id the directory does not hold), with `ids[g]` their ids; `selects`
+/// says whether a pairing's condition holds for a user.
 pub(super) fn walk<'d>(
     pairings: &[PairedGroups],
     members: &[Vec<Option<u32>>],
     ids: impl Fn(usize) -> &'d [String],
+    selects: impl Fn(usize, usize) -> bool,
     standing: &[Standing],
 ) -> Membership<'d> {
-    let mut found = Membership {
-        member_counts: vec![0; pairings.len()],
-        choices: vec![Default::default(); standing.len()],
-        skipped: Vec::new(),
-        keyless: BTreeMap::new(),
-        unknown: BTreeSet::new(),
+    let mut walk = Walk {
+        found: Membership {
+            member_counts: vec![0; pairings.len()],
+            choices: vec![Default::default(); standing.len()],
+            skipped: Vec::new(),
+            keyless: BTreeMap::new(),
+            unknown: BTreeSet::new(),
+        },
+        held_by: vec![None; standing.len()],
+        skipped: vec![false; standing.len()],
+        standing,
     };
-    // The last pairing that held each user: a user listed twice (or through two nested
-    // groups) is held once.
-    let mut held_by: Vec<Option<u32>> = vec![None; standing.len()];
-    let mut skipped = vec![false; standing.len()];
     for (pairing, paired) in pairings.iter().enumerate() {
         // `desired()` checks that the pairing count fits.
-        let pairing = pairing as u32;
+        let at = pairing as u32;
+        if paired.everyone {
+            for user in (0..standing.len()).filter(|&user| selects(pairing, user)) {
+                walk.hold(at, paired.plane, user);
+            }
+        }
         for &group in &paired.groups {
-            for (at, member) in members[group].iter().enumerate() {
+            for (index, member) in members[group].iter().enumerate() {
                 let Some(user) = *member else {
-                    found.unknown.extend(ids(group).get(at).map(String::as_str));
+                    walk.found
+                        .unknown
+                        .extend(ids(group).get(index).map(String::as_str));
                     continue;
                 };
-                let user = user as usize;
-                if held_by[user].replace(pairing) == Some(pairing) {
-                    continue;
-                }
-                found.member_counts[pairing as usize] += 1;
-                match standing[user] {
-                    Standing::Keyed => {
-                        prefer(&mut found.choices[user][paired.plane as usize], pairing);
-                    }
-                    Standing::NoKey | Standing::SharedKey => {
-                        if standing[user] == Standing::NoKey {
-                            found.keyless.entry(user as u32).or_default()[paired.plane as usize] =
-                                true;
-                        }
-                        if !std::mem::replace(&mut skipped[user], true) {
-                            found.skipped.push(user as u32);
-                        }
-                    }
-                    Standing::Disabled => {}
+                if selects(pairing, user as usize) {
+                    walk.hold(at, paired.plane, user as usize);
                 }
             }
         }
     }
-    found
+    walk.found
+}
+
+/// The walk's state.
+struct Walk<'d, 's> {
+    found: Membership<'d>,
+    /// The last pairing that held each user: a user listed twice (or through two nested
+    /// groups) is held once.
+    held_by: Vec<Option<u32>>,
+    skipped: Vec<bool>,
+    standing: &'s [Standing],
+}
+
+impl Walk<'_, '_> {
+    /// Pairing `pairing` (of `plane`) holds `user`.
+    fn hold(&mut self, pairing: u32, plane: Plane, user: usize) {
+        if self.held_by[user].replace(pairing) == Some(pairing) {
+            return;
+        }
+        self.found.member_counts[pairing as usize] += 1;
+        match self.standing[user] {
+            Standing::Keyed => prefer(&mut self.found.choices[user][plane as usize], pairing),
+            Standing::NoKey | Standing::SharedKey => {
+                if self.standing[user] == Standing::NoKey {
+                    self.found.keyless.entry(user as u32).or_default()[plane as usize] = true;
+                }
+                if !std::mem::replace(&mut self.skipped[user], true) {
+                    self.found.skipped.push(user as u32);
+                }
+            }
+            Standing::Disabled => {}
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, GroupRef, RetryConfig, TargetConfig};
+use crate::config::{Config, GroupRef, RetryConfig, TargetConfig, Where};
 use crate::secret::SecretRef;
 
 /// `target: { type: goto }`: the account and how adsync signs in to it.
@@ -61,10 +61,10 @@ pub struct GotoRule {
     /// The directory group whose members the rule applies to (nested groups included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entra_group: Option<GroupRef>,
-    /// An attribute condition; accepted in the file, refused by validation until conditions
-    /// are supported (see [`rule_selector`]).
+    /// A condition over directory attributes, as a Rescue pairing's `where:`: alone it selects
+    /// from the whole directory, with `entra_group` from the group's members.
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
-    pub condition: Option<serde_json::Value>,
+    pub condition: Option<Where>,
     /// GoTo product codes (`G2M`, `G2W`, `G2T`, `OPENVOICE`, `JIVE`); merged over every
     /// matching rule.
     #[serde(default)]
@@ -100,28 +100,29 @@ pub enum RoleWord {
     Full,
 }
 
-/// How a rule chooses its users.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleSelector<'a> {
-    /// The members of a directory group.
-    Group(&'a GroupRef),
+/// How a rule chooses its users: a directory group's members, those a condition selects, or the
+/// group's members that the condition selects (exactly as a Rescue pairing).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RuleSelector<'a> {
+    /// The directory group, if any.
+    pub group: Option<&'a GroupRef>,
+    /// The `where:` condition, if any.
+    pub condition: Option<&'a Where>,
 }
 
-/// What a rule selects its users by, or why it cannot be used. Attribute conditions (`where:`)
-/// are the one thing refused here, so wiring them in is a change to this function alone.
+/// What a rule selects its users by, or why it selects nobody.
 pub fn rule_selector(rule: &GotoRule) -> Result<RuleSelector<'_>, String> {
-    match (&rule.entra_group, &rule.condition) {
-        (_, Some(_)) => Err(format!(
-            "goto rule `{}`: `where:` conditions are not yet supported for goto rules; select \
-             the rule's users with `entra_group:`",
+    if rule.entra_group.is_none() && rule.condition.is_none() {
+        return Err(format!(
+            "goto rule `{}`: selects nobody: give `entra_group:`, `where:` (a condition over \
+             attributes), or both",
             rule.name
-        )),
-        (Some(group), None) => Ok(RuleSelector::Group(group)),
-        (None, None) => Err(format!(
-            "goto rule `{}`: names no `entra_group:`; every rule selects its users by a group",
-            rule.name
-        )),
+        ));
     }
+    Ok(RuleSelector {
+        group: rule.entra_group.as_ref(),
+        condition: rule.condition.as_ref(),
+    })
 }
 
 impl GotoConfig {
@@ -252,17 +253,31 @@ mod tests {
     }
 
     #[test]
-    fn a_where_condition_is_refused_naming_the_rule() {
+    fn a_where_condition_selects_and_a_bad_one_names_its_column() {
         let config = rules(serde_json::json!({"rules": [
-            {"name": "Sales by department", "where": {"department": "Sales"}, "products": ["G2M"]},
+            {"name": "Sales", "where": "department eq 'Sales'", "products": ["G2M"]},
         ]}));
-        let problems = config.problems();
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].0, "goto.rules[0]");
+        assert_eq!(config.problems(), []);
+        let selector = rule_selector(&config.rules[0]).unwrap();
+        assert_eq!(selector.group, None);
+        assert_eq!(
+            selector.condition.map(Where::as_str),
+            Some("department eq 'Sales'")
+        );
+        let error = serde_json::from_value::<GotoConfig>(serde_json::json!({"rules": [
+            {"name": "Sales", "where": "departmnt eq 'Sales'", "products": ["G2M"]},
+        ]}))
+        .unwrap_err()
+        .to_string();
         assert!(
-            problems[0].1.contains("`Sales by department`")
-                && problems[0].1.contains("not yet supported"),
-            "{problems:?}"
+            error.contains("where: condition `departmnt eq 'Sales'`, column 1")
+                && error.contains("did you mean `department`"),
+            "{error}"
+        );
+        let nobody = rules(serde_json::json!({"rules": [{"name": "x", "products": ["G2M"]}]}));
+        assert!(
+            nobody.problems()[0].1.contains("selects nobody"),
+            "{nobody:?}"
         );
     }
 

@@ -99,15 +99,20 @@ pub fn goto_desired(
 /// A rule as a technician pairing to a placeholder group: only its members and order matter.
 /// Built through serde so that pairing keys added later keep their defaults.
 fn rule_as_pairing(rule: &GotoRule) -> Result<Pairing, PlanError> {
-    let RuleSelector::Group(group) = rule_selector(rule).map_err(|message| PlanError {
+    let RuleSelector { group, condition } = rule_selector(rule).map_err(|message| PlanError {
         problems: vec![Problem::GotoRule { message }],
     })?;
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "name": rule.name,
-        "entra_group": group,
         "rescue_group": "goto",
         "role": "technician",
     });
+    if let Some(group) = group {
+        json["entra_group"] = serde_json::json!(group);
+    }
+    if let Some(condition) = condition {
+        json["where"] = serde_json::json!(condition.as_str());
+    }
     serde_json::from_value(json).map_err(|error| PlanError {
         problems: vec![Problem::GotoRule {
             message: format!("goto rule `{}`: {error}", rule.name),
@@ -204,6 +209,7 @@ fn names(display: &str, record: Option<&DirectoryUser>) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Where;
     use crate::goto::RoleWord;
 
     fn world() -> (DirectorySnapshot, Config) {
@@ -297,15 +303,31 @@ mod tests {
     }
 
     #[test]
-    fn a_where_rule_is_an_unsupported_problem() {
-        let (directory, mut config) = world();
+    fn a_where_rule_selects_as_a_pairing_does() {
+        let (mut directory, mut config) = world();
+        directory.users[1].department = Some("Sales".to_owned());
+        directory.users[2].department = Some("Sales".to_owned());
         if let Some(goto) = config.goto.as_mut() {
-            goto.rules[1].condition = Some(serde_json::json!({"department": "Sales"}));
+            // Alone: everyone the condition selects (Eve is disabled, so not wanted).
+            goto.rules[0].entra_group = None;
+            goto.rules[0].condition = Some(Where::parse("department eq 'Sales'").unwrap());
+            // With a group: the group's members it selects (Ada of Webinars is not in Sales).
+            goto.rules[2].condition = Some(Where::parse("department eq 'Sales'").unwrap());
         }
-        let error = goto_desired(&directory, &config).unwrap_err();
-        assert!(
-            error.to_string().contains("`meetings`") && error.to_string().contains("not yet"),
-            "{error}"
+        config.validate().unwrap();
+        let wanted = goto_desired(&directory, &config).unwrap();
+        let rules: Vec<(&str, &[usize])> = wanted
+            .users
+            .iter()
+            .map(|u| (u.email.as_str(), u.rules.as_slice()))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("ada@contoso.com", &[1][..]),
+                ("bob@contoso.com", &[0, 1][..])
+            ]
         );
+        assert_eq!(wanted.rule_members, [2, 5, 0]);
     }
 }

@@ -240,6 +240,21 @@ pub struct Change {
     pub old: String,
     /// The value the directory wants.
     pub new: String,
+    /// Where `new` came from, when a template made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapped: Option<MappedValue>,
+}
+
+/// A value a template made: the template, where it was configured, and the directory values it
+/// read (`null` for a missing one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MappedValue {
+    /// The template as written.
+    pub template: String,
+    /// The configuration key (`pairings[1].attributes.name`, `sync.attributes.ssoid`).
+    pub key: String,
+    /// Each attribute the template read, with the user's value.
+    pub values: BTreeMap<String, Option<String>>,
 }
 
 /// The fields of a user `create_user` makes.

@@ -41,12 +41,16 @@ pub enum Guard {
         /// Enabled managed users the percentage is taken of.
         base: u64,
     },
-    /// An Entra group resolved to no members while its Rescue group has enabled members.
+    /// An Entra group resolved to no members (or a pairing's condition selected nobody) while
+    /// its Rescue group has enabled members.
     EmptyGroup {
         /// The pairing's label.
         pairing: String,
         /// Enabled members of the Rescue group.
         enabled_members: u64,
+        /// The pairing's `where:`, when it has one.
+        #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+        condition: Option<String>,
     },
 }
 
@@ -79,21 +83,31 @@ impl Guard {
             Guard::EmptyGroup {
                 pairing,
                 enabled_members,
+                condition: None,
             } => format!(
                 "the Entra group of pairing `{pairing}` has no members while its Rescue group has {enabled_members} enabled users"
+            ),
+            Guard::EmptyGroup {
+                pairing,
+                enabled_members,
+                condition: Some(condition),
+            } => format!(
+                "pairing `{pairing}` holds nobody (`where: {condition}`) while its Rescue group has {enabled_members} enabled users"
             ),
         }
     }
 }
 
 /// What the empty-group guard needs of a pairing: its label, how many members its Entra group
-/// has, its plane, and its destination's node when that exists.
+/// has, its plane, its destination's node when that exists, and its condition.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Paired<'a> {
     pub(super) label: &'a str,
     pub(super) member_count: u64,
     pub(super) plane: Plane,
     pub(super) node: Option<NodeId>,
+    /// The pairing's `where:`, as written.
+    pub(super) condition: Option<&'a str>,
 }
 
 /// The guards a plan of `disables` and `moves` trips (SPEC §6). `enabled_managed` counts the
@@ -168,5 +182,6 @@ fn empty_group<'n, C: Iterator<Item = &'n RescueNode>>(
     (enabled_members > 0).then(|| Guard::EmptyGroup {
         pairing: pairing.label.to_owned(),
         enabled_members,
+        condition: pairing.condition.map(str::to_owned),
     })
 }

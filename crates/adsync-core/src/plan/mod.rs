@@ -37,7 +37,7 @@ use crate::tree::{GroupLocation, OrgTree};
 pub use crate::warning::{Warning, WarningKind};
 pub use action::{
     Action, ActionKind, Change, CreateGroup, CreateUser, DisableUser, EnableUser, Location,
-    MoveUser, NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
+    MappedValue, MoveUser, NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
 };
 pub use guard::{Blocked, Guard};
 pub use seal::{DIGEST_PREFIX, SIGNATURE_PREFIX, SealError};
@@ -182,6 +182,12 @@ pub struct PairingSummary {
     pub ssoid_from: Option<String>,
     /// Synced attributes.
     pub attributes: Vec<Attribute>,
+    /// The condition members satisfy (`where:`), as written.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// The templates of mapped fields, as written.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub templates: std::collections::BTreeMap<Attribute, String>,
 }
 
 /// One user in scope, for `explain` and reports, as [`UserList`] gives it.
@@ -389,6 +395,7 @@ pub fn plan_on(
             member_count: pairing.member_count,
             plane: pairing.role.plane(),
             node: place.node,
+            condition: pairing.condition.as_deref(),
         })
         .collect();
     let blocked = guard::guards(
@@ -498,8 +505,15 @@ fn pairing_summary(pairing: &crate::desired::ResolvedPairing, place: &Place) -> 
         ssoid_from: pairing.ssoid_from.map(|s| match s {
             SsoidSource::Upn => "upn".to_owned(),
             SsoidSource::Email => "email".to_owned(),
+            SsoidSource::Template => "template".to_owned(),
         }),
         attributes: pairing.attributes.iter().copied().collect(),
+        condition: pairing.condition.clone(),
+        templates: pairing
+            .templates
+            .iter()
+            .map(|(&field, mapped)| (field, mapped.template.to_string()))
+            .collect(),
     }
 }
 

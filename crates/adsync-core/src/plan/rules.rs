@@ -16,8 +16,8 @@ use crate::warning::{Warning, WarningKind};
 
 use super::claim::KeyedNode;
 use super::{
-    Action, Change, CreateUser, DisableUser, EnableUser, Links, Location, MoveUser, NewUser, Place,
-    Policy, Precondition, SetMobileLicense, UpdateUser, UserRef,
+    Action, Change, CreateUser, DisableUser, EnableUser, Links, Location, MappedValue, MoveUser,
+    NewUser, Place, Policy, Precondition, SetMobileLicense, UpdateUser, UserRef,
 };
 
 /// A desired user with what decides its actions: the pairing that won it and its destination.
@@ -43,10 +43,17 @@ impl Wanted<'_> {
 
     /// Why the user gets its actions: its winning pairing.
     pub(crate) fn reason(&self) -> String {
-        format!(
-            "member of {} (pairing `{}`)",
-            self.pairing.group_name, self.pairing.label
-        )
+        let pairing = self.pairing;
+        match (pairing.group_name.as_str(), &pairing.condition) {
+            ("", Some(condition)) => {
+                format!("selected by `{condition}` (pairing `{}`)", pairing.label)
+            }
+            (group, Some(condition)) => format!(
+                "member of {group} selected by `{condition}` (pairing `{}`)",
+                pairing.label
+            ),
+            (group, None) => format!("member of {group} (pairing `{}`)", pairing.label),
+        }
     }
 }
 
@@ -194,11 +201,26 @@ pub(crate) fn attribute_changes(
                 Change {
                     old: have.to_owned(),
                     new: wanted.to_owned(),
+                    mapped: mapped_value(&user, attribute),
                 },
             );
         }
     }
     changes
+}
+
+/// Issue 24: the template that made a changed value, and the directory values it read.
+fn mapped_value(user: &DesiredUser<'_>, attribute: Attribute) -> Option<MappedValue> {
+    let from = user.mapped_from(attribute)?;
+    Some(MappedValue {
+        template: from.template.template.to_string(),
+        key: from.template.key.clone(),
+        values: from
+            .values
+            .iter()
+            .map(|&(name, value)| (name.to_owned(), value.map(str::to_owned)))
+            .collect(),
+    })
 }
 
 /// The pairing's `mobile_license` decides the add-on: on when it grants it, off otherwise.

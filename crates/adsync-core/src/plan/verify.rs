@@ -132,7 +132,8 @@ fn plan_problems(plan: &Plan, config: &Config, world: &World<'_>) -> Vec<String>
             && summary.container == dest.container
             && summary.destination.folded() == dest.folded
             && summary.mobile_license == dest.mobile
-            && summary.attributes.iter().copied().collect::<BTreeSet<_>>() == *dest.attributes;
+            && summary.attributes.iter().copied().collect::<BTreeSet<_>>() == *dest.attributes
+            && summary.condition.as_deref() == dest.condition;
         if !same {
             problems.push(format!(
                 "pairing {} (`{}`) differs from the configuration's",
@@ -153,6 +154,8 @@ struct Dest<'c> {
     node: Option<NodeId>,
     mobile: bool,
     attributes: &'c BTreeSet<Attribute>,
+    /// The pairing's `where:`, as written.
+    condition: Option<&'c str>,
 }
 
 /// A node as the checks see it ([`World::node`]).
@@ -218,7 +221,8 @@ impl<'a> World<'a> {
                     folded: path.folded(),
                     node,
                     mobile: pairing.mobile_license,
-                    attributes: &pairing.attributes,
+                    attributes: &pairing.attributes.fields,
+                    condition: pairing.condition.as_ref().map(|c| c.as_str()),
                 }
             })
             .collect();
@@ -272,6 +276,7 @@ impl<'a> World<'a> {
                 member_count: summary.member_count,
                 plane: dest.role.plane(),
                 node: dest.node,
+                condition: dest.condition,
             })
             .collect();
         guard::guards(
@@ -951,6 +956,7 @@ mod tests {
             super::super::Change {
                 old: String::new(),
                 new: "boss".into(),
+                mapped: None,
             },
         );
         update

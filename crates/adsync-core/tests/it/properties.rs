@@ -14,8 +14,8 @@ use std::fmt;
 
 use adsync_core::Cores;
 use adsync_core::config::{
-    Attribute, Budget, Config, DestinationRef, GroupRef, Limits, Pairing, SafetyConfig,
-    SnapshotSourceConfig, SnapshotTargetConfig, SourceConfig, SyncConfig, TargetConfig,
+    Attribute, Budget, Config, DestinationRef, GroupRef, Limits, Mapping, Pairing, SafetyConfig,
+    SnapshotSourceConfig, SnapshotTargetConfig, SourceConfig, SyncConfig, Synced, TargetConfig,
 };
 use adsync_core::desired::{desired, desired_on};
 use adsync_core::memory::apply_action;
@@ -487,6 +487,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             mobile_phone: None,
             employee_id: None,
             account_enabled: user.enabled,
+            attributes: Default::default(),
         })
         .collect();
     let group_ids: Vec<String> = (0..spec.groups.len()).map(|i| format!("g{i}")).collect();
@@ -695,7 +696,8 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
                 name: pairing
                     .named
                     .then(|| format!("pairing-{}", pairing.group.index(100))),
-                entra_group,
+                entra_group: Some(entra_group),
+                condition: None,
                 rescue_group,
                 role: pairing.role,
                 mobile_license: pairing.mobile,
@@ -705,12 +707,15 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
                     3 => Some(false),
                     _ => None,
                 },
-                attributes: all
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(bit, _)| pairing.attributes & (1 << bit) != 0)
-                    .map(|(_, attribute)| attribute)
-                    .collect(),
+                attributes: Synced {
+                    fields: all
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(bit, _)| pairing.attributes & (1 << bit) != 0)
+                        .map(|(_, attribute)| attribute)
+                        .collect(),
+                    templates: Mapping::default(),
+                },
             }
         })
         .fold(Vec::<Pairing>::new(), |mut kept, pairing| {
@@ -749,6 +754,7 @@ fn build(spec: &WorldSpec, shape: Shape, safety: SafetyConfig) -> World {
             limits: Limits::default(),
             safety,
             state_dir: ".adsync".to_owned(),
+            attributes: Mapping::default(),
             plan_signing_key: None,
             ..SyncConfig::default()
         },
@@ -997,8 +1003,9 @@ impl Facts {
                 .groups
                 .iter()
                 .position(|group| match &pairing.entra_group {
-                    GroupRef::Id { id } => group.id == *id,
-                    GroupRef::Name(name) => group.display_name == *name,
+                    Some(GroupRef::Id { id }) => group.id == *id,
+                    Some(GroupRef::Name(name)) => group.display_name == *name,
+                    None => false,
                 });
             let mut members: BTreeSet<&str> = BTreeSet::new();
             let mut seen: BTreeSet<usize> = BTreeSet::new();

@@ -73,6 +73,7 @@ fn request(groups: Vec<GroupRef>, nested_groups: bool) -> SourceRequest {
     SourceRequest {
         groups,
         nested_groups,
+        ..Default::default()
     }
 }
 

@@ -50,6 +50,7 @@ fn jane() -> DirectoryUser {
         mobile_phone: None,
         employee_id: None,
         account_enabled: true,
+        attributes: Default::default(),
     }
 }
 

@@ -43,6 +43,7 @@ pub(crate) async fn read(
                 .map(|name| GroupRef::Name((*name).to_owned()))
                 .collect(),
             nested_groups: true,
+            ..Default::default()
         })
         .await
 }

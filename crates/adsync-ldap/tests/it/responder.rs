@@ -288,6 +288,7 @@ async fn groups_by_object_guid_and_ad_bind_refusals() {
                 id: guid_text(group.guid).to_uppercase(),
             }],
             nested_groups: false,
+            ..Default::default()
         })
         .await
         .expect("a read by id");

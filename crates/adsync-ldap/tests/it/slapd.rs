@@ -128,6 +128,7 @@ async fn a_read_reports_each_group_its_pages_and_users() {
             .map(|name| GroupRef::Name((*name).to_owned()))
             .collect(),
         nested_groups: true,
+        ..Default::default()
     };
     let recorded = Recorded::default();
     let snapshot = source
@@ -364,4 +365,48 @@ async fn groups_by_dn_and_ambiguous_names() {
         error.to_string().contains("`SG-Rescue-L2`"),
         "close names: {error}"
     );
+}
+
+/// A pairing's `where:` with no group: the users it selects are found by a paged subtree
+/// search with the condition as an LDAP filter (the disabled bit by the bitwise-AND rule),
+/// exactly those adsync's own evaluation selects from the whole directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_condition_reads_the_users_it_selects() {
+    let mut directory = directory();
+    directory.users[5].title = Some("Field lead".to_owned());
+    directory.users[6].title = None;
+    let slapd = Slapd::start(&directory);
+    let source = LdapSource::new(ldaps(&slapd)).expect("settings");
+    let condition =
+        adsync_core::condition::parse("jobTitle startswith 'SUPPORT' and accountEnabled eq true")
+            .expect("parses");
+    let request = SourceRequest {
+        selections: vec![condition.clone()],
+        ..Default::default()
+    };
+    let snapshot = source.snapshot(&request).await.expect("a read");
+    let mut read: Vec<&str> = snapshot.users.iter().map(|u| u.upn.as_str()).collect();
+    read.sort_unstable();
+    let mut wanted: Vec<&str> = directory
+        .users
+        .iter()
+        .filter(|u| u.title.as_deref() == Some("Support engineer") && u.uac & 2 == 0)
+        .map(|u| u.upn.as_str())
+        .collect();
+    wanted.sort_unstable();
+    assert_eq!(read, wanted);
+    assert_eq!(
+        read.len(),
+        11,
+        "13 + 1 users, less the disabled one and two others"
+    );
+    assert!(snapshot.users.iter().all(|user| condition.matches(user)));
+
+    // A schema extension exists in Entra ID only: the read fails, naming it.
+    let request = SourceRequest {
+        attributes: vec!["extension_0123456789abcdef0123456789abcdef_costCenter".into()],
+        ..Default::default()
+    };
+    let error = source.read(&request).await.expect_err("refused");
+    assert!(matches!(error, Error::Unsupported { .. }), "{error}");
 }

@@ -292,6 +292,7 @@ pub(crate) fn update(node: u64, changes: &[(Attribute, &str, &str)]) -> Action {
                     Change {
                         old: old.to_owned(),
                         new: new.to_owned(),
+                        mapped: None,
                     },
                 )
             })
