@@ -196,13 +196,6 @@ pub(crate) fn read_state<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, 
     }
 }
 
-/// Hostile configuration text: arbitrary text, structured mutations of real configurations and
-/// literal secrets of every type. `parse_config` never panics, fails with a configuration error
-/// naming the file, and never quotes a secret.
-///
-/// Cases per property: 3,000 by default; `PROPTEST_CASES` overrides it (the long run in
-/// docs/reliability.md uses 100,000).
-
 /// A Graph source kept between the cycles of `adsync run`, so one token serves the cycles of
 /// its lifetime. A changed `source` section, client secret or `sync.read_budget_s` builds a new
 /// one; so does a cycle that failed ([`GraphKeeper::forget`]).
@@ -241,6 +234,12 @@ pub(crate) type DetailSlot = std::sync::Mutex<
     )>,
 >;
 
+/// Hostile configuration text: arbitrary text, structured mutations of real configurations and
+/// literal secrets of every type. `parse_config` never panics, fails with a configuration error
+/// naming the file, and never quotes a secret.
+///
+/// Cases per property: 3,000 by default; `PROPTEST_CASES` overrides it (the long run in
+/// docs/reliability.md uses 100,000).
 #[cfg(test)]
 mod hostile {
     use std::path::Path;
