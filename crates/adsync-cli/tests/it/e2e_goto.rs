@@ -11,14 +11,14 @@ use calamine::{Reader, Xlsx, open_workbook};
 
 use crate::{Run, adsync, copy_fixture};
 
-struct Goto {
+pub(crate) struct Goto {
     runtime: tokio::runtime::Runtime,
-    emulator: GotoEmulator,
-    dir: std::path::PathBuf,
+    pub(crate) emulator: GotoEmulator,
+    pub(crate) dir: std::path::PathBuf,
 }
 
 impl Goto {
-    fn start(name: &str) -> Goto {
+    pub(crate) fn start(name: &str) -> Goto {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -53,15 +53,18 @@ impl Goto {
         }
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// [`Goto::run`] with more environment variables.
+    pub(crate) fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let _guard = self.runtime.enter();
         let mut all = vec!["--config", "adsync.yaml"];
         all.extend_from_slice(args);
-        adsync(
-            &self.dir,
-            &all,
-            &[("ADSYNC_GOTO_CLIENT_SECRET", CLIENT_SECRET)],
-        )
+        let mut env = env.to_vec();
+        env.push(("ADSYNC_GOTO_CLIENT_SECRET", CLIENT_SECRET));
+        adsync(&self.dir, &all, &env)
     }
 
     fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
