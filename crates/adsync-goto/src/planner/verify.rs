@@ -58,7 +58,8 @@ pub fn verify(plan: &GotoPlan, sides: &Sides<'_>) -> Result<Option<Blocked>, Vec
     for email in &plan.managed {
         if !sides.managed.contains(email) && !allowed.selected.contains(email) {
             problems.push(format!(
-                "`managed` lists {email}, which adsync does not manage and no rule selects"
+                "`managed` lists {email}, which adsync does not manage and no rule selects \
+                 now"
             ));
         }
     }
@@ -150,7 +151,12 @@ impl<'a> Allowed<'a> {
                 group,
                 ..
             } => (!self.selected.contains(&email))
-                .then(|| format!("no goto rule selects {email} in the directory now"))
+                .then(|| {
+                    format!(
+                        "no goto rule selects {email} in the directory now (if they left since \
+                         the plan was saved, plan again)"
+                    )
+                })
                 .or_else(|| self.licences(licences, &BTreeSet::new()))
                 .or_else(|| {
                     (*role != AdminRole::None)
