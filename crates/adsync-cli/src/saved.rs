@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use adsync_core::execute::check_preconditions;
-use adsync_core::plan::{Blocked, CurrentState, Plan, SealError, check_format, verify};
+use adsync_core::plan::{
+    Blocked, CurrentState, Plan, SealError, Sealed, check_format_version, verify,
+};
 use adsync_core::secret::Secret;
 
 use crate::error::Error;
@@ -32,11 +34,12 @@ fn signing_key(loaded: &Loaded) -> Result<Option<Secret>, Error> {
         .transpose()
 }
 
-/// `plan` sealed for saving: its digest, and its signature when a signing key is configured.
-pub(crate) fn sealed(loaded: &Loaded, plan: &Plan) -> Result<Plan, Error> {
+/// `plan` (Rescue's or GoTo's) sealed for saving: its digest, and its signature when a signing
+/// key is configured.
+pub(crate) fn sealed<P: Sealed>(loaded: &Loaded, plan: &P) -> Result<P, Error> {
     let key = signing_key(loaded)?;
     let mut sealed = plan.clone();
-    sealed.seal(key.as_ref().map(|key| key.expose().as_bytes()));
+    Sealed::seal(&mut sealed, key.as_ref().map(|key| key.expose().as_bytes()));
     Ok(sealed)
 }
 
@@ -44,19 +47,38 @@ pub(crate) fn sealed(loaded: &Loaded, plan: &Plan) -> Result<Plan, Error> {
 /// seal, and the configuration it was made from.
 pub(crate) fn open(loaded: &Loaded, path: &Path) -> Result<Plan, Error> {
     let plan: Plan = load::read_data(path)?;
-    check_format(&plan).map_err(|refusal| refused(path, refusal.problems))?;
+    check_opened(
+        loaded,
+        path,
+        &plan,
+        &plan.format_version,
+        &plan.config_digest,
+    )?;
+    Ok(plan)
+}
+
+/// The checks of any saved plan (Rescue's, GoTo's) that need no read: its `format_version`,
+/// its seal, and that it was made from this configuration.
+pub(crate) fn check_opened(
+    loaded: &Loaded,
+    path: &Path,
+    plan: &impl Sealed,
+    format_version: &str,
+    config_digest: &str,
+) -> Result<(), Error> {
+    check_format_version(format_version).map_err(|refusal| refused(path, refusal.problems))?;
     let key = signing_key(loaded)?;
     plan.check_seal(key.as_ref().map(|key| key.expose().as_bytes()))
         .map_err(|error| refused(path, vec![seal_problem(&error)]))?;
     let digest = loaded.config.digest();
-    if plan.config_digest != digest {
+    if config_digest != digest {
         return Err(Error::StalePlan {
             path: path.to_owned(),
-            plan: plan.config_digest,
+            plan: config_digest.to_owned(),
             config: digest,
         });
     }
-    Ok(plan)
+    Ok(())
 }
 
 /// Checks every action of `plan` against the configuration and what Rescue holds now: the
@@ -83,7 +105,7 @@ fn seal_problem(error: &SealError) -> String {
     }
 }
 
-fn refused(path: &Path, problems: Vec<String>) -> Error {
+pub(crate) fn refused(path: &Path, problems: Vec<String>) -> Error {
     Error::PlanRefused {
         path: path.to_owned(),
         problems,

@@ -17,7 +17,7 @@ use super::render;
 use crate::cli::Global;
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load::{self, Loaded};
+use crate::load::Loaded;
 use crate::output;
 use crate::state::{AUDIT_LOG, LastRun};
 use crate::style::{Paint, Tone};
@@ -175,30 +175,15 @@ impl Run<'_> {
     }
 }
 
-/// A saved GoTo plan: refused when made from another configuration; the account is read fresh
-/// (operations whose users changed since are skipped as drifted when applied).
+/// A saved GoTo plan, checked whole ([`super::saved`]); the account is read fresh (operations
+/// whose users changed since are skipped as drifted when applied).
 async fn saved(
     global: &Global,
     loaded: &Loaded,
     path: &Path,
     target: &GotoTarget,
 ) -> Result<(GotoPlan, GotoSnapshot), Error> {
-    let plan: GotoPlan = load::read_data(path)?;
-    if plan.target != "goto" {
-        return Err(Error::DataFile {
-            path: path.to_owned(),
-            message: format!("this is a plan for a `{}` target, not goto", plan.target),
-        });
-    }
-    let digest = loaded.config.digest();
-    if plan.config_digest != digest {
-        return Err(Error::StalePlan {
-            path: path.to_owned(),
-            plan: plan.config_digest,
-            config: digest,
-        });
-    }
-    let account = super::read_account(target).await?;
+    let (plan, account) = super::saved::checked(loaded, path, target).await?;
     if account.account_key != plan.account_key {
         output::warning(
             global,

@@ -12,6 +12,7 @@ mod apply;
 mod explain;
 mod page;
 mod render;
+mod saved;
 mod tree;
 mod workbook;
 
@@ -141,6 +142,21 @@ pub(crate) async fn read_all(
     loaded: &Loaded,
     target: &GotoTarget,
 ) -> Result<(GotoPlan, GotoSnapshot, GotoDesired), Error> {
+    let (wanted, account, managed) = read_sides(loaded, target).await?;
+    let plan = plan(
+        &wanted,
+        &account,
+        &loaded.config,
+        &PlanInput { managed: &managed },
+    );
+    Ok((plan, account, wanted))
+}
+
+/// Reads the directory (what it wants), the account and the managed e-mails.
+pub(crate) async fn read_sides(
+    loaded: &Loaded,
+    target: &GotoTarget,
+) -> Result<(GotoDesired, GotoSnapshot, BTreeSet<String>), Error> {
     let source = crate::wiring::source(loaded)?;
     // Bounded by `sync.read_budget_s`, as every directory read is.
     let budget = Duration::from_secs(loaded.config.sync.read_budget_s);
@@ -152,13 +168,7 @@ pub(crate) async fn read_all(
     drop(directory);
     let account = read_account(target).await?;
     let managed = read_managed(loaded)?;
-    let plan = plan(
-        &wanted,
-        &account,
-        &loaded.config,
-        &PlanInput { managed: &managed },
-    );
-    Ok((plan, account, wanted))
+    Ok((wanted, account, managed))
 }
 
 /// The failed read of a directory that took longer than `budget`: nothing is planned from it.
@@ -182,7 +192,8 @@ pub(crate) async fn plan_command(
     let target = target(loaded, config)?;
     let (plan, account) = read_and_plan(loaded, &target).await?;
     if let Some(out) = &args.out {
-        output::write_atomic(out, output::json(&plan).as_bytes())?;
+        let sealed = crate::saved::sealed(loaded, &plan)?;
+        output::write_atomic(out, output::json(&sealed).as_bytes())?;
     }
     print_warnings(global, &plan);
     if args.json {

@@ -15,7 +15,7 @@ use super::render;
 use crate::cli::{DryRunArgs, Global};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::load::{self, Loaded};
+use crate::load::Loaded;
 use crate::output;
 use crate::sheet::{Cell, Mark, Sheet};
 use crate::style::Paint;
@@ -30,10 +30,7 @@ pub(crate) async fn dry_run(
 ) -> Result<ExitStatus, Error> {
     let target = super::target(loaded, config)?;
     let (plan, account) = match &args.plan {
-        Some(path) => {
-            let plan: GotoPlan = load::read_data(path)?;
-            (plan, super::read_account(&target).await?)
-        }
+        Some(path) => super::saved::checked(loaded, path, &target).await?,
         None => super::read_and_plan(loaded, &target).await?,
     };
     let now = SystemTime::now();

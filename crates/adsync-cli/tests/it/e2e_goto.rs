@@ -15,14 +15,14 @@ use adsync_tests::graph_emulator::{self, GraphEmulator, RequestKind};
 use crate::emulated::GRAPH_SECRET_VAR;
 use crate::{Run, adsync, copy_fixture};
 
-struct Goto {
+pub(crate) struct Goto {
     runtime: tokio::runtime::Runtime,
-    emulator: GotoEmulator,
-    dir: std::path::PathBuf,
+    pub(crate) emulator: GotoEmulator,
+    pub(crate) dir: std::path::PathBuf,
 }
 
 impl Goto {
-    fn start(name: &str) -> Goto {
+    pub(crate) fn start(name: &str) -> Goto {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -57,12 +57,12 @@ impl Goto {
         }
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, &[])
     }
 
-    /// [`Goto::run`] with further environment variables.
-    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+    /// [`Goto::run`] with more environment variables.
+    pub(crate) fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let _guard = self.runtime.enter();
         let mut all = vec!["--config", "adsync.yaml"];
         all.extend_from_slice(args);

@@ -40,10 +40,10 @@ pub use action::{
     MappedValue, MoveUser, NewUser, Place, Precondition, SetMobileLicense, UpdateUser, UserRef,
 };
 pub use guard::{Blocked, Guard};
-pub use seal::{DIGEST_PREFIX, SIGNATURE_PREFIX, SealError};
+pub use seal::{DIGEST_PREFIX, SIGNATURE_PREFIX, SealError, Sealed};
 pub use user_list::{Iter as UserIter, UserList};
 use user_list::{Matched, Rows};
-pub use verify::{Refusal, check_format, verify};
+pub use verify::{Refusal, check_format, check_format_version, verify};
 
 use claim::{Claim, KeyedNode, PlaneClaims};
 use order::EntryOrder;

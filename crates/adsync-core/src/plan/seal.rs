@@ -51,49 +51,96 @@ pub enum SealError {
     BadSignature,
 }
 
-impl Plan {
+/// A saved plan type that carries a seal (Rescue's [`Plan`], GoTo's): its canonical JSON
+/// without `digest` and `signature` is what both cover.
+pub trait Sealed: serde::Serialize + Clone {
+    /// The `digest` and `signature` fields, to set.
+    fn seal_mut(&mut self) -> (&mut Option<String>, &mut Option<String>);
+
+    /// The `digest` and `signature` fields.
+    fn seal_of(&self) -> (Option<&str>, Option<&str>);
+
     /// The bytes the digest and signature cover: the canonical JSON without either.
     fn sealed_bytes(&self) -> Vec<u8> {
-        let unsealed = Plan {
-            digest: None,
-            signature: None,
-            ..self.clone()
-        };
+        let mut unsealed = self.clone();
+        let (digest, signature) = unsealed.seal_mut();
+        (*digest, *signature) = (None, None);
         // A plan holds strings, numbers, bools, sorted maps and sequences: serde_json cannot
         // fail on it.
         serde_json::to_vec(&unsealed).unwrap_or_default()
     }
 
     /// Seals the plan: its digest, and its signature when `key` is given.
-    pub fn seal(&mut self, key: Option<&[u8]>) {
-        let bytes = self.sealed_bytes();
-        self.digest = Some(format!("{DIGEST_PREFIX}{}", hex(&Sha256::digest(&bytes))));
-        self.signature = key.map(|key| format!("{SIGNATURE_PREFIX}{}", hex(&mac(key, &bytes))));
+    fn seal(&mut self, key: Option<&[u8]>) {
+        let (digest, signature) = seal_bytes(&self.sealed_bytes(), key);
+        let (to_digest, to_signature) = self.seal_mut();
+        (*to_digest, *to_signature) = (digest, signature);
     }
 
     /// Checks the seal: the digest must match the content; with `key`, the signature must be
     /// present and match; without, there must be none (it could not be checked).
+    fn check_seal(&self, key: Option<&[u8]>) -> Result<(), SealError> {
+        let (digest, signature) = self.seal_of();
+        check_bytes(&self.sealed_bytes(), digest, signature, key)
+    }
+}
+
+impl Sealed for Plan {
+    fn seal_mut(&mut self) -> (&mut Option<String>, &mut Option<String>) {
+        (&mut self.digest, &mut self.signature)
+    }
+
+    fn seal_of(&self) -> (Option<&str>, Option<&str>) {
+        (self.digest.as_deref(), self.signature.as_deref())
+    }
+}
+
+impl Plan {
+    /// Seals the plan ([`Sealed::seal`]).
+    pub fn seal(&mut self, key: Option<&[u8]>) {
+        Sealed::seal(self, key);
+    }
+
+    /// Checks the seal ([`Sealed::check_seal`]).
     pub fn check_seal(&self, key: Option<&[u8]>) -> Result<(), SealError> {
-        let digest = self.digest.as_deref().ok_or(SealError::Unsealed)?;
-        let digest = parse_hex(digest, DIGEST_PREFIX).ok_or(SealError::MalformedDigest)?;
-        let bytes = self.sealed_bytes();
-        if Sha256::digest(&bytes).as_slice() != digest.as_slice() {
-            return Err(SealError::DigestMismatch);
-        }
-        match (key, self.signature.as_deref()) {
-            (None, None) => Ok(()),
-            (None, Some(_)) => Err(SealError::NoKey),
-            (Some(_), None) => Err(SealError::Unsigned),
-            (Some(key), Some(signature)) => {
-                let signature =
-                    parse_hex(signature, SIGNATURE_PREFIX).ok_or(SealError::BadSignature)?;
-                let mut check = keyed(key);
-                check.update(&bytes);
-                // Constant-time comparison (the `hmac` crate compares through `subtle`).
-                check
-                    .verify_slice(&signature)
-                    .map_err(|_| SealError::BadSignature)
-            }
+        Sealed::check_seal(self, key)
+    }
+}
+
+/// The digest of `bytes` (a plan's canonical JSON without its seal), and their signature when
+/// `key` is given.
+fn seal_bytes(bytes: &[u8], key: Option<&[u8]>) -> (Option<String>, Option<String>) {
+    let digest = format!("{DIGEST_PREFIX}{}", hex(&Sha256::digest(bytes)));
+    let signature = key.map(|key| format!("{SIGNATURE_PREFIX}{}", hex(&mac(key, bytes))));
+    (Some(digest), signature)
+}
+
+/// Checks the seal (`digest`, `signature`) of `bytes`: the digest must match; with `key`, the
+/// signature must be present and match; without, there must be none (it could not be checked).
+fn check_bytes(
+    bytes: &[u8],
+    digest: Option<&str>,
+    signature: Option<&str>,
+    key: Option<&[u8]>,
+) -> Result<(), SealError> {
+    let digest = digest.ok_or(SealError::Unsealed)?;
+    let digest = parse_hex(digest, DIGEST_PREFIX).ok_or(SealError::MalformedDigest)?;
+    if Sha256::digest(bytes).as_slice() != digest.as_slice() {
+        return Err(SealError::DigestMismatch);
+    }
+    match (key, signature) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(SealError::NoKey),
+        (Some(_), None) => Err(SealError::Unsigned),
+        (Some(key), Some(signature)) => {
+            let signature =
+                parse_hex(signature, SIGNATURE_PREFIX).ok_or(SealError::BadSignature)?;
+            let mut check = keyed(key);
+            check.update(bytes);
+            // Constant-time comparison (the `hmac` crate compares through `subtle`).
+            check
+                .verify_slice(&signature)
+                .map_err(|_| SealError::BadSignature)
         }
     }
 }

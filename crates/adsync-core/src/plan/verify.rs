@@ -48,17 +48,22 @@ impl std::error::Error for Refusal {}
 
 /// The plan's `format_version` must be `1.<minor>`, with a minor this adsync knows.
 pub fn check_format(plan: &Plan) -> Result<(), Refusal> {
+    check_format_version(&plan.format_version)
+}
+
+/// [`check_format`] for any saved plan's `format_version` (Rescue's and GoTo's are both 1.x).
+pub fn check_format_version(version: &str) -> Result<(), Refusal> {
     let (ours_major, ours_minor) = split(super::FORMAT_VERSION).unwrap_or((1, 0));
-    match split(&plan.format_version) {
+    match split(version) {
         Some((major, minor)) if major == ours_major && minor <= ours_minor => Ok(()),
         Some((major, _)) if major == ours_major => Err(refusal(format!(
             "`format_version` {:?} is newer than this adsync reads ({}); update adsync or re-run `adsync plan --out`",
-            plan.format_version,
+            version,
             super::FORMAT_VERSION
         ))),
         _ => Err(refusal(format!(
             "`format_version` {:?} is not a plan format this adsync reads ({}.x); re-run `adsync plan --out`",
-            plan.format_version, ours_major
+            version, ours_major
         ))),
     }
 }

@@ -26,8 +26,20 @@ pub struct Blocked {
     pub message: String,
 }
 
-/// The first guard the plan trips, if any.
-pub(super) fn blast_radius(
+/// The first guard `operations` trip, if any: the blast radius, then the empty groups.
+pub(super) fn blocked(
+    operations: &[Planned],
+    wanted: &GotoDesired,
+    account: &GotoSnapshot,
+    managed: &BTreeSet<String>,
+    config: &adsync_core::config::Config,
+) -> Option<Blocked> {
+    blast_radius(operations, account, managed, &config.sync.safety)
+        .or_else(|| empty_groups(wanted, operations))
+}
+
+/// The first blast-radius budget the plan trips, if any.
+fn blast_radius(
     operations: &[Planned],
     account: &GotoSnapshot,
     managed: &BTreeSet<String>,
@@ -85,7 +97,7 @@ impl Blocked {
 pub const EMPTY_GROUP: &str = "empty_group";
 
 /// The empty-group guard: rules whose group holds nobody, when the plan suspends someone.
-pub(super) fn empty_groups(wanted: &GotoDesired, operations: &[Planned]) -> Option<Blocked> {
+fn empty_groups(wanted: &GotoDesired, operations: &[Planned]) -> Option<Blocked> {
     let suspensions = operations
         .iter()
         .filter(|planned| matches!(planned.operation, Operation::Suspend { .. }))

@@ -13,6 +13,7 @@
 mod guard;
 mod resolve;
 mod rules;
+mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +26,7 @@ use crate::model::{GotoSnapshot, Key, Operation, normalize_email};
 use crate::preflight::{Shortage, preflight};
 
 pub use guard::{Blocked, EMPTY_GROUP};
+pub use verify::{Sides, verify};
 
 /// The plan format's version.
 pub const FORMAT_VERSION: &str = "1.0";
@@ -81,6 +83,12 @@ pub struct GotoPlan {
     /// The e-mails adsync manages after this plan is applied (the state directory keeps them).
     #[serde(default)]
     pub managed: BTreeSet<String>,
+    /// The seal of a saved plan: `sha256:` and the digest of its canonical JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// With `sync.plan_signing_key`: `hmac-sha256:` and the HMAC of the same bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl GotoPlan {
@@ -143,8 +151,7 @@ pub fn plan(
             operation,
         })
         .collect();
-    let blocked = guard::blast_radius(&operations, account, input.managed, &config.sync.safety)
-        .or_else(|| guard::empty_groups(wanted, &operations));
+    let blocked = guard::blocked(&operations, wanted, account, input.managed, config);
     decided.warnings.extend(wanted.warnings.iter().cloned());
     decided.warnings.sort();
     decided.unresolved.sort();
@@ -159,6 +166,8 @@ pub fn plan(
         warnings: decided.warnings,
         blocked,
         managed: decided.managed,
+        digest: None,
+        signature: None,
     }
 }
 

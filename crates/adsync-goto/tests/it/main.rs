@@ -8,5 +8,6 @@ mod no_delete;
 mod paging;
 mod planner;
 mod retry;
+mod saved;
 mod support;
 mod token;
