@@ -67,6 +67,7 @@ pub mod plan;
 pub mod scope;
 pub mod secret;
 pub mod template;
+pub mod text;
 pub mod tree;
 mod warning;
 

@@ -46,18 +46,7 @@ impl Field {
     }
 }
 
-/// Whether `c` may not travel in a value of Rescue's text protocol.
-pub(crate) fn is_unsafe(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
-}
-
-/// Whether `c` ends a line somewhere (it becomes a space rather than vanish).
-fn breaks_line(c: char) -> bool {
-    matches!(
-        c,
-        '\n' | '\r' | '\t' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
-    )
-}
+pub(crate) use adsync_core::text::is_unsafe;
 
 /// `value` as it may be sent as `field` of `who` (a user or group, for messages): unchanged
 /// when safe, cleaned for free text (with a warning), refused for identity.
@@ -71,14 +60,7 @@ pub(crate) fn safe<'v>(value: &'v str, field: Field, who: &str) -> Result<Cow<'v
             field: field.as_str(),
         });
     }
-    let cleaned: String = value
-        .chars()
-        .filter_map(|c| match c {
-            c if breaks_line(c) => Some(' '),
-            c if is_unsafe(c) => None,
-            c => Some(c),
-        })
-        .collect();
+    let cleaned = adsync_core::text::as_sent(value).into_owned();
     tracing::warn!(
         who = %printable(who),
         field = field.as_str(),

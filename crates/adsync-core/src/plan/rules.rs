@@ -191,9 +191,12 @@ pub(crate) fn attribute_changes(
             Attribute::Description => (Some(user.description()), text(&node.description)),
         };
         let Some(wanted) = wanted else { continue };
+        // Free text compares as the adapter sends it (`crate::text`), so directory text with
+        // line breaks is written once rather than every run.
         let differs = match attribute {
             Attribute::Email => keyed.key() != Some(user.key()),
-            _ => wanted != have,
+            Attribute::Ssoid => wanted != have,
+            _ => crate::text::as_sent(wanted) != have,
         };
         if differs {
             changes.insert(
