@@ -13,10 +13,12 @@ use crate::hash::{FastMap, FastSet};
 use crate::model::{NodeId, Plane, RescueNode, UserKey};
 use crate::warning::{Warning, WarningKind};
 
-/// A user node with its e-mail as a key, worked out once.
+/// A user node with its id and its e-mail as a key, worked out once: what the claims and the
+/// plan's order compare, read without going back to the node.
 #[derive(Clone, Debug)]
 pub(crate) struct KeyedNode<'a> {
     pub(crate) node: &'a RescueNode,
+    pub(crate) id: NodeId,
     pub(crate) key: Option<Cow<'a, str>>,
 }
 
@@ -24,6 +26,7 @@ impl<'a> KeyedNode<'a> {
     pub(crate) fn new(node: &'a RescueNode) -> KeyedNode<'a> {
         KeyedNode {
             node,
+            id: node.id,
             key: node_key(node),
         }
     }
@@ -48,10 +51,10 @@ pub(crate) enum Claim<'a> {
 }
 
 impl<'a> Claim<'a> {
-    /// The node the user got, if it got one.
-    pub(crate) fn node(&self) -> Option<&'a RescueNode> {
+    /// The node the user got with its id and key, if it got one.
+    pub(crate) fn keyed(&self) -> Option<&KeyedNode<'a>> {
         match self {
-            Claim::Matched(node) => Some(node.node),
+            Claim::Matched(keyed) => Some(keyed),
             _ => None,
         }
     }
@@ -72,18 +75,19 @@ pub(crate) fn node_key(node: &RescueNode) -> Option<Cow<'_, str>> {
 
 /// The node a user's recorded link names (the first listed with the id), when it is a user node
 /// of `plane`: a link to anything else names no node of the plane.
-pub(crate) fn linked_in_plane(plane: Plane, node: Option<&RescueNode>) -> Option<&RescueNode> {
+pub(crate) fn linked_in_plane(plane: Plane, node: Option<&RescueNode>) -> Option<KeyedNode<'_>> {
     node.filter(|node| {
         node.node_type
             .user_role()
             .is_some_and(|role| role.plane() == plane)
     })
+    .map(KeyedNode::new)
 }
 
 /// Whether the claims need the nodes carrying `user`'s e-mail: when its link names no node of the
 /// plane, or a node that carries another e-mail (`linked`, from [`linked_in_plane`]).
-pub(crate) fn needs_email(user: DesiredUser<'_>, linked: Option<&RescueNode>) -> bool {
-    linked.is_none_or(|node| node_key(node).as_deref() != Some(user.key()))
+pub(crate) fn needs_email(user: DesiredUser<'_>, linked: Option<&KeyedNode<'_>>) -> bool {
+    linked.is_none_or(|node| node.key() != Some(user.key()))
 }
 
 /// Decides, in key order, which node each desired user of `plane` gets. `linked` holds, per
@@ -94,7 +98,7 @@ pub(crate) fn needs_email(user: DesiredUser<'_>, linked: Option<&RescueNode>) ->
 pub(crate) fn claim_plane<'i, 'a: 'i>(
     plane: Plane,
     users: PlaneUsers<'_>,
-    linked: &[Option<&'a RescueNode>],
+    linked: Vec<Option<KeyedNode<'a>>>,
     with_email: impl Fn(DesiredUser<'_>) -> &'i [&'a RescueNode],
     destination: impl Fn(DesiredUser<'_>) -> Option<NodeId>,
     warnings: &mut Vec<Warning>,
@@ -111,34 +115,37 @@ pub(crate) fn claim_plane<'i, 'a: 'i>(
     let mut claims = Vec::with_capacity(links.len());
     let mut claimed = FastSet::default();
     claimed.reserve(links.len());
-    for (at, (user, link)) in users.iter().zip(links.iter().copied()).enumerate() {
+    for (at, (user, link)) in users.iter().zip(links).enumerate() {
+        let is_link = link.is_some();
         let chosen = match link {
-            Some(node) => Some(node),
-            None => choose(plane, user, with_email(user), destination(user), warnings),
+            Some(keyed) => Some(keyed),
+            None => choose(plane, user, with_email(user), destination(user), warnings)
+                .map(KeyedNode::new),
         };
-        let Some(node) = chosen else {
+        let Some(keyed) = chosen else {
             claims.push(Claim::None);
             continue;
         };
-        let linked_to_another = link_owner.get(&node.id).is_some_and(|&owner| {
+        let linked_to_another = link_owner.get(&keyed.id).is_some_and(|&owner| {
             owner != at
                 && users
                     .get_index(owner)
                     .is_some_and(|owner| owner.object_id() != user.object_id())
         });
-        if linked_to_another || !claimed.insert(node.id) {
-            warnings.push(taken(node, user));
+        if linked_to_another || !claimed.insert(keyed.id) {
+            warnings.push(taken(keyed.node, user));
             claims.push(Claim::Taken);
             continue;
         }
-        let keyed = KeyedNode::new(node);
-        let claim = if let Some(holders) = link.and_then(|_| disagreeing(user, &keyed, &with_email))
-        {
+        let disagree_with = is_link
+            .then(|| disagreeing(user, &keyed, &with_email))
+            .flatten();
+        let claim = if let Some(holders) = disagree_with {
             // The person's new e-mail is already another node's. Giving the linked node that
             // e-mail would be refused by Rescue, and which node is the person's is a guess, so
             // neither is touched (nor disabled as unclaimed) until someone resolves it.
             claimed.extend(holders.iter().map(|holder| holder.id));
-            warnings.push(disagree(node, holders, user));
+            warnings.push(disagree(keyed.node, holders, user));
             Claim::LinkAndEmailDisagree
         } else {
             Claim::Matched(keyed)

@@ -442,7 +442,7 @@ fn claims<'a>(
     warnings: &mut Vec<Warning>,
 ) -> [PlaneClaims<'a>; 2] {
     // Each user's linked node, and whether its e-mail must be looked up too.
-    let linked = |plane: Plane| -> Vec<(Option<&'a RescueNode>, bool)> {
+    let linked = |plane: Plane| -> Vec<(Option<KeyedNode<'a>>, bool)> {
         let users: Vec<DesiredUser<'_>> = desired.plane(plane).iter().collect();
         cores.map(
             &users,
@@ -452,7 +452,8 @@ fn claims<'a>(
                     .link(plane, user.object_id())
                     .and_then(|id| tree.get(id));
                 let node = claim::linked_in_plane(plane, node);
-                (node, claim::needs_email(user, node))
+                let needs_email = claim::needs_email(user, node.as_ref());
+                (node, needs_email)
             },
         )
     };
@@ -466,14 +467,15 @@ fn claims<'a>(
             .map(|(user, _)| user.key())
             .collect()
     });
-    let linked = found.map(|found| found.into_iter().map(|(node, _)| node).collect::<Vec<_>>());
+    let [technician, administrator] =
+        found.map(|found| found.into_iter().map(|(node, _)| node).collect::<Vec<_>>());
     let index = NodeIndex::new(tree, emails, cores);
-    let claim = |plane: Plane| {
+    let claim = |plane: Plane, linked| {
         let mut warnings = Vec::new();
         let claims = claim::claim_plane(
             plane,
             desired.plane(plane),
-            &linked[plane as usize],
+            linked,
             |user| index.with_email(plane, user.key()),
             |user| places[user.pairing()].node,
             &mut warnings,
@@ -483,8 +485,8 @@ fn claims<'a>(
     let users = desired.plane(Plane::Technician).len() + desired.plane(Plane::Administrator).len();
     let ((technicians, more), (administrators, still_more)) = cores.join(
         users,
-        || claim(Plane::Technician),
-        || claim(Plane::Administrator),
+        || claim(Plane::Technician, technician),
+        || claim(Plane::Administrator, administrator),
     );
     warnings.extend(more);
     warnings.extend(still_more);
@@ -709,7 +711,7 @@ impl<'a> Scope<'_, 'a> {
             Slot::Wanted(plane, at) => {
                 let planes = self.desired.plane(plane);
                 let key = planes.get_index(at as usize).map_or("", |user| user.key());
-                let node = self.claims[plane as usize].claims[at as usize].node();
+                let node = self.claims[plane as usize].claims[at as usize].keyed();
                 (key, plane, node.map(|node| node.id), false)
             }
             Slot::Leaving(at) => {
