@@ -441,16 +441,18 @@ fn claims<'a>(
     cores: Cores,
     warnings: &mut Vec<Warning>,
 ) -> [PlaneClaims<'a>; 2] {
-    // Each user's linked node, and whether its e-mail must be looked up too.
+    // Each user's linked node, and whether its e-mail must be looked up too. One lookup per
+    // pass (the link, then the node, then its e-mail): each is a random read, and a short loop
+    // lets the processor have many of them in flight rather than one chain at a time.
     let linked = |plane: Plane| -> Vec<(Option<KeyedNode<'a>>, bool)> {
         let users: Vec<DesiredUser<'_>> = desired.plane(plane).iter().collect();
+        let ids = cores.map(&users, |_| 1, |&user| links.link(plane, user.object_id()));
+        let nodes = cores.map(&ids, |_| 1, |&id| id.and_then(|id| tree.get(id)));
+        let found: Vec<_> = users.into_iter().zip(nodes).collect();
         cores.map(
-            &users,
+            &found,
             |_| 1,
-            |&user| {
-                let node = links
-                    .link(plane, user.object_id())
-                    .and_then(|id| tree.get(id));
+            |&(user, node)| {
                 let node = claim::linked_in_plane(plane, node);
                 let needs_email = claim::needs_email(user, node.as_ref());
                 (node, needs_email)
