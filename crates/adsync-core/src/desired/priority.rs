@@ -11,7 +11,9 @@ use crate::model::Plane;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Choice {
     pub(super) winner: Option<u32>,
-    pub(super) losing: Vec<u32>,
+    /// Most users lose to one or two pairings: held in place, the walk's million holds need
+    /// no allocation.
+    pub(super) losing: smallvec::SmallVec<[u32; 2]>,
 }
 
 /// SPEC §3, "order is priority": the first pairing (of a plane) met wins the user; any later
