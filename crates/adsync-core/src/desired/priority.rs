@@ -11,8 +11,7 @@ use crate::model::Plane;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Choice {
     pub(super) winner: Option<u32>,
-    /// Most users lose to one or two pairings: held in place, the walk's million holds need
-    /// no allocation.
+    /// Up to two losing pairings are held in place, without an allocation of their own.
     pub(super) losing: smallvec::SmallVec<[u32; 2]>,
 }
 
