@@ -8,7 +8,7 @@ use std::path::Path;
 use adsync_core::plan::Plan;
 use serde_json::{Value, json};
 
-use crate::{Run, adsync, copy_fixture};
+use crate::{Run, adsync, copy_fixture, repo_root};
 
 /// The demo (snapshot source and target) with a saved plan in `plan.json`.
 fn saved(name: &str, env: &[(&str, &str)]) -> std::path::PathBuf {
@@ -57,8 +57,10 @@ fn apply(dir: &Path, env: &[(&str, &str)]) -> Run {
 
 /// `apply` refuses with exit 1, names `what`, and leaves Rescue as it was.
 fn assert_refused(dir: &Path, run: &Run, what: &str) {
-    let before = std::fs::read_to_string(copy_fixture("demo", "pristine").join("rescue.yaml"))
-        .expect("rescue");
+    // Read from the fixture itself: a shared scratch copy would be remade under the feet of
+    // the other tests that refuse a plan in parallel.
+    let before =
+        std::fs::read_to_string(repo_root().join("fixtures/demo/rescue.yaml")).expect("rescue");
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stderr.contains("is refused; nothing was applied"),
