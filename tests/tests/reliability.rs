@@ -122,22 +122,6 @@ impl World {
         (plan, report)
     }
 
-    /// Write requests Rescue has received.
-    fn rescue_writes(&self) -> usize {
-        let counts = self.rescue.counts();
-        [
-            method::CREATE_USER,
-            method::SET_USER,
-            method::MOVE_NODE,
-            method::DELETE_NODE,
-            method::CREATE_GROUP,
-            method::SET_GROUP,
-        ]
-        .iter()
-        .map(|m| counts.get(*m).copied().unwrap_or(0))
-        .sum()
-    }
-
     /// After a sync with faults cleared: a fresh sync converges to `goal`, and a plan after it
     /// is empty.
     async fn assert_rerun_converges(&self, goal: &Goal) {
@@ -341,7 +325,7 @@ fn assert_fine(world: &World, plan: &Plan, report: &ApplyReport, goal: &Goal) {
 /// "No plan": the read failed with `kind`, and Rescue received no write at all.
 fn assert_no_plan(world: &World, error: &AdapterError, kind: AdapterErrorKind) {
     assert_eq!(error.kind, kind, "{error}");
-    assert_eq!(world.rescue_writes(), 0, "no plan, no write");
+    assert_eq!(world.rescue.writes(), 0, "no plan, no write");
     assert_eq!(world.rescue.snapshot(), world.before);
 }
 
@@ -976,7 +960,7 @@ async fn rescue_truncated_hierarchy_means_no_plan_or_nothing_lost() {
             assert!(real.ok() == expected, "the target agrees at cut {cut}");
         }
     }
-    assert_eq!(world.rescue_writes(), 0);
+    assert_eq!(world.rescue.writes(), 0);
     assert!(
         no_plan > planned,
         "{no_plan} cuts gave no plan, {planned} a plan"

@@ -38,6 +38,16 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use self::org::{Form, Org};
 pub use crate::throttle::Throttle;
 
+/// The API methods that change the organization.
+pub const WRITE_METHODS: [&str; 6] = [
+    method::CREATE_USER,
+    method::SET_USER,
+    method::MOVE_NODE,
+    method::DELETE_NODE,
+    method::CREATE_GROUP,
+    method::SET_GROUP,
+];
+
 /// The API token the emulator accepts.
 pub const API_TOKEN: &str = "emulator-rescue-api-token";
 /// The account e-mail `requestAuthCode` accepts.
@@ -185,19 +195,10 @@ impl State {
         if method_name.eq_ignore_ascii_case(method::REQUEST_AUTH_CODE) {
             return Some(self.request_authcode(form));
         }
-        let known = [
-            method::GET_ACCOUNT,
-            method::GET_HIERARCHY,
-            method::GET_USER,
-            method::CREATE_USER,
-            method::SET_USER,
-            method::MOVE_NODE,
-            method::DELETE_NODE,
-            method::CREATE_GROUP,
-            method::SET_GROUP,
-        ];
-        let name = known
+        let reads = [method::GET_ACCOUNT, method::GET_HIERARCHY, method::GET_USER];
+        let name = reads
             .iter()
+            .chain(&WRITE_METHODS)
             .find(|known| known.eq_ignore_ascii_case(method_name))?;
         if let Some(refusal) = self.check_authcode(form) {
             return Some(refusal.to_owned());
@@ -466,6 +467,15 @@ impl RescueEmulator {
     /// Requests of `method` so far.
     pub fn count(&self, method: &str) -> usize {
         lock(&self.state).counts.get(method).copied().unwrap_or(0)
+    }
+
+    /// Requests so far that change the organization (any of [`WRITE_METHODS`]).
+    pub fn writes(&self) -> usize {
+        let state = lock(&self.state);
+        WRITE_METHODS
+            .iter()
+            .map(|method| state.counts.get(*method).copied().unwrap_or(0))
+            .sum()
     }
 
     /// Every request so far.

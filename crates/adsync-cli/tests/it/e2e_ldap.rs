@@ -1,7 +1,8 @@
 //! The real binary from an on-premises directory (a real slapd with AD-shaped entries, over
 //! LDAPS with a test CA) to the Rescue emulator: plan, apply, plan again converges; a paired
 //! group that comes back empty trips the empty-group guard instead of disabling its members;
-//! a refused bind is a failed read with no plan.
+//! a refused bind is a failed read with no plan; a server that never answers is cut off by the
+//! read budget.
 
 use adsync_core::model::{RescueSnapshot, Status};
 use adsync_tests::ad_directory::{AdDirectory, AdGroup, AdUser, BASE_DN};
@@ -345,4 +346,41 @@ fn cleartext_ldap_to_a_remote_host_is_refused_by_the_binary() {
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("clear text"), "{}", run.stderr);
     assert!(run.stderr.contains("starttls: true"), "{}", run.stderr);
+}
+
+/// A directory server that takes the connection and never answers is bounded by
+/// `sync.read_budget_s`, not by the much longer `source.timeout_s` of each operation: `apply`
+/// fails within the budget, names it, and writes nothing to Rescue.
+#[test]
+fn a_silent_ldap_server_fails_within_the_read_budget_and_nothing_is_written() {
+    let setup = Setup::start("e2e-ldap-silent");
+    // A bound socket the test never accepts from: the kernel completes the connection, and the
+    // bind request then waits for an answer that never comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = silent.local_addr().expect("its address").port();
+    let config = std::fs::read_to_string(setup.dir.join("adsync.yaml")).expect("the config");
+    let config = config
+        .replace(
+            &setup.slapd.ldaps_url(),
+            &format!("ldap://127.0.0.1:{port}"),
+        )
+        .replace("sync:\n", "sync:\n  read_budget_s: 1\n");
+    std::fs::write(setup.dir.join("adsync.yaml"), config).expect("the config");
+
+    let started = std::time::Instant::now();
+    let run = setup.run(&["apply", "--yes"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "the 1 s budget ended the read, not the 20 s operation timeout: {took:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("longer than its budget of 1s (sync.read_budget_s)"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(setup.rescue.writes(), 0, "a failed read writes nothing");
+    drop(silent);
 }
